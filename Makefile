@@ -1,0 +1,38 @@
+# Two entry points: `make demo` (the main job on the embedded phantom) and `make test`.
+# Both create .venv and install the project with constraints.txt (pins torch to the CPU wheel).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+STAMP  := $(VENV)/.installed-stamp
+DEMO_DIR ?= build/demo
+PIP_FLAGS := --disable-pip-version-check --no-input -q -c constraints.txt
+
+.PHONY: install demo test lint bench docs clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install $(PIP_FLAGS) --upgrade "pip>=24" "setuptools>=70.1" wheel
+	$(PIP) install $(PIP_FLAGS) -e ".[zoo,test,docs]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python -m ccnet_zoo.demo --out $(DEMO_DIR)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check frd ccnet_zoo tests benchmarks
+
+test: $(STAMP) lint
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest benchmarks -q --benchmark-only
+
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict -d build/site
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .benchmarks

@@ -1,0 +1,8 @@
+"""CC-Net (ContrastControlNet) end to end: DCE-MRI data, models, training, sampling and evaluation.
+
+Needs the ``zoo`` extra: ``pip install "frd[zoo]"``.
+"""
+
+from frd._version import __version__
+
+__all__ = ["__version__"]

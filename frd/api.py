@@ -1,0 +1,323 @@
+"""The public Python API: :func:`compute_frd`, :func:`extract_features`, :func:`compute_stats`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._meta import versions
+from .cache import FeatureCache
+from .defaults import MIN_IMAGES, default_workers
+from .distance import frechet_terms
+from .errors import FRDError, InputNotFoundError, TooFewImagesError
+from .extract import ExtractionJob, FeatureTable, extract_sets
+from .io import discover, is_stats_file, pair_masks
+from .settings import Settings, resolve_settings
+from .stats import FeatureStats, normalize
+
+log = logging.getLogger(__name__)
+
+#: A set of images: a folder, a list of image files, a statistics file (.npz) or statistics.
+ImageSet = str | Path | Sequence[str | Path] | FeatureStats
+
+_SETTING_KEYS = (
+    "params_file", "feature_classes", "image_types", "log_sigma", "bin_width", "resize",
+    "norm_ref", "norm_type", "log", "sqrtm", "means_only",
+)  # fmt: skip
+
+
+@dataclass
+class FRDResult:
+    """The score and everything needed to trust, reproduce and explain it."""
+
+    frd: float
+    d2: float
+    d2_raw: float
+    preset: str
+    settings: dict[str, Any]
+    settings_hash: str
+    n: tuple[int, int]
+    features: list[str]
+    features_dropped: dict[str, str]
+    skipped: list[dict[str, str]]
+    mean_term: float
+    trace_term: float
+    sqrtm: dict[str, Any]
+    timings: dict[str, float]
+    versions: dict[str, str]
+    warnings: list[str] = field(default_factory=list)
+
+    def __float__(self) -> float:
+        return float(self.frd)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; the score comes first. Non-finite numbers become strings."""
+        d = asdict(self)
+        d["n"] = list(self.n)
+        d["n_features"] = len(self.features)
+        return {k: _jsonable(v) for k, v in d.items()}
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, np.generic):
+        return _jsonable(v.item())
+    return v
+
+
+def _split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    unknown = set(options) - set(_SETTING_KEYS)
+    if unknown:
+        from .errors import SettingsError
+
+        raise SettingsError(f"unknown option(s): {', '.join(sorted(unknown))}")
+    return {k: v for k, v in options.items() if v is not None}, {}
+
+
+def compute_stats(
+    sources: Sequence[ImageSet],
+    settings: Settings,
+    *,
+    masks: Sequence[str | Path | None] | None = None,
+    recursive: bool = False,
+    workers: int | None = None,
+    cache: bool = True,
+    cache_dir: str | Path | None = None,
+    skip_invalid: bool = False,
+    progress: bool = False,
+    timings: dict[str, float] | None = None,
+) -> list[FeatureStats]:
+    """Statistics of each source; image sources are extracted together in one pool."""
+    out: list[FeatureStats | None] = [None] * len(sources)
+    jobs: list[ExtractionJob] = []
+    where: list[int] = []
+    masks = list(masks) if masks is not None else [None] * len(sources)
+    for i, src in enumerate(sources):
+        if isinstance(src, FeatureStats):
+            out[i] = src
+        elif isinstance(src, (str, Path)) and is_stats_file(src):
+            out[i] = FeatureStats.load(src)
+        elif isinstance(src, (str, Path)) and not Path(src).exists():
+            raise InputNotFoundError(f"input not found: {src}")
+        else:
+            images = discover(src, recursive=recursive)
+            mask_refs = None
+            if masks[i] is not None:
+                mask_refs = pair_masks(
+                    images, discover(masks[i], recursive=recursive), label="AB"[i] if i < 2 else str(i)
+                )
+            jobs.append(ExtractionJob(images=images, masks=mask_refs))
+            where.append(i)
+    for i, s in enumerate(out):
+        if s is not None and s.stats_hash != settings.stats_hash:
+            from .errors import StatsMismatchError
+
+            raise StatsMismatchError(
+                f"{s.source or f'statistics {i + 1}'} was computed with other settings "
+                f"({s.stats_hash}, these are {settings.stats_hash}); use the same preset and options"
+            )
+    if jobs:
+        tables = extract_sets(
+            jobs,
+            settings,
+            workers=workers or default_workers(),
+            cache=FeatureCache(cache_dir, enabled=cache),
+            progress=progress,
+            skip_invalid=skip_invalid,
+            timings=timings,
+        )
+        for i, table in zip(where, tables, strict=True):
+            out[i] = _stats_of(
+                table, settings, str(sources[i]) if isinstance(sources[i], (str, Path)) else ""
+            )
+    return [s for s in out if s is not None]
+
+
+def _stats_of(table: FeatureTable, settings: Settings, source: str) -> FeatureStats:
+    if table.n == 0:
+        raise TooFewImagesError(f"no usable image in {source or 'the set'}")
+    return FeatureStats.from_features(
+        table.values,
+        table.names,
+        settings,
+        paths=table.paths,
+        dim=table.dim,
+        skipped=table.skipped,
+        source=source,
+    )
+
+
+def extract_features(
+    images: ImageSet,
+    preset: str = "v1",
+    *,
+    masks: str | Path | None = None,
+    recursive: bool = False,
+    workers: int | None = None,
+    cache: bool = True,
+    cache_dir: str | Path | None = None,
+    skip_invalid: bool = False,
+    progress: bool = False,
+    **options: Any,
+) -> FeatureTable:
+    """Raw radiomics features per image (rows follow ``.paths``, columns ``.names``).
+
+    >>> table = extract_features("tests/data/a", preset="v0")  # doctest: +SKIP
+    >>> table.values.shape  # doctest: +SKIP
+    (10, 102)
+    """
+    overrides, _ = _split_options(options)
+    settings = resolve_settings(preset, **overrides)
+    refs = discover(images, recursive=recursive) if not isinstance(images, FeatureStats) else None
+    if refs is None:
+        raise FRDError("extract_features needs images, not statistics")
+    mask_refs = pair_masks(refs, discover(masks, recursive=recursive)) if masks is not None else None
+    return extract_sets(
+        [ExtractionJob(refs, mask_refs)],
+        settings,
+        workers=workers or default_workers(),
+        cache=FeatureCache(cache_dir, enabled=cache),
+        progress=progress,
+        skip_invalid=skip_invalid,
+    )[0]
+
+
+def compute_frd(
+    a: ImageSet,
+    b: ImageSet,
+    preset: str = "v1",
+    *,
+    masks: tuple[str | Path | None, str | Path | None] | None = None,
+    recursive: bool = False,
+    workers: int | None = None,
+    cache: bool = True,
+    cache_dir: str | Path | None = None,
+    skip_invalid: bool = False,
+    progress: bool = False,
+    **options: Any,
+) -> FRDResult:
+    """Fréchet Radiomics Distance between image sets ``a`` (the reference) and ``b``.
+
+    ``a`` and ``b`` are folders, lists of files, statistics files (``.npz`` from
+    ``--save-stats``) or :class:`FeatureStats`. ``options`` override the preset:
+    ``params_file``, ``feature_classes``, ``image_types``, ``log_sigma``, ``bin_width``,
+    ``resize``, ``norm_ref``, ``norm_type``, ``log``, ``sqrtm``, ``means_only``.
+
+    >>> import frd
+    >>> result = frd.compute_frd("real/", "synthetic/")  # doctest: +SKIP
+    >>> result.frd, result.d2, result.n  # doctest: +SKIP
+    """
+    t0 = time.perf_counter()
+    overrides, _ = _split_options(options)
+    settings = resolve_settings(preset, **overrides)
+    timings: dict[str, float] = {}
+    sa, sb = compute_stats(
+        [a, b],
+        settings,
+        masks=masks,
+        recursive=recursive,
+        workers=workers,
+        cache=cache,
+        cache_dir=cache_dir,
+        skip_invalid=skip_invalid,
+        progress=progress,
+        timings=timings,
+    )
+    return frd_from_stats(sa, sb, settings, timings=timings, t0=t0)
+
+
+def frd_from_stats(
+    sa: FeatureStats,
+    sb: FeatureStats,
+    settings: Settings,
+    *,
+    timings: dict[str, float] | None = None,
+    t0: float | None = None,
+) -> FRDResult:
+    """FRD from two sets of statistics computed with ``settings``."""
+    timings = dict(timings or {})
+    t1 = time.perf_counter()
+    warn: list[str] = []
+    skipped: list[dict[str, str]] = []
+    for label, s in (("A", sa), ("B", sb)):
+        skipped += [{"set": label, **x} for x in s.skipped]
+        if settings.drop_nan_rows:
+            skipped += [
+                {"set": label, "path": p, "reason": "NaN feature (dropped as v1 does)"}
+                for p in s.nan_row_paths
+            ]
+        n_used = s.n_complete if settings.drop_nan_rows else s.n
+        if n_used < MIN_IMAGES:
+            raise TooFewImagesError(
+                f"set {label} has {n_used} usable image(s); at least {MIN_IMAGES} are needed for a covariance"
+            )
+    norm = normalize(sa, sb, settings)
+    if not norm.names:
+        raise FRDError("no feature is left after normalization; the first set may be constant")
+    p = len(norm.names)
+    small = [f"{lab}: N={n}" for lab, n in zip("AB", norm.n, strict=True) if n <= p]
+    if small and not settings.means_only:
+        warn.append(
+            f"fewer images than features ({', '.join(small)} vs {p} features): covariances are "
+            "rank-deficient, FRD is biased upward and varies with N; compare runs of equal N"
+        )
+    terms = frechet_terms(
+        norm.mu[0],
+        norm.cov[0],
+        norm.mu[1],
+        norm.cov[1],
+        method=settings.sqrtm,
+        means_only=settings.means_only,
+    )
+    d2_raw = terms.d2
+    d2 = max(d2_raw, 0.0)
+    if d2_raw < 0:
+        warn.append(
+            f"d² came out negative ({d2_raw:.3g}) from round-off; "
+            "the sets are indistinguishable, d² reported as 0"
+        )
+    if settings.log:
+        score = math.log(d2_raw) if d2_raw > 0 else float("-inf")
+        if d2_raw <= 0:
+            warn.append("d² is 0 (identical sets), so ln(d²) is -inf as in the reference; compare d² instead")
+    else:
+        score = d2_raw
+    for w in warn:
+        log.warning(w)
+    timings["statistics_s"] = time.perf_counter() - t1
+    if t0 is not None:
+        timings["total_s"] = time.perf_counter() - t0
+    return FRDResult(
+        frd=score,
+        d2=d2,
+        d2_raw=d2_raw,
+        preset=settings.preset,
+        settings=settings.to_dict(),
+        settings_hash=settings.hash,
+        n=(int(norm.n[0]), int(norm.n[1])),
+        features=norm.names,
+        features_dropped=norm.dropped,
+        skipped=skipped,
+        mean_term=terms.mean_term,
+        trace_term=terms.trace_term,
+        sqrtm={"method": terms.method, "eps_added": terms.eps_added, "max_imag_dropped": terms.max_imag},
+        timings=timings,
+        versions=versions(),
+        warnings=warn,
+    )

@@ -1,0 +1,275 @@
+"""Finding images, pairing masks and reading pixels into SimpleITK images.
+
+Reading follows the reference (``sitk.ReadImage(path, sitkFloat32)``) so that features match it,
+with two deliberate fixes: RGBA is reduced to luminance without multiplying by alpha, and file
+extensions are matched case-insensitively.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from .defaults import IMAGE_EXTENSIONS, STATS_EXTENSION
+from .errors import InputNotFoundError, InvalidImageError, MaskMismatchError, NoImagesError
+
+log = logging.getLogger(__name__)
+
+#: ITK's luminance weights (Rec. 709), as the reference's float32 read applies them to RGB.
+LUMA_709 = (0.2125, 0.7154, 0.0721)
+
+_IMAGE_IO = {
+    ".png": "PNGImageIO",
+    ".jpg": "JPEGImageIO",
+    ".jpeg": "JPEGImageIO",
+    ".bmp": "BMPImageIO",
+    ".tif": "TIFFImageIO",
+    ".tiff": "TIFFImageIO",
+    ".nii": "NiftiImageIO",
+    ".nii.gz": "NiftiImageIO",
+    ".nrrd": "NrrdImageIO",
+    ".nhdr": "NrrdImageIO",
+    ".mha": "MetaImageIO",
+    ".mhd": "MetaImageIO",
+    ".dcm": "GDCMImageIO",
+    ".dicom": "GDCMImageIO",
+}
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """One input image: a file, or a DICOM series (``files`` holds its slices in order).
+
+    ``key`` is the path relative to the input folder without extension; masks pair on it.
+    """
+
+    path: str
+    key: str
+    files: tuple[str, ...] = ()
+
+    @property
+    def display(self) -> str:
+        return self.path
+
+    def content_hash(self) -> str:
+        """sha256 over the bytes of every file of the image."""
+        h = hashlib.sha256()
+        for f in self.files or (self.path,):
+            with open(f, "rb") as fh:
+                h.update(hashlib.file_digest(fh, "sha256").digest())
+        return h.hexdigest()
+
+
+def extension(path: str | Path) -> str:
+    """Lower-cased extension, with ``.nii.gz`` as one extension."""
+    name = str(path).lower()
+    if name.endswith(".nii.gz"):
+        return ".nii.gz"
+    return os.path.splitext(name)[1]
+
+
+def strip_extension(rel: str) -> str:
+    ext = extension(rel)
+    return rel[: len(rel) - len(ext)] if ext else rel
+
+
+def is_stats_file(path: str | Path) -> bool:
+    return isinstance(path, (str, Path)) and Path(path).is_file() and extension(path) == STATS_EXTENSION
+
+
+def _dicom_series(folder: Path, files: list[Path]) -> list[ImageRef]:
+    """Group the DICOM files of one folder by series; a multi-file series is one volume."""
+    refs: list[ImageRef] = []
+    reader = sitk.ImageSeriesReader()
+    seen: set[str] = set()
+    for sid in reader.GetGDCMSeriesIDs(str(folder)) or ():
+        names = tuple(reader.GetGDCMSeriesFileNames(str(folder), sid))
+        seen.update(os.path.realpath(n) for n in names)
+        if len(names) == 1:
+            refs.append(ImageRef(path=names[0], key=""))
+        else:
+            refs.append(ImageRef(path=str(folder / sid), key="", files=names))
+    # Files GDCM could not group are kept as single images, so a corrupt one is reported by name.
+    refs.extend(ImageRef(path=str(f), key="") for f in files if os.path.realpath(f) not in seen)
+    return refs
+
+
+def discover(source: str | Path | Sequence[str | Path], recursive: bool = False) -> list[ImageRef]:
+    """List the images of a folder (optionally recursive) or of an explicit list of files.
+
+    Files are returned sorted by relative path; unsupported files are ignored with a debug log.
+    """
+    if isinstance(source, (str, Path)):
+        root = Path(source)
+        if not root.exists():
+            raise InputNotFoundError(f"input not found: {root}")
+        if root.is_file():
+            return _from_list([root])
+        return _from_folder(root, recursive)
+    return _from_list([Path(s) for s in source])
+
+
+def _from_folder(root: Path, recursive: bool) -> list[ImageRef]:
+    refs: list[ImageRef] = []
+    walker: Iterable[tuple[str, list[str], list[str]]]
+    walker = os.walk(root) if recursive else [(str(root), [], os.listdir(root))]
+    for dirpath, dirnames, filenames in walker:
+        dirnames.sort()
+        folder = Path(dirpath)
+        images, dicoms = [], []
+        for name in sorted(filenames):
+            p = folder / name
+            if not p.is_file() or name.startswith("."):
+                continue
+            ext = extension(name)
+            if ext in (".dcm", ".dicom"):
+                dicoms.append(p)
+            elif ext in IMAGE_EXTENSIONS:
+                images.append(ImageRef(path=str(p), key=""))
+            else:
+                log.debug("ignoring %s: not a supported image extension", p)
+        if dicoms:
+            images.extend(_dicom_series(folder, dicoms))
+        for ref in images:
+            rel = os.path.relpath(ref.path, root)
+            refs.append(
+                ImageRef(path=ref.path, key=strip_extension(rel).replace(os.sep, "/"), files=ref.files)
+            )
+    refs.sort(key=lambda r: r.key)
+    if not refs:
+        hint = "" if recursive else " (use --recursive to search subfolders)"
+        raise NoImagesError(f"no supported images in {root}{hint}")
+    return refs
+
+
+def _from_list(paths: list[Path]) -> list[ImageRef]:
+    refs: list[ImageRef] = []
+    for p in paths:
+        if not p.exists():
+            raise InputNotFoundError(f"input not found: {p}")
+        if p.is_dir():
+            # A folder inside a file list is one DICOM series.
+            dicoms = sorted(f for f in p.iterdir() if f.is_file())
+            series = _dicom_series(p, dicoms)
+            if len(series) != 1:
+                raise InvalidImageError(f"{p}: expected one DICOM series, found {len(series)}")
+            refs.append(ImageRef(path=str(p), key=p.name, files=series[0].files or (series[0].path,)))
+            continue
+        if extension(p) not in IMAGE_EXTENSIONS:
+            raise InvalidImageError(f"{p}: unsupported extension; supported: {', '.join(IMAGE_EXTENSIONS)}")
+        refs.append(ImageRef(path=str(p), key=strip_extension(p.name)))
+    if not refs:
+        raise NoImagesError("the file list is empty")
+    return refs
+
+
+def pair_masks(images: list[ImageRef], masks: list[ImageRef], label: str = "") -> list[ImageRef]:
+    """Pair each image with the mask of the same relative path (extension ignored)."""
+    by_key: dict[str, ImageRef] = {}
+    for m in masks:
+        if m.key in by_key:
+            raise MaskMismatchError(f"two masks for {m.key!r}: {by_key[m.key].path} and {m.path}")
+        by_key[m.key] = m
+    missing = [i.path for i in images if i.key not in by_key]
+    extra = sorted(set(by_key) - {i.key for i in images})
+    where = f" in set {label}" if label else ""
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise MaskMismatchError(f"no mask{where} for: {shown}")
+    if extra:
+        shown = ", ".join(by_key[k].path for k in extra[:5])
+        raise MaskMismatchError(f"masks{where} without an image: {shown}")
+    return [by_key[i.key] for i in images]
+
+
+def _reader(path: str) -> sitk.ImageFileReader:
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(path)
+    io = _IMAGE_IO.get(extension(path))
+    if io:
+        reader.SetImageIO(io)
+    return reader
+
+
+def _from_array(arr: np.ndarray, path: str) -> sitk.Image:
+    if arr.dtype.kind not in "biuf" or arr.ndim not in (2, 3, 4):
+        raise InvalidImageError(f"{path}: expected a 2D or 3D numeric array, got {arr.dtype} {arr.shape}")
+    colour = arr.ndim in (3, 4) and arr.shape[-1] in (3, 4) and arr.ndim - 1 >= 2 and arr.shape[0] > 4
+    if colour:
+        arr = _luminance(arr[..., :3].astype(np.float64))
+    elif arr.ndim == 4:
+        raise InvalidImageError(f"{path}: 4D arrays are not images, got shape {arr.shape}")
+    return sitk.GetImageFromArray(np.ascontiguousarray(arr, dtype=np.float32))
+
+
+def _luminance(rgb: np.ndarray) -> np.ndarray:
+    return rgb[..., 0] * LUMA_709[0] + rgb[..., 1] * LUMA_709[1] + rgb[..., 2] * LUMA_709[2]
+
+
+def read_image(ref: ImageRef | str) -> sitk.Image:
+    """Read an image as float32 SimpleITK image, as the reference does.
+
+    RGB is converted to luminance by ITK (Rec. 709); RGBA uses the same weights on RGB and
+    ignores alpha (the reference multiplies by it); grey+alpha keeps the grey channel.
+    """
+    if isinstance(ref, str):
+        ref = ImageRef(path=ref, key="")
+    path = ref.path
+    try:
+        if ref.files:
+            reader = sitk.ImageSeriesReader()
+            reader.SetFileNames(list(ref.files))
+            reader.SetOutputPixelType(sitk.sitkFloat32)
+            return reader.Execute()
+        if extension(path) == ".npy":
+            arr = np.load(path, allow_pickle=False)
+            return _from_array(arr, path)
+        reader = _reader(path)
+        reader.ReadImageInformation()
+        ncomp = reader.GetNumberOfComponents()
+        if ncomp in (2, 4):
+            img = reader.Execute()
+            arr = sitk.GetArrayFromImage(img).astype(np.float64)
+            grey = arr[..., 0] if ncomp == 2 else _luminance(arr[..., :3])
+            out = sitk.GetImageFromArray(grey.astype(np.float32))
+            out.CopyInformation(img)
+            return out
+        reader.SetOutputPixelType(sitk.sitkFloat32)
+        return reader.Execute()
+    except InvalidImageError:
+        raise
+    except (RuntimeError, ValueError, OSError) as exc:
+        first = str(exc).strip().splitlines()
+        reason = next((ln for ln in first if ln.strip() and "sitk::ERROR" not in ln), "unreadable")
+        raise InvalidImageError(f"cannot read {path}: {reason.strip()[:200]}") from exc
+
+
+def read_mask(ref: ImageRef | str) -> sitk.Image:
+    """Read a mask in its own pixel type (the reference reads masks without a cast)."""
+    if isinstance(ref, str):
+        ref = ImageRef(path=ref, key="")
+    try:
+        if extension(ref.path) == ".npy":
+            return sitk.GetImageFromArray(np.load(ref.path, allow_pickle=False))
+        if ref.files:
+            reader = sitk.ImageSeriesReader()
+            reader.SetFileNames(list(ref.files))
+            return reader.Execute()
+        return _reader(ref.path).Execute()
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise InvalidImageError(f"cannot read mask {ref.path}: {str(exc).strip()[:200]}") from exc
+
+
+def image_dim(img: sitk.Image) -> int:
+    """2 for a 2D image or a single-slice volume, 3 otherwise (as the reference decides)."""
+    size = img.GetSize()
+    if len(size) == 2 or (len(size) == 3 and size[2] == 1):
+        return 2
+    return 3

@@ -22,7 +22,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from .cache import CachedFeatures, FeatureCache
-from .errors import ExtractionError, FRDError, InvalidImageError, MaskMismatchError
+from .errors import DimensionMismatchError, ExtractionError, FRDError, InvalidImageError, MaskMismatchError
 from .io import ImageRef, image_dim, read_image, read_mask
 from .settings import Settings
 
@@ -299,6 +299,11 @@ def _assemble(
             skipped.append({"path": img.path, "reason": payload})
             continue
         n, v, d = payload
+        if dims and d not in dims:
+            raise DimensionMismatchError(
+                f"the set mixes 2D and 3D images ({paths[0]} is {dims.pop()}D, {img.path} is {d}D); "
+                "compare sets of one kind"
+            )
         if names is None:
             names = list(n)
         elif list(n) != names:
@@ -309,10 +314,6 @@ def _assemble(
         values.append(v)
         paths.append(img.path)
         dims.add(d)
-    if len(dims) > 1:
-        from .errors import DimensionMismatchError
-
-        raise DimensionMismatchError("the set mixes 2D and 3D images; compare sets of one kind")
     matrix = np.vstack(values) if values else np.empty((0, len(names or [])))
     return FeatureTable(
         names=names or [], values=matrix, paths=paths, dim=dims.pop() if dims else None, skipped=skipped

@@ -192,12 +192,12 @@ class FeatureStats:
                 f"statistics from other extraction settings ({self.stats_hash} vs {other.stats_hash}); "
                 "recompute both sets with one preset and options"
             )
-        if self.names != other.names:
-            raise StatsMismatchError("the two sets have different feature names")
         if self.dim is not None and other.dim is not None and self.dim != other.dim:
             from .errors import DimensionMismatchError
 
-            raise DimensionMismatchError(f"one set is {self.dim}D, the other {other.dim}D")
+            raise DimensionMismatchError(f"one set is {self.dim}D, the other {other.dim}D; compare sets of one kind")
+        if self.names != other.names:
+            raise StatsMismatchError("the two sets have different feature names")
 
     # ------------------------------------------------------------------ I/O
 

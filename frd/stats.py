@@ -195,7 +195,9 @@ class FeatureStats:
         if self.dim is not None and other.dim is not None and self.dim != other.dim:
             from .errors import DimensionMismatchError
 
-            raise DimensionMismatchError(f"one set is {self.dim}D, the other {other.dim}D; compare sets of one kind")
+            raise DimensionMismatchError(
+                f"one set is {self.dim}D, the other {other.dim}D; compare sets of one kind"
+            )
         if self.names != other.names:
             raise StatsMismatchError("the two sets have different feature names")
 

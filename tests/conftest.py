@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from datagen import write_nifti_set, write_png_set  # noqa: E402
+from datagen import write_nifti_set, write_png_set
 
 
 @pytest.fixture(autouse=True)

@@ -7,9 +7,9 @@ import shutil
 import numpy as np
 import pytest
 import SimpleITK as sitk
+from datagen import write_nifti_set, write_png_set
 
 import frd
-from datagen import write_nifti_set, write_png_set
 
 
 def test_result_reports_everything(png_sets):
@@ -68,7 +68,7 @@ def test_corrupt_file_fails_by_default_and_is_reported_when_skipped(tmp_path, pn
     a = tmp_path / "a"
     shutil.copytree(png_sets[0], a)
     (a / "zz_broken.png").write_bytes(b"not a png")
-    with pytest.raises(frd.InvalidImageError, match="zz_broken.png"):
+    with pytest.raises(frd.InvalidImageError, match=r"zz_broken\.png"):
         frd.compute_frd(a, png_sets[1], preset="v0")
     r = frd.compute_frd(a, png_sets[1], preset="v0", skip_invalid=True)
     assert r.n == (12, 9)

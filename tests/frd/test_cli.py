@@ -25,9 +25,19 @@ def test_prints_only_the_score(png_sets):
 def test_json_report(png_sets):
     r = run(*png_sets, "--preset", "ccnet", "--json", "-q")
     d = json.loads(r.stdout)
-    assert list(d)[0] == "frd"
-    for key in ("d2", "preset", "settings", "settings_hash", "n", "features", "features_dropped",
-                "skipped", "timings", "versions"):
+    assert next(iter(d)) == "frd"
+    for key in (
+        "d2",
+        "preset",
+        "settings",
+        "settings_hash",
+        "n",
+        "features",
+        "features_dropped",
+        "skipped",
+        "timings",
+        "versions",
+    ):
         assert key in d
     assert d["n"] == [12, 9] and d["n_features"] == 93 and d["settings"]["resize"] == [224, 224]
 
@@ -73,7 +83,11 @@ def test_file_list_input(png_sets, tmp_path):
 
 
 def test_entry_points_and_import_does_not_pull_torch():
-    code = "import sys, frd, frd.cli; assert 'torch' not in sys.modules; assert 'radiomics' not in sys.modules"
+    code = (
+        "import sys, frd, frd.cli; assert 'torch' not in sys.modules; assert 'radiomics' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
-    out = subprocess.run([sys.executable, "-m", "frd", "--version"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "frd", "--version"], capture_output=True, text=True, check=True
+    )
     assert "frd" in out.stdout

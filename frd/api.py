@@ -143,9 +143,7 @@ def compute_stats(
             timings=timings,
         )
         for i, table in zip(where, tables, strict=True):
-            out[i] = _stats_of(
-                table, settings, str(sources[i]) if isinstance(sources[i], (str, Path)) else ""
-            )
+            out[i] = _stats_of(table, settings, str(sources[i]) if isinstance(sources[i], (str, Path)) else "")
     return [s for s in out if s is not None]
 
 
@@ -259,8 +257,7 @@ def frd_from_stats(
         skipped += [{"set": label, **x} for x in s.skipped]
         if settings.drop_nan_rows:
             skipped += [
-                {"set": label, "path": p, "reason": "NaN feature (dropped as v1 does)"}
-                for p in s.nan_row_paths
+                {"set": label, "path": p, "reason": "NaN feature (dropped as v1 does)"} for p in s.nan_row_paths
             ]
         n_used = s.n_complete if settings.drop_nan_rows else s.n
         if n_used < MIN_IMAGES:
@@ -289,8 +286,7 @@ def frd_from_stats(
     d2 = max(d2_raw, 0.0)
     if d2_raw < 0:
         warn.append(
-            f"d² came out negative ({d2_raw:.3g}) from round-off; "
-            "the sets are indistinguishable, d² reported as 0"
+            f"d² came out negative ({d2_raw:.3g}) from round-off; the sets are indistinguishable, d² reported as 0"
         )
     if settings.log:
         score = math.log(d2_raw) if d2_raw > 0 else float("-inf")

@@ -92,16 +92,10 @@ def main() -> None:
 @click.option("--log/--no-log", "log_", default=None, help="Report ln(d²) (v1) or d² (v0, ccnet).")
 @click.option("--sqrtm", type=click.Choice(SQRTM_METHODS), help="Matrix square root (see docs/presets.md).")
 @click.option("--means-only", is_flag=True, help="Only the mean term ‖μ₁−μ₂‖².")
-@click.option(
-    "-w", "--workers", type=click.IntRange(min=1), help="Processes (default: min(8, usable cores))."
-)
+@click.option("-w", "--workers", type=click.IntRange(min=1), help="Processes (default: min(8, usable cores)).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the per-image feature cache.")
-@click.option(
-    "--cache-dir", type=click.Path(), help="Feature cache folder (default $FRD_CACHE_DIR or user cache)."
-)
-@click.option(
-    "--skip-invalid", is_flag=True, help="Skip unreadable images (listed in --json) instead of failing."
-)
+@click.option("--cache-dir", type=click.Path(), help="Feature cache folder (default $FRD_CACHE_DIR or user cache).")
+@click.option("--skip-invalid", is_flag=True, help="Skip unreadable images (listed in --json) instead of failing.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, errors only.")
 @click.option("-v", "--verbose", count=True, help="More logging (-v, -vv).")
 def score(

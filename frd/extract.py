@@ -238,9 +238,7 @@ def extract_sets(
 
     tables = []
     for j, _job in enumerate(jobs):
-        tables.append(
-            _assemble([(flat[i], results[i]) for i in range(len(flat)) if flat[i][0] == j], skip_invalid)
-        )
+        tables.append(_assemble([(flat[i], results[i]) for i in range(len(flat)) if flat[i][0] == j], skip_invalid))
     return tables
 
 
@@ -266,9 +264,7 @@ def _compute(
         size = max(1, min(16, math.ceil(len(todo) / (workers * 4))))
         chunks = [todo[k : k + size] for k in range(0, len(todo), size)]
         ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-        with ProcessPoolExecutor(
-            workers, mp_context=ctx, initializer=_init_worker, initargs=(settings,)
-        ) as ex:
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(settings,)) as ex:
             futures = [ex.submit(_run_chunk, c) for c in chunks]
             for fut in as_completed(futures):
                 for i, kind, payload in fut.result():
@@ -278,9 +274,7 @@ def _compute(
         bar.close()
 
 
-def _assemble(
-    rows: list[tuple[tuple[int, int, ImageRef, ImageRef | None], Any]], skip_invalid: bool
-) -> FeatureTable:
+def _assemble(rows: list[tuple[tuple[int, int, ImageRef, ImageRef | None], Any]], skip_invalid: bool) -> FeatureTable:
     names: list[str] | None = None
     values: list[np.ndarray] = []
     paths: list[str] = []

@@ -139,9 +139,7 @@ def _from_folder(root: Path, recursive: bool) -> list[ImageRef]:
             images.extend(_dicom_series(folder, dicoms))
         for ref in images:
             rel = os.path.relpath(ref.path, root)
-            refs.append(
-                ImageRef(path=ref.path, key=strip_extension(rel).replace(os.sep, "/"), files=ref.files)
-            )
+            refs.append(ImageRef(path=ref.path, key=strip_extension(rel).replace(os.sep, "/"), files=ref.files))
     refs.sort(key=lambda r: r.key)
     if not refs:
         hint = "" if recursive else " (use --recursive to search subfolders)"

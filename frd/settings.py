@@ -107,9 +107,7 @@ def load_params_file(path: str | Path) -> dict[str, Any]:
     except Exception as exc:
         raise SettingsError(f"cannot parse parameter file {p}: {exc}") from exc
     if not isinstance(data, dict) or not set(data) & {"imageType", "featureClass", "setting"}:
-        raise SettingsError(
-            f"{p} is not a pyradiomics parameter file: expected keys imageType/featureClass/setting"
-        )
+        raise SettingsError(f"{p} is not a pyradiomics parameter file: expected keys imageType/featureClass/setting")
     data.setdefault("imageType", {"Original": {}})
     data.setdefault("featureClass", {})
     data.setdefault("setting", {})
@@ -149,9 +147,7 @@ def _override_params(
         # Like the reference: a class the preset restricts keeps its restriction.
         p["featureClass"] = {c: old.get(c) for c in feature_classes}
     if image_types is not None:
-        p["imageType"] = {
-            t: ({"sigma": list(log_sigma or V1_LOG_SIGMA)} if t == "LoG" else {}) for t in image_types
-        }
+        p["imageType"] = {t: ({"sigma": list(log_sigma or V1_LOG_SIGMA)} if t == "LoG" else {}) for t in image_types}
     elif log_sigma is not None and "LoG" in p["imageType"]:
         p["imageType"]["LoG"] = {"sigma": list(log_sigma)}
     if bin_width is not None:

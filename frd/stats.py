@@ -195,9 +195,7 @@ class FeatureStats:
         if self.dim is not None and other.dim is not None and self.dim != other.dim:
             from .errors import DimensionMismatchError
 
-            raise DimensionMismatchError(
-                f"one set is {self.dim}D, the other {other.dim}D; compare sets of one kind"
-            )
+            raise DimensionMismatchError(f"one set is {self.dim}D, the other {other.dim}D; compare sets of one kind")
         if self.names != other.names:
             raise StatsMismatchError("the two sets have different feature names")
 
@@ -301,9 +299,7 @@ class Normalized:
     offset: np.ndarray
 
 
-def _per_feature(
-    stats: FeatureStats, drop_nan_rows: bool
-) -> tuple[Moments, np.ndarray, np.ndarray, np.ndarray]:
+def _per_feature(stats: FeatureStats, drop_nan_rows: bool) -> tuple[Moments, np.ndarray, np.ndarray, np.ndarray]:
     """Per-feature count, mean, M2 (as diagonal Moments) and min/max, ignoring NaN entries."""
     mc = stats.complete_moments()
     n = np.full(stats.p, mc.n, dtype=np.float64)
@@ -332,9 +328,7 @@ def _per_feature(
     return Moments(0, mean, np.diag(var)), n, mn, mx
 
 
-def _reference(
-    stats: list[FeatureStats], drop_nan_rows: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _reference(stats: list[FeatureStats], drop_nan_rows: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per-feature mean, std (ddof 0), min and max over the union of ``stats``."""
     parts = [_per_feature(s, drop_nan_rows) for s in stats]
     mean, n = parts[0][0].mean.copy(), parts[0][1].copy()
@@ -344,9 +338,7 @@ def _reference(
         tot = n + nn
         with np.errstate(all="ignore"):
             delta = m.mean - mean
-            new_mean = np.where(
-                n == 0, m.mean, np.where(nn == 0, mean, mean + delta * nn / np.where(tot, tot, 1))
-            )
+            new_mean = np.where(n == 0, m.mean, np.where(nn == 0, mean, mean + delta * nn / np.where(tot, tot, 1)))
             m2 = np.nan_to_num(var * n) + np.nan_to_num(np.diag(m.scatter) * nn)
             m2 = m2 + np.where((n > 0) & (nn > 0), delta**2 * n * nn / np.where(tot, tot, 1), 0)
             var = np.where(tot > 0, m2 / np.where(tot, tot, 1), np.nan)

@@ -13,9 +13,7 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 
-def tissue(
-    rng: np.random.Generator, shape: tuple[int, ...], smooth: float = 2.0, contrast: float = 1.0
-) -> np.ndarray:
+def tissue(rng: np.random.Generator, shape: tuple[int, ...], smooth: float = 2.0, contrast: float = 1.0) -> np.ndarray:
     """A float image in [0, 1]: smoothed noise texture plus a few bright blobs."""
     base = ndimage.gaussian_filter(rng.normal(size=shape), smooth)
     base = (base - base.min()) / (np.ptp(base) + 1e-9)

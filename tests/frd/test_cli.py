@@ -83,11 +83,7 @@ def test_file_list_input(png_sets, tmp_path):
 
 
 def test_entry_points_and_import_does_not_pull_torch():
-    code = (
-        "import sys, frd, frd.cli; assert 'torch' not in sys.modules; assert 'radiomics' not in sys.modules"
-    )
+    code = "import sys, frd, frd.cli; assert 'torch' not in sys.modules; assert 'radiomics' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
-    out = subprocess.run(
-        [sys.executable, "-m", "frd", "--version"], capture_output=True, text=True, check=True
-    )
+    out = subprocess.run([sys.executable, "-m", "frd", "--version"], capture_output=True, text=True, check=True)
     assert "frd" in out.stdout

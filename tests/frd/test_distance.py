@@ -57,9 +57,7 @@ def test_diagonal_closed_form(var1, seed):
     mu1, mu2 = rng.normal(size=v1.size), rng.normal(size=v1.size)
     expected = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(v1) - np.sqrt(v2)) ** 2)
     for method in ("scipy", "eigh"):
-        assert frechet_distance(mu1, np.diag(v1), mu2, np.diag(v2), method=method) == pytest.approx(
-            expected, rel=1e-9
-        )
+        assert frechet_distance(mu1, np.diag(v1), mu2, np.diag(v2), method=method) == pytest.approx(expected, rel=1e-9)
 
 
 def test_identical_gaussians_give_zero():

@@ -20,9 +20,7 @@ def _write(path, arr, spacing=None, is_vector=False):
     return path
 
 
-@pytest.mark.parametrize(
-    "ext", [".png", ".PNG", ".bmp", ".tif", ".TIFF", ".nii", ".nii.gz", ".nrrd", ".mha", ".mhd"]
-)
+@pytest.mark.parametrize("ext", [".png", ".PNG", ".bmp", ".tif", ".TIFF", ".nii", ".nii.gz", ".nrrd", ".mha", ".mhd"])
 def test_each_format_reads_the_same_pixels(tmp_path, ext):
     p = _write(tmp_path / f"x{ext}", GREY)
     arr = sitk.GetArrayFromImage(read_image(str(p)))

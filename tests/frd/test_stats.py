@@ -30,9 +30,7 @@ def test_merge_equals_batch(n, p, cut, seed):
     s = resolve_settings("v0")
     x = _matrix(seed, n, p, nan_frac=0.05)
     whole = FeatureStats.from_features(x, _names(p), s)
-    merged = FeatureStats.from_features(x[:cut], _names(p), s).merge(
-        FeatureStats.from_features(x[cut:], _names(p), s)
-    )
+    merged = FeatureStats.from_features(x[:cut], _names(p), s).merge(FeatureStats.from_features(x[cut:], _names(p), s))
     mw, mm = whole.complete_moments(), merged.complete_moments()
     assert mm.n == mw.n
     np.testing.assert_allclose(mm.mean, mw.mean, rtol=1e-12, atol=1e-9)
@@ -62,9 +60,7 @@ def _direct_minmax(xa, xb, ref, lo=0.0, hi=7.45670747756958):
 def test_minmax_with_nan_to_midrange_matches_direct(ref):
     xa, xb = _matrix(1, 30, 6, 0.1), _matrix(2, 25, 6, 0.1) * 1.1
     s = resolve_settings("v0", norm_ref=ref)
-    norm = normalize(
-        FeatureStats.from_features(xa, _names(6), s), FeatureStats.from_features(xb, _names(6), s), s
-    )
+    norm = normalize(FeatureStats.from_features(xa, _names(6), s), FeatureStats.from_features(xb, _names(6), s), s)
     ya, yb = _direct_minmax(xa, xb, ref)
     np.testing.assert_allclose(norm.mu[0], ya.mean(0), rtol=1e-10)
     np.testing.assert_allclose(norm.mu[1], yb.mean(0), rtol=1e-10)
@@ -77,9 +73,7 @@ def test_v1_zscore_on_first_set_drops_nan_rows_and_constant_columns():
     xa[:, 2] = 7.0  # constant in the first set: z-score undefined, column dropped
     xa[3, 1] = np.nan  # row dropped
     s = resolve_settings("v1")
-    norm = normalize(
-        FeatureStats.from_features(xa, _names(5), s), FeatureStats.from_features(xb, _names(5), s), s
-    )
+    norm = normalize(FeatureStats.from_features(xa, _names(5), s), FeatureStats.from_features(xb, _names(5), s), s)
     assert norm.names == ["f0", "f1", "f3", "f4"] and "f2" in norm.dropped
     a32 = xa[~np.isnan(xa).any(1)].astype(np.float32).astype(np.float64)[:, [0, 1, 3, 4]]
     b32 = xb.astype(np.float32).astype(np.float64)[:, [0, 1, 3, 4]]

@@ -23,7 +23,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +65,8 @@ def trace_sqrt_product(
         return float(np.sum(np.sqrt(np.clip(lam, 0, None)))), 0.0, 0.0
     if method != "scipy":
         raise ValueError(f"unknown sqrtm method {method!r}")
+    from scipy import linalg  # imported here: a warm, cached run should not pay for it up front
+
     eps_added = 0.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -122,8 +122,12 @@ def extract_image(
             msk = sitk.GetImageFromArray(marr[np.newaxis])
             msk.SetSpacing(spacing)
 
+    from ._fastglcm import fast_glcm
+
     try:
-        output = _extractor(settings, dim).execute(img, msk)
+        extractor = _extractor(settings, dim)
+        with fast_glcm():
+            output = extractor.execute(img, msk)
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ExtractionError(f"feature extraction failed for {image.path}: {reason}") from exc
@@ -152,6 +156,8 @@ _WORKER_SETTINGS: Settings | None = None
 def _init_worker(settings: Settings) -> None:
     global _WORKER_SETTINGS
     _WORKER_SETTINGS = settings
+    # One ITK thread per worker process: the pool already uses every core, more threads only contend.
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
     logging.getLogger("radiomics").setLevel(logging.ERROR)
 
 

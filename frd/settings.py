@@ -6,6 +6,7 @@ import copy
 import hashlib
 import json
 from dataclasses import asdict, dataclass, replace
+from functools import cached_property, lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from .errors import InputNotFoundError, SettingsError
 FEATURE_FORMAT = 1
 
 
+@lru_cache(maxsize=1)
 def pyradiomics_version() -> str:
     """Version of the installed pyradiomics distribution, read without importing it."""
     for dist in ("pyradiomics-bhklab", "pyradiomics"):
@@ -65,11 +67,11 @@ class Settings:
             "feature_format": FEATURE_FORMAT,
         }
 
-    @property
+    @cached_property
     def extraction_hash(self) -> str:
         return _hash(self.extraction_dict())
 
-    @property
+    @cached_property
     def stats_hash(self) -> str:
         """Identifies what a statistics file holds: extraction plus the float32 cast."""
         return _hash({"extraction": self.extraction_hash, "float32": self.float32_features})

@@ -12,7 +12,7 @@ PIP_FLAGS := --disable-pip-version-check --no-input -q -c constraints.txt
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install $(PIP_FLAGS) --upgrade "pip>=24" "setuptools>=70.1" wheel
+	$(PIP) install $(PIP_FLAGS) --upgrade "pip>=24" "setuptools>=77" wheel
 	$(PIP) install $(PIP_FLAGS) -e ".[zoo,test,docs]"
 	touch $(STAMP)
 

@@ -16,9 +16,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from datagen import write_png_set
 
 import frd
+
+from datagen import write_png_set
 
 N, SIZE = 32, 256
 RESULTS: dict[str, float] = {}

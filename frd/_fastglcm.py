@@ -32,6 +32,8 @@ def _binned(flat: np.ndarray, bins: np.ndarray, size: int) -> np.ndarray:
         for a in range(na):
             out[v, :, a] = np.bincount(idx, weights=sub[v, :, a], minlength=size)
     return out
+
+
 _FAST_CLASS: type | None = None
 
 

@@ -7,9 +7,10 @@ import shutil
 import numpy as np
 import pytest
 import SimpleITK as sitk
-from datagen import write_nifti_set, write_png_set
 
 import frd
+
+from datagen import write_nifti_set, write_png_set
 
 
 def test_result_reports_everything(png_sets):

@@ -8,8 +8,9 @@ import radiomics
 import SimpleITK as sitk
 from radiomics.glcm import RadiomicsGLCM
 
-from datagen import tissue
 from frd._fastglcm import _fast_class, fast_glcm
+
+from datagen import tissue
 
 
 @pytest.mark.parametrize("shape, bin_width", [((64, 64), 5), ((1, 48, 40), 2), ((8, 20, 20), 10)])

@@ -7,6 +7,8 @@ PIP    := $(BIN)/python -m pip
 STAMP  := $(VENV)/.installed-stamp
 DEMO_DIR ?= build/demo
 PIP_FLAGS := --disable-pip-version-check --no-input -q -c constraints.txt
+# CI may run without a locale; third-party code (pyradiomics reading YAML) then decodes as ASCII.
+export PYTHONUTF8 := 1
 
 .PHONY: install demo test lint bench docs clean
 

@@ -105,5 +105,5 @@ def _report() -> None:
         "versions": frd.versions(),
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(report, indent=2))
+    OUT.write_text(json.dumps(report, indent=2), encoding="utf-8")
     print("\n" + json.dumps(report["ratios"], indent=2))

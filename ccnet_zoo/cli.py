@@ -7,6 +7,7 @@ Each subcommand lives in the module of its concern and is imported lazily, so th
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import click
@@ -38,3 +39,109 @@ def _not_built(name: str) -> click.Command:
 
 for _name in _NOT_BUILT:
     main.add_command(_not_built(_name))
+
+
+# --- data layer: phantom, prepare-duke, datalist (ccnet_zoo.data) -------------------------------------------
+
+
+def _fail(command: str, err: Exception) -> None:
+    """One-line error on stderr and exit code 2 (no traceback) for bad input."""
+    click.echo(f"ccnet-zoo {command}: error: {err}", err=True)
+    sys.exit(2)
+
+
+@main.command("phantom")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=str), help="Output folder.")
+@click.option("--patients", default=64, show_default=True, type=click.IntRange(min=1), help="Virtual patients.")
+@click.option("--slices", default=8, show_default=True, type=click.IntRange(min=1), help="Slices per patient.")
+@click.option("--size", default=128, show_default=True, type=click.IntRange(16, 1024), help="Image size (px).")
+@click.option("--post-phases", type=click.IntRange(2, 4), default=None,
+              help="Post-contrast phases per patient [default: 2-4 drawn with Duke's frequencies].")  # fmt: skip
+@click.option("--seed", default=0, show_default=True, type=int, help="Random seed (same seed, same data).")
+@click.option("--lesion-fraction", default=0.9, show_default=True, type=click.FloatRange(0, 1),
+              help="Fraction of patients with a lesion.")  # fmt: skip
+@click.option("--split", default="random", show_default=True,
+              help="'random[:SEED]', 'paper' or a patient_id;split file.")  # fmt: skip
+@click.option("--preview", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="Also save a PNG grid of pre + phases for a few patients.")  # fmt: skip
+@click.option("--kinetics-plot", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="Also save a PNG of lesion/parenchyma enhancement vs acquisition time per curve type.")  # fmt: skip
+@click.option("--overwrite", is_flag=True, help="Replace an existing dataset (only files this tool wrote).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def phantom_cmd(out: str, patients: int, slices: int, size: int, post_phases: int | None, seed: int,
+                lesion_fraction: float, split: str, preview: str | None, kinetics_plot: str | None,
+                overwrite: bool, quiet: bool) -> None:  # fmt: skip
+    """Generate the DCE-MRI phantom in the Duke preparation's layout (docs/phantom.md)."""
+    from ccnet_zoo.data.errors import DataError
+    from ccnet_zoo.data.phantom import PhantomConfig, generate_phantom
+    from ccnet_zoo.data.preview import kinetics_plot as plot_kinetics
+    from ccnet_zoo.data.preview import preview_grid
+
+    config = PhantomConfig(patients=patients, slices=slices, size=size, post_phases=post_phases, seed=seed,
+                           lesion_fraction=lesion_fraction, split=split)  # fmt: skip
+    try:
+        for extra in (preview, kinetics_plot):
+            if extra is not None and os.path.exists(extra) and not overwrite:
+                raise DataError(f"{extra} exists; pass --overwrite to replace it")
+        result = generate_phantom(out, config, overwrite=overwrite, progress=not quiet)
+        if preview:
+            preview_grid(result.root, preview, overwrite=overwrite)
+        if kinetics_plot:
+            plot_kinetics(result.kinetics, kinetics_plot, overwrite=overwrite,
+                          title=f"phantom seed {seed}: {len(result.kinetics)} lesions")  # fmt: skip
+    except DataError as err:
+        _fail("phantom", err)
+    click.echo(f"{result.n_images} images of {len(result.patients)} patients in {result.seconds:.1f} s -> {out}")
+
+
+@main.command("prepare-duke")
+@click.option("--dicom-root", required=True, type=click.Path(file_okay=False, path_type=str),
+              help="Folder holding the TCIA download (Duke-Breast-Cancer-MRI/Breast_MRI_xxx/...).")  # fmt: skip
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=str), help="Output folder.")
+@click.option("--boxes", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="Annotation_Boxes (.csv, or .xlsx with openpyxl).")  # fmt: skip
+@click.option("--clinical", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="Clinical_and_Other_Features (.csv, or .xlsx with openpyxl) for the prompts.")  # fmt: skip
+@click.option("--size", default=512, show_default=True, type=click.IntRange(16, 2048), help="Output size (px).")
+@click.option("--split", default="paper", show_default=True,
+              help="'paper' (30 test / 50 validation), 'random[:SEED]' or a patient_id;split file.")  # fmt: skip
+@click.option("--all-slices", is_flag=True, help="Keep every slice, not only the tumour box.")
+@click.option("--max-patients", type=click.IntRange(min=1), default=None, help="Convert only the first N.")
+@click.option("--overwrite", is_flag=True, help="Start again, replacing the files a previous run wrote.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def prepare_duke_cmd(dicom_root: str, out: str, boxes: str | None, clinical: str | None, size: int, split: str,
+                     all_slices: bool, max_patients: int | None, overwrite: bool, quiet: bool) -> None:  # fmt: skip
+    """Convert Duke-Breast-Cancer-MRI DICOM into PNG slices + LDM_metadata.csv (docs/duke.md). Resumable."""
+    from ccnet_zoo.data.duke import DukeConfig, prepare_duke
+    from ccnet_zoo.data.errors import DataError
+
+    config = DukeConfig(size=size, split=split, all_slices=all_slices, max_patients=max_patients)
+    try:
+        result = prepare_duke(dicom_root, out, boxes, clinical, config, overwrite=overwrite, progress=not quiet)
+    except DataError as err:
+        _fail("prepare-duke", err)
+    click.echo(f"{len(result.prepared)} patients prepared ({len(result.resumed)} resumed), "
+               f"{len(result.skipped)} skipped -> {out}")  # fmt: skip
+
+
+@main.command("datalist")
+@click.option("--data", "data", required=True, type=click.Path(file_okay=False, path_type=str),
+              help="A dataset written by 'phantom' or 'prepare-duke'.")  # fmt: skip
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=str), default=None,
+              help="Folder for train/validation/test.tsv [default: DATA/datalists].")  # fmt: skip
+@click.option("--text", "text", type=click.Choice(["1", "2", "3", "default"]), default="1", show_default=True,
+              help="Prompt column (text1..3) or CC-Net's default report.")  # fmt: skip
+@click.option("--overwrite", is_flag=True, help="Replace existing datalists.")
+def datalist_cmd(data: str, out: str | None, text: str, overwrite: bool) -> None:
+    """Write one row per (pre-contrast slice, post phase) with acquisition time, prompt and paths."""
+    from ccnet_zoo.data.datalist import write_datalists
+    from ccnet_zoo.data.errors import DataError
+
+    try:
+        paths = write_datalists(data, out, None if text == "default" else int(text), overwrite=overwrite)
+    except DataError as err:
+        _fail("datalist", err)
+    for split, path in paths.items():
+        with open(path, encoding="utf-8") as fh:
+            n = sum(1 for _ in fh) - 1
+        click.echo(f"{split}: {n} pairs -> {path}")

@@ -45,7 +45,9 @@ def _source(path: str) -> Any:
     if not p.exists():
         raise InputNotFoundError(f"input not found: {p}")
     if p.is_file() and p.suffix.lower() in (".txt", ".lst"):
-        lines = [ln.strip() for ln in p.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+        lines = [
+            ln.strip() for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")
+        ]
         return [str((p.parent / ln) if not Path(ln).is_absolute() else Path(ln)) for ln in lines]
     return str(p)
 

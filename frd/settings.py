@@ -98,7 +98,7 @@ def load_params_file(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     if not p.is_file():
         raise InputNotFoundError(f"parameter file not found: {p}")
-    text = p.read_text()
+    text = p.read_text(encoding="utf-8")
     try:
         if p.suffix.lower() == ".json":
             data = json.loads(text)

@@ -90,6 +90,10 @@ class FeatureStats:
     nan_row_paths: list[str] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
     source: str = ""
+    #: The raw rows (all images, after the float32 cast where the preset has it) when known;
+    #: needed by the bootstrap, KID, interpretation and OOD, not saved in statistics files.
+    rows: np.ndarray | None = field(default=None, repr=False)
+    row_paths: list[str] = field(default_factory=list, repr=False)
 
     @property
     def p(self) -> int:
@@ -147,6 +151,8 @@ class FeatureStats:
             nan_row_paths=[p for p, f in zip(paths, finite, strict=False) if not f] if paths else [],
             skipped=list(skipped or []),
             source=source,
+            rows=x,
+            row_paths=paths,
         )
 
     # ------------------------------------------------------------------ moments
@@ -184,6 +190,8 @@ class FeatureStats:
             nan_row_paths=self.nan_row_paths + other.nan_row_paths,
             skipped=self.skipped + other.skipped,
             source=self.source,
+            rows=np.vstack([self.rows, other.rows]) if self.rows is not None and other.rows is not None else None,
+            row_paths=self.row_paths + other.row_paths,
         )
 
     def check_compatible(self, other: FeatureStats) -> None:
@@ -295,8 +303,27 @@ class Normalized:
     n: tuple[int, int]
     names: list[str]
     dropped: dict[str, str]
-    scale: np.ndarray
-    offset: np.ndarray
+    scales: tuple[np.ndarray, np.ndarray]
+    offsets: tuple[np.ndarray, np.ndarray]
+    keep: np.ndarray
+    mid: float
+    drop_nan_rows: bool
+
+    def rows(self, stats: FeatureStats, which: int) -> tuple[np.ndarray, list[str]]:
+        """The normalized rows of ``stats`` (set ``which``: 0 or 1) and their file names."""
+        if stats.rows is None:
+            from .errors import FRDError
+
+            raise FRDError("per-image features are needed here; pass images, not a statistics file")
+        x = stats.rows
+        paths = stats.row_paths or [""] * x.shape[0]
+        if self.drop_nan_rows:
+            ok = np.isfinite(x).all(axis=1)
+            x, paths = x[ok], [p for p, k in zip(paths, ok, strict=True) if k]
+        sc = np.where(self.keep, self.scales[which], 0.0)
+        off = np.where(self.keep, self.offsets[which], 0.0)
+        y = np.where(np.isfinite(x), x * sc + off, self.mid)
+        return y[:, self.keep], paths
 
 
 def _per_feature(stats: FeatureStats, drop_nan_rows: bool) -> tuple[Moments, np.ndarray, np.ndarray, np.ndarray]:
@@ -411,6 +438,9 @@ def normalize(a: FeatureStats, b: FeatureStats, settings: Settings) -> Normalize
         n=(ns[0], ns[1]),
         names=names,
         dropped=dropped,
-        scale=scales[0],
-        offset=offsets[0],
+        scales=(scales[0], scales[1]),
+        offsets=(offsets[0], offsets[1]),
+        keep=keep,
+        mid=mid,
+        drop_nan_rows=drop_rows,
     )

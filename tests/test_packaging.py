@@ -10,13 +10,28 @@ from pathlib import Path
 import tomllib
 
 ROOT = Path(__file__).parents[1]
-PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def _guarded(tree: ast.AST) -> set[int]:
+    """ids of import nodes inside ``try: ... except ImportError``: optional dependencies."""
+    out: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try):
+            caught = {ast.unparse(h.type) for h in node.handlers if h.type is not None}
+            if caught & {"ImportError", "ModuleNotFoundError", "(ImportError, ModuleNotFoundError)"}:
+                out.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    return out
 
 
 def _third_party_imports(package: str) -> set[str]:
     names: set[str] = set()
     for path in (ROOT / package).rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        optional = _guarded(tree)
+        for node in ast.walk(tree):
+            if id(node) in optional:
+                continue
             if isinstance(node, ast.Import):
                 names.update(a.name.split(".")[0] for a in node.names)
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -54,9 +69,9 @@ def test_torch_only_in_the_zoo_extra():
 
 
 def test_constraints_pin_torch_for_every_install():
-    pins = (ROOT / "constraints.txt").read_text()
+    pins = (ROOT / "constraints.txt").read_text(encoding="utf-8")
     assert "torch==2.13.0" in pins
-    makefile = (ROOT / "Makefile").read_text()
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     installs = [ln for ln in makefile.splitlines() if "pip install" in ln or "$(PIP) install" in ln]
     assert installs and all("PIP_FLAGS" in ln or "-c constraints.txt" in ln for ln in installs)
     assert "-c constraints.txt" in makefile

@@ -99,11 +99,13 @@ def test_unknown_option_and_preset():
 
 def test_custom_params_file(tmp_path, png_sets):
     params = tmp_path / "p.yaml"
-    params.write_text("imageType: {Original: {}}\nfeatureClass: {firstorder: }\nsetting: {binWidth: 10}\n")
+    params.write_text(
+        "imageType: {Original: {}}\nfeatureClass: {firstorder: }\nsetting: {binWidth: 10}\n", encoding="utf-8"
+    )
     r = frd.compute_frd(*png_sets, preset="v0", params_file=params)
     assert len(r.features) == 18 and all(f.startswith("firstorder_") for f in r.features)
     bad = tmp_path / "bad.yaml"
-    bad.write_text("hello: world\n")
+    bad.write_text("hello: world\n", encoding="utf-8")
     with pytest.raises(frd.SettingsError, match="not a pyradiomics parameter file"):
         frd.compute_frd(*png_sets, params_file=bad)
 

@@ -77,7 +77,7 @@ def test_save_stats_then_use_it_and_never_overwrite(png_sets, tmp_path):
 def test_file_list_input(png_sets, tmp_path):
     a, b = png_sets
     lst = tmp_path / "list.txt"
-    lst.write_text("\n".join(str(p) for p in sorted(a.iterdir())[:5]))
+    lst.write_text("\n".join(str(p) for p in sorted(a.iterdir())[:5]), encoding="utf-8")
     r = run(lst, b, "--preset", "v0", "--json", "-q")
     assert json.loads(r.stdout)["n"] == [5, 9]
 

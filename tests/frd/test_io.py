@@ -88,7 +88,7 @@ def test_discovery_recursive_and_case_insensitive(tmp_path):
     _write(tmp_path / "a.PNG", GREY)
     (tmp_path / "sub").mkdir()
     _write(tmp_path / "sub" / "b.png", GREY)
-    (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / "notes.txt").write_text("x", encoding="utf-8")
     assert [r.key for r in discover(tmp_path)] == ["a"]
     assert [r.key for r in discover(tmp_path, recursive=True)] == ["a", "sub/b"]
 

@@ -14,7 +14,7 @@ import pytest
 
 import frd
 
-GOLDEN = json.loads((Path(__file__).parent / "golden.json").read_text())
+GOLDEN = json.loads((Path(__file__).parent / "golden.json").read_text(encoding="utf-8"))
 CCNET_CLASSES = ["firstorder", "glcm", "glrlm", "gldm", "glszm", "ngtdm"]
 REFERENCE_KWARGS = {
     "v1": {},

@@ -1,0 +1,188 @@
+"""The phantom: Duke facts, determinism and the physics the acceptance criteria ask for."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ccnet_zoo.data import layout
+from ccnet_zoo.data.acquisition import DUKE_PHASE_MEDIANS_S, sample_timing
+from ccnet_zoo.data.errors import DataError, OutputExistsError
+from ccnet_zoo.data.kinetics import ToftsParams
+from ccnet_zoo.data.phantom import (
+    PatientSpec,
+    PhantomConfig,
+    generate_phantom,
+    sample_patient,
+    simulate_patient,
+)
+from ccnet_zoo.data.prompts import text1
+from ccnet_zoo.data.scanner import SCANNER_COUNTS, sample_scanner
+
+CFG = PhantomConfig(patients=40, slices=3, size=64, seed=11)
+
+
+@pytest.fixture(scope="module")
+def cohort() -> list[tuple[PatientSpec, object]]:
+    specs = [sample_patient(CFG, i) for i in range(CFG.patients)]
+    return [(s, simulate_patient(s, CFG.size)) for s in specs]
+
+
+def _means(images, mask: np.ndarray, noise_free: bool = True) -> np.ndarray:
+    vol = images.noise_free if noise_free else images.noisy
+    return np.array([v[mask].mean() for v in vol])
+
+
+def _visible(spec: PatientSpec, images) -> bool:
+    return bool(spec.anatomy.lesions) and bool(_lesion0_mask(spec, images).sum() >= 3)
+
+
+def _lesion0_mask(spec: PatientSpec, images) -> np.ndarray:
+    n = images.noisy.shape[-1]
+    cols = (np.arange(n) + 0.5) * 2.0 / n - 1.0
+    return images.lesion_mask & (np.sign(cols) == spec.anatomy.lesions[0].side)[None, None, :]
+
+
+def test_scanner_frequencies_follow_duke() -> None:
+    rng = np.random.default_rng(0)
+    draws = Counter((s.manufacturer, s.scanner, s.field_strength) for s in (sample_scanner(rng) for _ in range(4000)))
+    total = sum(SCANNER_COUNTS.values())
+    for key, count in SCANNER_COUNTS.items():
+        expected = count / total
+        assert abs(draws[key] / 4000 - expected) < 4 * np.sqrt(expected * (1 - expected) / 4000) + 1e-3, key
+
+
+def test_acquisition_times_follow_duke_medians() -> None:
+    rng = np.random.default_rng(1)
+    times = [sample_timing(rng, 4).acquisition_times for _ in range(3000)]
+    med = np.median(np.array(times), axis=0)
+    assert med[0] == 0
+    for k in (1, 2, 3):
+        assert abs(med[k] - DUKE_PHASE_MEDIANS_S[k]) < 15, (k, med)
+    assert all(np.all(np.diff(t) > 0) for t in times)
+
+
+def test_patients_are_deterministic_and_size_independent() -> None:
+    a, b = sample_patient(CFG, 3), sample_patient(CFG, 3)
+    assert a == b
+    assert sample_patient(dataclasses.replace(CFG, size=96), 3) == a
+    np.testing.assert_array_equal(simulate_patient(a, 32).noisy, simulate_patient(b, 32).noisy)
+    assert sample_patient(dataclasses.replace(CFG, seed=12), 3) != a
+
+
+def test_pre_contrast_carries_no_contrast(cohort) -> None:
+    spec, images = next((s, im) for s, im in cohort if _visible(s, im))
+    k = spec.kinetics
+    boosted = dataclasses.replace(
+        k,
+        tissues={n: ToftsParams(p.ktrans * 3, p.ve, min(p.vp * 1.5, 0.9)) for n, p in k.tissues.items()},
+        lesions=tuple(ToftsParams(p.ktrans * 2, p.ve, p.vp) for p in k.lesions),
+    )
+    other = simulate_patient(dataclasses.replace(spec, kinetics=boosted), CFG.size)
+    np.testing.assert_array_equal(other.noisy[0], images.noisy[0])  # pre identical whatever the kinetics
+    assert not np.allclose(other.noise_free[1], images.noise_free[1])  # post phases do change
+    # and the lesion is not brighter than its surroundings' fibroglandular tissue before contrast
+    lesion = _lesion0_mask(spec, images)
+    paren = images.parenchyma_mask()
+    if paren.any():
+        assert _means(images, lesion)[0] < 1.3 * _means(images, paren)[0]
+
+
+def test_lesion_enhances_more_than_parenchyma_at_phase1(cohort) -> None:
+    checked = 0
+    for spec, images in cohort:
+        if not _visible(spec, images) or not images.parenchyma_mask().any():
+            continue
+        lesion = _means(images, _lesion0_mask(spec, images))
+        paren = _means(images, images.parenchyma_mask())
+        assert lesion[1] / lesion[0] - 1 > paren[1] / paren[0] - 1, spec.patient_id
+        checked += 1
+    assert checked >= 20
+
+
+def test_curve_types_washout_falls_persistent_rises(cohort) -> None:
+    seen = Counter()
+    for spec, images in cohort:
+        if not _visible(spec, images):
+            continue
+        ctype = spec.kinetics.curve_types[0]
+        s = _means(images, _lesion0_mask(spec, images), noise_free=False)[1:]  # noisy images, post phases
+        seen[ctype] += 1
+        if ctype == "washout":
+            peak = int(np.argmax(s))
+            assert peak < len(s) - 1 and s[-1] < 0.92 * s[peak], (spec.patient_id, s)
+        elif ctype == "persistent":
+            assert np.all(np.diff(s) > 0) and s[-1] > 1.08 * s[0], (spec.patient_id, s)
+        else:
+            assert abs(s[-1] / s[0] - 1) < 0.12, (spec.patient_id, s)
+    assert seen["washout"] and seen["persistent"] and seen["plateau"], seen
+
+
+def test_noise_scales_with_field_strength(cohort) -> None:
+    spec, _ = cohort[0]
+    measured = {}
+    for label in ("1.5T", "3T"):
+        s = dataclasses.replace(spec, scanner=dataclasses.replace(spec.scanner, field_strength=label))
+        images = simulate_patient(s, 64)
+        air = sum(images.anatomy.fractions.values()) == 0
+        sigma = np.sqrt(np.mean(images.noisy[:, air] ** 2) / 2.0) / s.scanner.gain  # Rayleigh background
+        assert sigma == pytest.approx(s.noise_sigma, rel=0.05)
+        measured[label] = sigma
+    assert measured["1.5T"] / measured["3T"] == pytest.approx(2.0, rel=0.07)
+
+
+def test_config_validation() -> None:
+    with pytest.raises(DataError):
+        PhantomConfig(post_phases=5).validate()
+    with pytest.raises(DataError):
+        PhantomConfig(size=8).validate()
+    with pytest.raises(DataError):
+        PhantomConfig(curve_type_probs={"washout": 1.0}).validate()
+
+
+def test_written_dataset_layout(small_phantom) -> None:
+    root = small_phantom.root
+    rows = layout.read_table(root / layout.METADATA_FILE, layout.METADATA_COLUMNS)
+    assert (root / layout.METADATA_FILE).read_text().splitlines()[0] == ";".join(layout.METADATA_COLUMNS)
+    assert len(rows) == 12
+    for spec, row in zip(small_phantom.patients, rows, strict=True):
+        sp = small_phantom.split[spec.patient_id]
+        assert row["text1"] == text1(row) and row["text3"].startswith(row["text2"])
+        times = layout.parse_times(row["acquisition_times"])
+        assert times[0] == 0 and 3 <= len(times) <= 5
+        for idx in spec.slice_indices:
+            for phase in range(len(times)):
+                img = layout.read_png(layout.image_path(root, sp, spec.patient_id, phase, idx))
+                assert img.shape == (48, 48)
+            mask = layout.read_png(layout.mask_path(root, sp, spec.patient_id, idx))
+            assert set(np.unique(mask)) <= {0, 255}
+        # each phase volume is min-max normalised on its own
+        vol = [layout.read_png(layout.image_path(root, sp, spec.patient_id, 1, i)) for i in spec.slice_indices]
+        assert np.max(vol) == 255 and np.min(vol) == 0
+    assert set(small_phantom.split.values()) == {"train", "validation", "test"}
+
+
+def test_refuses_to_overwrite_then_overwrites(tmp_path: Path) -> None:
+    cfg = PhantomConfig(patients=2, slices=2, size=24)
+    generate_phantom(tmp_path / "d", cfg, progress=False)
+    with pytest.raises(OutputExistsError):
+        generate_phantom(tmp_path / "d", cfg, progress=False)
+    (tmp_path / "mine.txt").write_text("user file")
+    with pytest.raises(OutputExistsError):
+        generate_phantom(tmp_path, cfg, progress=False)  # non-empty folder that is not a dataset
+    user = tmp_path / "d" / "notes.txt"
+    user.write_text("keep me")
+    generate_phantom(tmp_path / "d", dataclasses.replace(cfg, seed=1), overwrite=True, progress=False)
+    assert user.read_text() == "keep me"
+
+
+def test_64_patients_at_64px_in_seconds(tmp_path: Path) -> None:
+    t0 = time.perf_counter()
+    result = generate_phantom(tmp_path / "p", PhantomConfig(patients=64, size=64), progress=False)
+    assert result.n_images > 64 * 8 * 3
+    assert time.perf_counter() - t0 < 45.0

@@ -28,8 +28,10 @@ from .errors import (
 from .extract import FeatureTable
 from .settings import Settings, resolve_settings
 from .stats import FeatureStats
+from .streaming import FRD
 
 __all__ = [
+    "FRD",
     "PRESETS",
     "DimensionMismatchError",
     "ExtractionError",

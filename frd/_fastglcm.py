@@ -43,6 +43,9 @@ def _fast_class() -> type:
         from radiomics.glcm import RadiomicsGLCM
 
         class FastGLCM(RadiomicsGLCM):
+            # pyradiomics names each feature class's logger after its module; keep its logger.
+            __module__ = "radiomics.glcm"
+
             def _calculateCoefficients(self) -> None:
                 super_p = self.P_glcm
                 levels = self.coefficients["grayLevels"].astype("float")

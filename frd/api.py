@@ -32,6 +32,7 @@ _SETTING_KEYS = (
     "params_file", "feature_classes", "image_types", "log_sigma", "bin_width", "resize",
     "norm_ref", "norm_type", "log", "sqrtm", "means_only",
 )  # fmt: skip
+_ANALYSIS_KEYS = ("bootstrap", "seed", "level", "kid", "fd_inf", "match_sample_count")
 
 
 @dataclass
@@ -54,6 +55,10 @@ class FRDResult:
     timings: dict[str, float]
     versions: dict[str, str]
     warnings: list[str] = field(default_factory=list)
+    #: Percentile bootstrap interval of ``frd`` (``bootstrap=N``), with its level, N and seed.
+    ci: dict[str, Any] | None = None
+    kid: dict[str, Any] | None = None
+    fd_inf: dict[str, Any] | None = None
 
     def __float__(self) -> float:
         return float(self.frd)
@@ -82,12 +87,14 @@ def _jsonable(v: Any) -> Any:
 
 
 def _split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    unknown = set(options) - set(_SETTING_KEYS)
+    unknown = set(options) - set(_SETTING_KEYS) - set(_ANALYSIS_KEYS)
     if unknown:
         from .errors import SettingsError
 
         raise SettingsError(f"unknown option(s): {', '.join(sorted(unknown))}")
-    return {k: v for k, v in options.items() if v is not None}, {}
+    settings = {k: v for k, v in options.items() if k in _SETTING_KEYS and v is not None}
+    analysis = {k: v for k, v in options.items() if k in _ANALYSIS_KEYS and v is not None}
+    return settings, analysis
 
 
 def compute_stats(
@@ -222,7 +229,7 @@ def compute_frd(
     >>> result.frd, result.d2, result.n  # doctest: +SKIP
     """
     t0 = time.perf_counter()
-    overrides, _ = _split_options(options)
+    overrides, analysis = _split_options(options)
     settings = resolve_settings(preset, **overrides)
     timings: dict[str, float] = {}
     sa, sb = compute_stats(
@@ -237,7 +244,7 @@ def compute_frd(
         progress=progress,
         timings=timings,
     )
-    return frd_from_stats(sa, sb, settings, timings=timings, t0=t0)
+    return frd_from_stats(sa, sb, settings, timings=timings, t0=t0, **analysis)
 
 
 def frd_from_stats(
@@ -247,11 +254,24 @@ def frd_from_stats(
     *,
     timings: dict[str, float] | None = None,
     t0: float | None = None,
+    bootstrap: int = 0,
+    seed: int = 0,
+    level: float = 0.95,
+    kid: bool = False,
+    fd_inf: bool = False,
+    match_sample_count: bool = False,
 ) -> FRDResult:
-    """FRD from two sets of statistics computed with ``settings``."""
+    """FRD from two sets of statistics computed with ``settings``.
+
+    ``bootstrap=N`` adds a percentile interval, ``kid`` the kernel distance, ``fd_inf`` the
+    extrapolation to infinite N, ``match_sample_count`` subsamples the larger set (seeded); these
+    need per-image features, so they are not available from statistics files.
+    """
     timings = dict(timings or {})
     t1 = time.perf_counter()
     warn: list[str] = []
+    if match_sample_count:
+        sa, sb = _match(sa, sb, settings, seed)
     skipped: list[dict[str, str]] = []
     for label, s in (("A", sa), ("B", sb)):
         skipped += [{"set": label, **x} for x in s.skipped]
@@ -294,6 +314,7 @@ def frd_from_stats(
             warn.append("d² is 0 (identical sets), so ln(d²) is -inf as in the reference; compare d² instead")
     else:
         score = d2_raw
+    extras = _analyses(sa, sb, norm, settings, bootstrap, seed, level, kid, fd_inf, score, warn)
     for w in warn:
         log.warning(w)
     timings["statistics_s"] = time.perf_counter() - t1
@@ -316,4 +337,59 @@ def frd_from_stats(
         timings=timings,
         versions=versions(),
         warnings=warn,
+        **extras,
     )
+
+
+def _match(sa: FeatureStats, sb: FeatureStats, settings: Settings, seed: int) -> tuple[FeatureStats, FeatureStats]:
+    from .uncertainty import match_sample_count as match
+
+    if sa.rows is None or sb.rows is None:
+        raise FRDError("match_sample_count needs per-image features; pass images, not statistics files")
+    _, _, ia, ib = match(sa.rows, sb.rows, seed=seed)
+    out = []
+    for s, idx in ((sa, ia), (sb, ib)):
+        paths = [s.row_paths[i] for i in idx] if s.row_paths else None
+        out.append(
+            FeatureStats.from_features(s.rows[idx], s.names, settings, paths=paths, dim=s.dim, skipped=s.skipped)
+        )
+    return out[0], out[1]
+
+
+def _analyses(
+    sa: FeatureStats,
+    sb: FeatureStats,
+    norm: Any,
+    settings: Settings,
+    n_boot: int,
+    seed: int,
+    level: float,
+    want_kid: bool,
+    want_fd_inf: bool,
+    score: float,
+    warn: list[str],
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if not (n_boot or want_kid or want_fd_inf):
+        return out
+    from . import uncertainty
+
+    ya, _ = norm.rows(sa, 0)
+    yb, _ = norm.rows(sb, 1)
+    if n_boot:
+        b = uncertainty.bootstrap(ya, yb, n_boot, seed=seed, level=level, log=settings.log)
+        out["ci"] = {"low": b.low, "high": b.high, "level": level, "n_resamples": n_boot, "seed": seed}
+        if math.isfinite(score) and not b.low <= score <= b.high:
+            warn.append(
+                f"FRD {score:.4g} lies outside its bootstrap interval [{b.low:.4g}, {b.high:.4g}]: resampling "
+                "duplicates images and inflates the small-sample bias; read the interval as spread, and see --fd-inf"
+            )
+    if want_kid:
+        k = uncertainty.kid(ya, yb, subset_size=max(2, min(1000, min(len(ya), len(yb)) // 2)), seed=seed)
+        out["kid"] = {"mean": k.mean, "std": k.std, "subset_size": k.subset_size, "n_subsets": k.n_subsets}
+    if want_fd_inf:
+        f = uncertainty.fd_inf(ya, yb, seed=seed)
+        value = (math.log(f.d2_inf) if f.d2_inf > 0 else float("-inf")) if settings.log else f.d2_inf
+        out["fd_inf"] = {"frd_inf": value, "d2_inf": f.d2_inf, "slope": f.slope, "sizes": f.sizes,
+                         "d2_at_size": f.d2_at_size}  # fmt: skip
+    return out

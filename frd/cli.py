@@ -58,24 +58,48 @@ def main() -> None:
     """Fréchet Radiomics Distance between two image sets: frd REAL SYNTH [options]."""
 
 
+def _options(*opts: Any) -> Any:
+    def apply(fn: Any) -> Any:
+        for opt in reversed(opts):
+            fn = opt(fn)
+        return fn
+
+    return apply
+
+
+#: Options that define how features are extracted and normalized: shared by every subcommand.
+_EXTRACTION = _options(
+    click.option("--preset", type=click.Choice(list(PRESETS)), default=DEFAULT_PRESET, show_default=True,
+                 help="FRD definition: v1 (frd-score v1), v0 (frd-score v0), ccnet (CC-Net paper)."),
+    click.option("--masks", nargs=2, type=click.Path(), default=None, metavar="MASKS_A MASKS_B",
+                 help="Mask folders, paired with images by relative path (extension ignored)."),
+    click.option("-r", "--recursive", is_flag=True, help="Search input folders recursively."),
+    click.option("--params", "params_file", type=click.Path(), help="pyradiomics parameter file (YAML/JSON)."),
+    click.option("--feature-classes", help="Comma-separated pyradiomics feature classes."),
+    click.option("--image-types", help="Comma-separated image types (Original, LoG, Wavelet, ...)."),
+    click.option("--log-sigma", help="Comma-separated LoG sigmas in mm."),
+    click.option("--bin-width", type=float, help="pyradiomics binWidth."),
+    click.option("--resize", help="Resize images to N or WxH pixels first (cv2 bilinear, as the reference)."),
+    click.option("--norm-ref", type=click.Choice(NORM_REFS), help="Normalize against A (d1), A∪B or each set."),
+    click.option("--log/--no-log", "log_", default=None, help="Report ln(d²) (v1) or d² (v0, ccnet)."),
+    click.option("--sqrtm", type=click.Choice(SQRTM_METHODS), help="Matrix square root (see docs/presets.md)."),
+    click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice."),
+    click.option("-w", "--workers", type=click.IntRange(min=1), help="Processes (default: min(8, usable cores))."),
+    click.option("--scheduler", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+                 help="Extract in a local process pool, or on a Dask cluster."),
+    click.option("--address", metavar="tcp://HOST:PORT",
+                 help="Dask scheduler to use (default with --scheduler dask: a LocalCluster on 127.0.0.1)."),
+    click.option("--no-cache", is_flag=True, help="Neither read nor write the per-image feature cache."),
+    click.option("--cache-dir", type=click.Path(), help="Feature cache folder (default $FRD_CACHE_DIR or user cache)."),
+    click.option("--skip-invalid", is_flag=True, help="Skip unreadable images (reported) instead of failing."),
+    click.option("-q", "--quiet", is_flag=True, help="No progress bar, errors only."),
+    click.option("-v", "--verbose", count=True, help="More logging (-v, -vv)."),
+)  # fmt: skip
+
+
 @main.command("score", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("inputs", nargs=-1, required=True, metavar="A [B]")
-@click.option(
-    "--preset",
-    type=click.Choice(list(PRESETS)),
-    default=DEFAULT_PRESET,
-    show_default=True,
-    help="FRD definition: v1 (frd-score v1), v0 (frd-score v0), ccnet (CC-Net paper).",
-)
-@click.option(
-    "--masks",
-    nargs=2,
-    type=click.Path(),
-    default=None,
-    metavar="MASKS_A MASKS_B",
-    help="Mask folders, paired with images by relative path (extension ignored).",
-)
-@click.option("-r", "--recursive", is_flag=True, help="Search input folders recursively.")
+@_EXTRACTION
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON report instead of the score.")
 @click.option(
     "--save-stats",
@@ -84,76 +108,44 @@ def main() -> None:
     metavar="OUT.npz",
     help="Save the statistics of A (and, given twice, of B). Never overwrites.",
 )
-@click.option("--params", "params_file", type=click.Path(), help="pyradiomics parameter file (YAML/JSON).")
-@click.option("--feature-classes", help="Comma-separated pyradiomics feature classes.")
-@click.option("--image-types", help="Comma-separated image types (Original, LoG, Wavelet, ...).")
-@click.option("--log-sigma", help="Comma-separated LoG sigmas in mm.")
-@click.option("--bin-width", type=float, help="pyradiomics binWidth.")
-@click.option("--resize", help="Resize images to N or WxH pixels first (cv2 bilinear, as the reference).")
-@click.option("--norm-ref", type=click.Choice(NORM_REFS), help="Normalize against A (d1), A∪B or each set.")
-@click.option("--log/--no-log", "log_", default=None, help="Report ln(d²) (v1) or d² (v0, ccnet).")
-@click.option("--sqrtm", type=click.Choice(SQRTM_METHODS), help="Matrix square root (see docs/presets.md).")
 @click.option("--means-only", is_flag=True, help="Only the mean term ‖μ₁−μ₂‖².")
-@click.option("-w", "--workers", type=click.IntRange(min=1), help="Processes (default: min(8, usable cores)).")
-@click.option("--no-cache", is_flag=True, help="Neither read nor write the per-image feature cache.")
-@click.option("--cache-dir", type=click.Path(), help="Feature cache folder (default $FRD_CACHE_DIR or user cache).")
-@click.option("--skip-invalid", is_flag=True, help="Skip unreadable images (listed in --json) instead of failing.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar, errors only.")
-@click.option("-v", "--verbose", count=True, help="More logging (-v, -vv).")
-def score(
-    inputs: tuple[str, ...],
-    preset: str,
-    masks: tuple[str, str] | None,
-    recursive: bool,
-    as_json: bool,
-    save_stats: tuple[str, ...],
-    params_file: str | None,
-    feature_classes: str | None,
-    image_types: str | None,
-    log_sigma: str | None,
-    bin_width: float | None,
-    resize: str | None,
-    norm_ref: str | None,
-    log_: bool | None,
-    sqrtm: str | None,
-    means_only: bool,
-    workers: int | None,
-    no_cache: bool,
-    cache_dir: str | None,
-    skip_invalid: bool,
-    quiet: bool,
-    verbose: int,
-) -> None:
+@click.option(
+    "--bootstrap",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Percentile interval from N resamples of the images in each set; prints FRD [lo, hi].",
+)
+@click.option(
+    "--level",
+    type=click.FloatRange(0.5, 0.999),
+    default=0.95,
+    show_default=True,
+    help="Confidence level of --bootstrap.",
+)
+@click.option("--kid", "want_kid", is_flag=True, help="Also the kernel distance (unbiased MMD²) on radiomic features.")
+@click.option("--fd-inf", "want_fd_inf", is_flag=True, help="Also FRD extrapolated to infinitely many images.")
+@click.option("--match-sample-count", is_flag=True, help="Subsample the larger set to the smaller's size (seeded).")
+@click.option(
+    "--save-features",
+    type=click.Path(),
+    metavar="FILE.{csv,parquet}",
+    help="Write per-image raw features of both sets to this file (never overwrites).",
+)
+def score(**o: Any) -> None:
     """Compute the FRD between image sets A (reference) and B.
 
     A and B are folders, image files, .txt lists of files, or statistics files from --save-stats.
     With one input and --save-stats, only its statistics are saved.
     """
-    _setup_logging(verbose, quiet)
+    _run(_score, o)
+
+
+def _run(fn: Any, o: dict[str, Any]) -> None:
+    """Logging set-up and the error contract of every subcommand: one line, exit code 2."""
+    _setup_logging(o.get("verbose", 0), o.get("quiet", False))
     try:
-        _score(
-            inputs,
-            preset,
-            masks,
-            recursive,
-            as_json,
-            save_stats,
-            params_file,
-            feature_classes,
-            image_types,
-            log_sigma,
-            bin_width,
-            resize,
-            norm_ref,
-            log_,
-            sqrtm,
-            means_only,
-            workers,
-            no_cache,
-            cache_dir,
-            skip_invalid,
-            quiet,
-        )
+        fn(o)
     except FRDError as exc:
         click.echo(f"frd: error: {exc}", err=True)
         sys.exit(2)
@@ -162,83 +154,182 @@ def score(
         sys.exit(130)
 
 
-def _score(
-    inputs,
-    preset,
-    masks,
-    recursive,
-    as_json,
-    save_stats,
-    params_file,
-    feature_classes,
-    image_types,
-    log_sigma,
-    bin_width,
-    resize,
-    norm_ref,
-    log_,
-    sqrtm,
-    means_only,
-    workers,
-    no_cache,
-    cache_dir,
-    skip_invalid,
-    quiet,
-) -> None:
-    from .api import compute_stats, frd_from_stats
+def _settings(o: dict[str, Any]) -> Any:
     from .errors import SettingsError
     from .settings import resolve_settings
 
+    try:
+        sigmas = [float(s) for s in _csv(o["log_sigma"])] if o["log_sigma"] else None
+    except ValueError as exc:
+        raise SettingsError(f"--log-sigma must be comma-separated numbers, got {o['log_sigma']!r}") from exc
+    return resolve_settings(
+        o["preset"],
+        params_file=o["params_file"],
+        feature_classes=_csv(o["feature_classes"]),
+        image_types=_csv(o["image_types"]),
+        log_sigma=sigmas,
+        bin_width=o["bin_width"],
+        resize=o["resize"],
+        norm_ref=o["norm_ref"],
+        log=o["log_"],
+        sqrtm=o["sqrtm"],
+        means_only=o.get("means_only", False),
+    )
+
+
+def _stats(o: dict[str, Any], inputs: list[str], settings: Any, timings: dict[str, float]) -> list[Any]:
+    from .api import compute_stats
+
+    if o.get("scheduler") == "dask":
+        from .distributed import compute_stats_dask
+
+        return compute_stats_dask(
+            [_source(i) for i in inputs],
+            settings,
+            masks=list(o["masks"]) if o["masks"] else None,
+            recursive=o["recursive"],
+            address=o["address"],
+            n_workers=o["workers"] or 2,
+            cache=not o["no_cache"],
+            cache_dir=o["cache_dir"],
+            skip_invalid=o["skip_invalid"],
+        )
+    return compute_stats(
+        [_source(i) for i in inputs],
+        settings,
+        masks=list(o["masks"]) if o["masks"] else None,
+        recursive=o["recursive"],
+        workers=o["workers"],
+        cache=not o["no_cache"],
+        cache_dir=o["cache_dir"],
+        skip_invalid=o["skip_invalid"],
+        progress=not o["quiet"] and sys.stderr.isatty(),
+        timings=timings,
+    )
+
+
+def _refuse_existing(*paths: str | None) -> None:
+    for p in paths:
+        if p and Path(p).exists():
+            raise OutputExistsError(f"{p} exists; frd never overwrites a file, choose another name")
+
+
+def _score(o: dict[str, Any]) -> None:
+    import time
+
+    from .api import frd_from_stats
+    from .errors import SettingsError
+
+    inputs, save_stats = o["inputs"], o["save_stats"]
     if len(inputs) > 2:
         raise SettingsError(f"expected one or two inputs, got {len(inputs)}")
     if len(inputs) == 1 and not save_stats:
         raise SettingsError("one input given: add a second set to compare, or --save-stats OUT.npz")
     if len(save_stats) > len(inputs):
         raise SettingsError("--save-stats is given more often than there are inputs")
-    for out in save_stats:
-        target = Path(out if out.lower().endswith(".npz") else out + ".npz")
-        if target.exists():
-            raise OutputExistsError(f"{target} exists; frd never overwrites a file, choose another name")
-    try:
-        sigmas = [float(s) for s in _csv(log_sigma)] if log_sigma else None
-    except ValueError as exc:
-        raise SettingsError(f"--log-sigma must be comma-separated numbers, got {log_sigma!r}") from exc
-    settings = resolve_settings(
-        preset,
-        params_file=params_file,
-        feature_classes=_csv(feature_classes),
-        image_types=_csv(image_types),
-        log_sigma=sigmas,
-        bin_width=bin_width,
-        resize=resize,
-        norm_ref=norm_ref,
-        log=log_,
-        sqrtm=sqrtm,
-        means_only=means_only,
-    )
-    import time
-
+    _refuse_existing(o["save_features"], *(s if s.lower().endswith(".npz") else s + ".npz" for s in save_stats))
+    settings = _settings(o)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    stats = compute_stats(
-        [_source(i) for i in inputs],
-        settings,
-        masks=list(masks) if masks else None,
-        recursive=recursive,
-        workers=workers,
-        cache=not no_cache,
-        cache_dir=cache_dir,
-        skip_invalid=skip_invalid,
-        progress=not quiet and sys.stderr.isatty(),
-        timings=timings,
-    )
+    stats = _stats(o, list(inputs), settings, timings)
     for s, out in zip(stats, save_stats, strict=False):
         path = s.save(out)
         log.info("saved statistics of %s (%d images) to %s", s.source or "the set", s.n, path)
+    if o["save_features"]:
+        from .export import save_features
+
+        save_features(o["save_features"], list(zip("AB", stats, strict=False)))
     if len(stats) < 2:
         return
-    result = frd_from_stats(stats[0], stats[1], settings, timings=timings, t0=t0)
-    click.echo(result.to_json() if as_json else repr(result.frd))
+    analysis = {
+        "bootstrap": o["bootstrap"] or 0,
+        "level": o["level"],
+        "kid": o["want_kid"],
+        "fd_inf": o["want_fd_inf"],
+        "match_sample_count": o["match_sample_count"],
+        "seed": o["seed"],
+    }
+    result = frd_from_stats(stats[0], stats[1], settings, timings=timings, t0=t0, **analysis)
+    if o["as_json"]:
+        click.echo(result.to_json())
+    elif result.ci is not None:
+        click.echo(f"{result.frd!r} [{result.ci['low']!r}, {result.ci['high']!r}]")
+    else:
+        click.echo(repr(result.frd))
+
+
+@main.command("interpret", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("a")
+@click.argument("b")
+@_EXTRACTION
+@click.option("--out", "out_dir", required=True, type=click.Path(), help="Folder for the CSV and the plots.")
+@click.option("--top", type=click.IntRange(min=1), default=20, show_default=True, help="Features in the bar plot.")
+@click.option(
+    "--thumbs",
+    type=click.IntRange(min=1),
+    default=6,
+    show_default=True,
+    help="Most and least typical images of B to show.",
+)
+def interpret_cmd(**o: Any) -> None:
+    """Which features make the distance between A and B: CSV of per-feature contributions to d²,
+    sorted-difference plot, PCA/t-SNE embedding, most/least typical images of B."""
+    _run(_interpret, o)
+
+
+def _interpret(o: dict[str, Any]) -> None:
+    from .interpret import interpret
+
+    settings = _settings(o)
+    a, b = _stats(o, [o["a"], o["b"]], settings, {})
+    res = interpret(a, b, settings, o["out_dir"], top=o["top"], thumbs=o["thumbs"], seed=o["seed"])
+    for name, value in res.top(min(o["top"], 10)):
+        click.echo(f"{value:.6g}\t{name}")
+    log.info("wrote %s", ", ".join(str(f) for f in res.files))
+
+
+@main.command("ood", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("ref")
+@click.argument("test")
+@_EXTRACTION
+@click.option("--out", "out_csv", required=True, type=click.Path(), help="CSV with one row per TEST image.")
+@click.option(
+    "--val-frac",
+    type=click.FloatRange(0.05, 0.9),
+    default=0.2,
+    show_default=True,
+    help="Share of REF held out to set the threshold.",
+)
+@click.option(
+    "--level",
+    type=click.FloatRange(0.5, 0.999),
+    default=0.95,
+    show_default=True,
+    help="Quantile of held-out REF scores used as threshold.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the dataset-level summary as JSON.")
+def ood_cmd(**o: Any) -> None:
+    """Out-of-distribution detection of TEST images against REF (image level and dataset level).
+
+    Prints nFRD = 2|AUC - 0.5| (0: indistinguishable, 1: fully separated) and writes the CSV."""
+    _run(_ood, o)
+
+
+def _ood(o: dict[str, Any]) -> None:
+    import json
+
+    from .ood import detect_ood, write_csv
+
+    _refuse_existing(o["out_csv"])
+    o = {**o, "masks": None}
+    settings = _settings(o)
+    ref, test = _stats(o, [o["ref"], o["test"]], settings, {})
+    res = detect_ood(ref, test, val_frac=o["val_frac"], level=o["level"], seed=o["seed"])
+    write_csv(res, o["out_csv"])
+    summary = {"nfrd": res.nfrd, "auc": res.auc, "threshold": res.threshold, "n_ood": res.n_ood,
+               "n_test": len(res.rows), "n_fit": res.n_fit, "n_heldout": res.n_heldout, "level": res.level,
+               "seed": res.seed, "csv": str(o["out_csv"])}  # fmt: skip
+    click.echo(json.dumps(summary, indent=2) if o["as_json"] else repr(res.nfrd))
 
 
 if __name__ == "__main__":  # pragma: no cover

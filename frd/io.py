@@ -11,7 +11,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -53,14 +53,21 @@ class ImageRef:
     path: str
     key: str
     files: tuple[str, ...] = ()
+    #: An in-memory image (2D or 3D array) instead of a file; ``path`` is then a label.
+    array: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def display(self) -> str:
         return self.path
 
     def content_hash(self) -> str:
-        """sha256 over the bytes of every file of the image."""
+        """sha256 over the bytes of every file of the image (or of the array, its shape and dtype)."""
         h = hashlib.sha256()
+        if self.array is not None:
+            arr = np.ascontiguousarray(self.array)
+            h.update(f"{arr.dtype.str}{arr.shape}".encode())
+            h.update(arr.tobytes())
+            return h.hexdigest()
         for f in self.files or (self.path,):
             with open(f, "rb") as fh:
                 h.update(hashlib.file_digest(fh, "sha256").digest())
@@ -221,6 +228,8 @@ def read_image(ref: ImageRef | str) -> sitk.Image:
         ref = ImageRef(path=ref, key="")
     path = ref.path
     try:
+        if ref.array is not None:
+            return _from_array(np.asarray(ref.array), path)
         if ref.files:
             reader = sitk.ImageSeriesReader()
             reader.SetFileNames(list(ref.files))

@@ -7,10 +7,12 @@ extensions are matched case-insensitively.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import locale
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +43,18 @@ _IMAGE_IO = {
     ".dcm": "GDCMImageIO",
     ".dicom": "GDCMImageIO",
 }
+
+
+@contextlib.contextmanager
+def keep_locale() -> Iterator[None]:
+    """Restore the process locale afterwards: ITK's DICOM (GDCM) code can leave it at "C",
+    after which other libraries' ``open()`` without an encoding decodes files as ASCII."""
+    saved = locale.setlocale(locale.LC_ALL)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(locale.Error):
+            locale.setlocale(locale.LC_ALL, saved)
 
 
 @dataclass(frozen=True)
@@ -96,8 +110,12 @@ def _dicom_series(folder: Path, files: list[Path]) -> list[ImageRef]:
     refs: list[ImageRef] = []
     reader = sitk.ImageSeriesReader()
     seen: set[str] = set()
-    for sid in reader.GetGDCMSeriesIDs(str(folder)) or ():
-        names = tuple(reader.GetGDCMSeriesFileNames(str(folder), sid))
+    with keep_locale():
+        series = {
+            sid: tuple(reader.GetGDCMSeriesFileNames(str(folder), sid))
+            for sid in reader.GetGDCMSeriesIDs(str(folder)) or ()
+        }
+    for sid, names in series.items():
         seen.update(os.path.realpath(n) for n in names)
         if len(names) == 1:
             refs.append(ImageRef(path=names[0], key=""))
@@ -234,7 +252,8 @@ def read_image(ref: ImageRef | str) -> sitk.Image:
             reader = sitk.ImageSeriesReader()
             reader.SetFileNames(list(ref.files))
             reader.SetOutputPixelType(sitk.sitkFloat32)
-            return reader.Execute()
+            with keep_locale():
+                return reader.Execute()
         if extension(path) == ".npy":
             arr = np.load(path, allow_pickle=False)
             return _from_array(arr, path)

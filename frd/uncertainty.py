@@ -47,6 +47,28 @@ def _d2_from_grams(k1: np.ndarray, k2: np.ndarray, g: np.ndarray, w1: np.ndarray
     return mean_term + tr1 + tr2 - 2 * nuc
 
 
+def _weighted_moments(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n = x.shape[0]
+    mu = w @ x / n  # (B, p)
+    cov = (np.einsum("bi,ij,ik->bjk", w, x, x) - n * mu[:, :, None] * mu[:, None, :]) / (n - 1)
+    return mu, cov
+
+
+def _batched_factor(cov: np.ndarray) -> np.ndarray:
+    w, v = np.linalg.eigh((cov + np.swapaxes(cov, 1, 2)) / 2)
+    return np.swapaxes(v * np.sqrt(np.clip(w, 0, None))[:, None, :], 1, 2)  # (B, p, p): rows are factors
+
+
+def _d2_feature_space(xa: np.ndarray, xb: np.ndarray, w1: np.ndarray, w2: np.ndarray) -> np.ndarray:
+    """d² of weighted fits through p x p covariances (cheaper than Gram matrices when p < N)."""
+    mu1, c1 = _weighted_moments(xa, w1)
+    mu2, c2 = _weighted_moments(xb, w2)
+    a1, a2 = _batched_factor(c1), _batched_factor(c2)
+    nuc = np.linalg.svd(a1 @ np.swapaxes(a2, 1, 2), compute_uv=False).sum(axis=1)
+    tr = np.trace(c1, axis1=1, axis2=2) + np.trace(c2, axis1=1, axis2=2)
+    return ((mu1 - mu2) ** 2).sum(axis=1) + tr - 2 * nuc
+
+
 @dataclass(frozen=True)
 class BootstrapResult:
     """Percentile interval of the score, and the resampled values behind it."""
@@ -82,15 +104,21 @@ def bootstrap(
     # Centring first keeps the Gram entries small: d² does not change under a common shift.
     centre = ya.mean(axis=0)
     xa, xb = ya - centre, yb - centre
-    k1, k2, g = xa @ xa.T, xb @ xb.T, xa @ xb.T
     rng = np.random.default_rng(seed)
     n1, n2 = xa.shape[0], xb.shape[0]
+    # Work in the smaller space: image space (Gram matrices) when N < p, feature space otherwise.
+    image_space = min(n1, n2) < xa.shape[1]
+    if image_space:
+        k1, k2, g = xa @ xa.T, xb @ xb.T, xa @ xb.T
     out = np.empty(n_resamples)
     for start in range(0, n_resamples, chunk):
         b = min(chunk, n_resamples - start)
         w1 = rng.multinomial(n1, np.full(n1, 1 / n1), size=b).astype(np.float64)
         w2 = rng.multinomial(n2, np.full(n2, 1 / n2), size=b).astype(np.float64)
-        out[start : start + b] = _d2_from_grams(k1, k2, g, w1, w2)
+        if image_space:
+            out[start : start + b] = _d2_from_grams(k1, k2, g, w1, w2)
+        else:
+            out[start : start + b] = _d2_feature_space(xa, xb, w1, w2)
     scores = _to_score(out, log)
     alpha = (1 - level) / 2
     lo, hi = np.quantile(scores, [alpha, 1 - alpha])

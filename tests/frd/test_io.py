@@ -7,7 +7,7 @@ import pytest
 import SimpleITK as sitk
 
 from frd import InvalidImageError, MaskMismatchError, NoImagesError
-from frd.io import discover, image_dim, pair_masks, read_image
+from frd.io import discover, image_dim, keep_locale, pair_masks, read_image
 
 GREY = (np.arange(64 * 48).reshape(48, 64) % 251).astype(np.uint8)
 
@@ -59,22 +59,26 @@ def test_rgb_uses_itk_luminance_and_rgba_ignores_alpha(tmp_path):
     assert b[0, 0] == pytest.approx(a[0, 0], rel=1e-6)  # the reference gives 15058.56 (x alpha)
 
 
+def _write_series(vol: np.ndarray, folder) -> None:
+    img = sitk.GetImageFromArray(vol)
+    writer = sitk.ImageFileWriter()
+    writer.KeepOriginalImageUIDOn()
+    for z in range(vol.shape[0]):
+        sl = img[:, :, z]
+        sl.SetMetaData("0020|000e", "1.2.826.0.1.3680043.2.1125.1")
+        sl.SetMetaData("0020|0013", str(z + 1))
+        sl.SetMetaData("0020|0032", f"0\\0\\{z}")
+        sl.SetMetaData("0020|0037", "1\\0\\0\\0\\1\\0")
+        writer.SetFileName(str(folder / f"slice{z}.dcm"))
+        writer.Execute(sl)
+
+
 def test_dicom_single_file_and_series_folder(tmp_path):
     vol = np.stack([GREY.astype(np.int16) + 10 * z for z in range(4)])
     series = tmp_path / "dcm" / "s1"
     series.mkdir(parents=True)
-    img = sitk.GetImageFromArray(vol)
-    writer = sitk.ImageFileWriter()
-    writer.KeepOriginalImageUIDOn()
-    uid = "1.2.826.0.1.3680043.2.1125.1"
-    for z in range(4):
-        sl = img[:, :, z]
-        sl.SetMetaData("0020|000e", uid)
-        sl.SetMetaData("0020|0013", str(z + 1))
-        sl.SetMetaData("0020|0032", f"0\\0\\{z}")
-        sl.SetMetaData("0020|0037", "1\\0\\0\\0\\1\\0")
-        writer.SetFileName(str(series / f"slice{z}.dcm"))
-        writer.Execute(sl)
+    with keep_locale():  # ITK's DICOM writer leaves the process locale at "C"
+        _write_series(vol, series)
     refs = discover(tmp_path / "dcm", recursive=True)
     assert len(refs) == 1 and len(refs[0].files) == 4
     got = read_image(refs[0])
@@ -82,6 +86,17 @@ def test_dicom_single_file_and_series_folder(tmp_path):
     np.testing.assert_array_equal(sitk.GetArrayFromImage(got), vol.astype(np.float32))
     single = read_image(str(series / "slice0.dcm"))
     np.testing.assert_array_equal(sitk.GetArrayFromImage(single).squeeze(), vol[0].astype(np.float32))
+
+
+def test_reading_dicom_keeps_the_process_locale(tmp_path):
+    import locale
+
+    with keep_locale():
+        _write_series(np.zeros((3, 8, 8), np.int16), tmp_path)
+    before = locale.setlocale(locale.LC_ALL)
+    [ref] = discover(tmp_path)
+    read_image(ref)
+    assert locale.setlocale(locale.LC_ALL) == before
 
 
 def test_discovery_recursive_and_case_insensitive(tmp_path):

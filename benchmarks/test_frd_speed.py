@@ -107,3 +107,15 @@ def _report() -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(report, indent=2), encoding="utf-8")
     print("\n" + json.dumps(report["ratios"], indent=2))
+
+
+def test_bootstrap_1000_resamples_of_2x200(benchmark):
+    """Issue target: 1000 resamples of 2 x 200 images (393 v1 features) in seconds, not a re-run."""
+    import numpy as np
+
+    from frd.uncertainty import bootstrap
+
+    rng = np.random.default_rng(0)
+    ya, yb = rng.normal(size=(200, 393)), rng.normal(0.1, 1.1, size=(200, 393))
+    benchmark.pedantic(bootstrap, args=(ya, yb, 1000), kwargs={"seed": 1}, rounds=1)
+    RESULTS["bootstrap_1000x2x200_s"] = benchmark.stats.stats.median

@@ -80,6 +80,7 @@ def _extractor(settings: Settings, dim: int) -> Any:
 
         radiomics.setVerbosity(60)
         logging.getLogger("radiomics").setLevel(logging.ERROR)
+        logging.getLogger("pykwalify").setLevel(logging.WARNING)  # it logs every parameter validation
         _EXTRACTORS[key] = featureextractor.RadiomicsFeatureExtractor(settings.params(dim))
     return _EXTRACTORS[key]
 

@@ -87,3 +87,32 @@ def test_entry_points_and_import_does_not_pull_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
     out = subprocess.run([sys.executable, "-m", "frd", "--version"], capture_output=True, text=True, check=True)
     assert "frd" in out.stdout
+
+
+def test_bootstrap_prints_interval_and_json_has_analyses(png_sets):
+    r = run(*png_sets, "--preset", "v0", "--bootstrap", "50", "--seed", "3", "-q")
+    assert r.exit_code == 0, r.output
+    score, interval = r.stdout.strip().split(" ", 1)
+    lo, hi = (float(v) for v in interval.strip("[]").split(","))
+    assert lo < hi and float(score) > 0
+    assert r.stdout == run(*png_sets, "--preset", "v0", "--bootstrap", "50", "--seed", "3", "-q").stdout
+    d = json.loads(run(*png_sets, "--preset", "v0", "--kid", "--fd-inf", "--match-sample-count", "--json", "-q").stdout)
+    assert d["n"] == [9, 9] and d["kid"]["n_subsets"] == 100 and "frd_inf" in d["fd_inf"]
+
+
+def test_save_features_csv_and_parquet(png_sets, tmp_path):
+    import csv
+
+    out = tmp_path / "feat.csv"
+    assert run(*png_sets, "--preset", "v0", "--save-features", out, "-q").exit_code == 0
+    with open(out, encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0][:2] == ["set", "path"] and len(rows) == 1 + 12 + 9 and len(rows[0]) == 2 + 102
+    assert rows[1][0] == "A" and rows[-1][0] == "B" and rows[1][1].endswith("img_000.png")
+    pq = tmp_path / "feat.parquet"
+    assert run(*png_sets, "--preset", "v0", "--save-features", pq, "-q").exit_code == 0
+    import pandas as pd
+
+    assert pd.read_parquet(pq).shape == (21, 104)
+    r = run(*png_sets, "--preset", "v0", "--save-features", out, "-q")
+    assert r.exit_code == 2 and "exists" in r.stderr

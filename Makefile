@@ -28,6 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check frd ccnet_zoo tests benchmarks
 
 test: $(STAMP) lint
+	$(BIN)/mkdocs build --strict -q -d build/site
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q
 
 bench: $(STAMP)

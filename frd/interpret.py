@@ -188,7 +188,8 @@ def _thumbnails(res: Interpretation, target: Path, plt: Any) -> Path:
                 img = _thumbnail(paths[c])
                 if img is not None:
                     ax.imshow(img, cmap="gray")
-                ax.set_title(Path(paths[c]).name[:22], fontsize=7)
+                name = Path(paths[c]).name
+                ax.set_title(name if len(name) <= 26 else "…" + name[-25:], fontsize=7)
         axes[r][0].text(-0.1, 0.5, title, transform=axes[r][0].transAxes, rotation=90, va="center", ha="right")
     fig.suptitle("Images of B, by distance to A's mean in normalized feature space")
     fig.tight_layout()

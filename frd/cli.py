@@ -11,7 +11,7 @@ import click
 
 from ._version import __version__
 from .defaults import DEFAULT_PRESET, NORM_REFS, PRESETS, SQRTM_METHODS
-from .errors import FRDError, InputNotFoundError, OutputExistsError
+from .errors import FRDError, InputNotFoundError
 
 log = logging.getLogger("frd")
 
@@ -209,9 +209,11 @@ def _stats(o: dict[str, Any], inputs: list[str], settings: Any, timings: dict[st
 
 
 def _refuse_existing(*paths: str | None) -> None:
+    from ._files import refuse_existing
+
     for p in paths:
-        if p and Path(p).exists():
-            raise OutputExistsError(f"{p} exists; frd never overwrites a file, choose another name")
+        if p:
+            refuse_existing(p)
 
 
 def _score(o: dict[str, Any]) -> None:

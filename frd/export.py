@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from pathlib import Path
 
-from .errors import FRDError, OutputExistsError, SettingsError
+from ._files import create_new, refuse_existing
+from .errors import FRDError, SettingsError
 from .stats import FeatureStats
 
 
 def save_features(path: str | Path, sets: list[tuple[str, FeatureStats]]) -> Path:
     """One row per image: ``set``, ``path``, then the raw features. Never overwrites ``path``."""
     path = Path(path)
-    if path.exists():
-        raise OutputExistsError(f"{path} exists; frd never overwrites a file, choose another name")
+    refuse_existing(path)
     ext = path.suffix.lower()
     if ext not in (".csv", ".parquet"):
         raise SettingsError(f"--save-features writes .csv or .parquet, got {path.name}")
@@ -28,28 +26,20 @@ def save_features(path: str | Path, sets: list[tuple[str, FeatureStats]]) -> Pat
         for label, s in sets
         for p, r in zip(s.row_paths or [""] * len(s.rows), s.rows, strict=True)  # type: ignore[arg-type]
     ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=ext)
-    os.close(fd)
-    try:
+
+    def write(tmp: str) -> None:
         if ext == ".csv":
             with open(tmp, "w", newline="", encoding="utf-8") as fh:
                 w = csv.writer(fh)
                 w.writerow(["set", "path", *names])
                 w.writerows(rows)
-        else:
-            try:
-                import pandas as pd
-            except ImportError as exc:
-                raise FRDError("Parquet needs pandas and pyarrow: pip install pandas pyarrow, or use .csv") from exc
-            try:
-                pd.DataFrame(rows, columns=["set", "path", *names]).to_parquet(tmp, index=False)
-            except ImportError as exc:
-                raise FRDError("Parquet needs pyarrow: pip install pyarrow, or use .csv") from exc
+            return
         try:
-            os.link(tmp, path)
-        except FileExistsError as exc:
-            raise OutputExistsError(f"{path} exists; frd never overwrites a file") from exc
-    finally:
-        os.unlink(tmp)
+            import pandas as pd
+
+            pd.DataFrame(rows, columns=["set", "path", *names]).to_parquet(tmp, index=False)
+        except ImportError as exc:
+            raise FRDError("Parquet needs pandas and pyarrow: pip install 'frd[parquet]', or use .csv") from exc
+
+    create_new(path, write)
     return path

@@ -11,14 +11,13 @@ Dataset level: the AUC of TEST scores against held-out REF scores, and nFRD = 2Â
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .errors import OutputExistsError, TooFewImagesError
+from ._files import create_new
+from .errors import TooFewImagesError
 from .stats import FeatureStats
 
 
@@ -104,20 +103,11 @@ def detect_ood(
 
 def write_csv(result: OODResult, path: str | Path) -> Path:
     """Write the per-image rows; refuses to overwrite, atomic."""
-    path = Path(path)
-    if path.exists():
-        raise OutputExistsError(f"{path} exists; frd never overwrites a file, choose another name")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".csv")
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
             w = csv.DictWriter(fh, fieldnames=["filename", "ood_score", "ood", "p_value", "status"])
             w.writeheader()
             w.writerows(result.rows)
-        try:
-            os.link(tmp, path)
-        except FileExistsError as exc:
-            raise OutputExistsError(f"{path} exists; frd never overwrites a file") from exc
-    finally:
-        os.unlink(tmp)
-    return path
+
+    return create_new(path, write)

@@ -11,15 +11,14 @@ covariances follow exactly, and statistics of parts merge exactly into the stati
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .errors import OutputExistsError, StatsMismatchError
+from ._files import create_new, refuse_existing
+from .errors import StatsMismatchError
 from .settings import Settings
 
 STATS_FORMAT = "frd-stats/1"
@@ -214,8 +213,7 @@ class FeatureStats:
         path = Path(path)
         if path.suffix.lower() != ".npz":
             path = path.with_name(path.name + ".npz")
-        if path.exists():
-            raise OutputExistsError(f"{path} exists; frd never overwrites a file, choose another name")
+        refuse_existing(path)
         meta = {
             "format": STATS_FORMAT,
             "names": self.names,
@@ -228,10 +226,9 @@ class FeatureStats:
             "skipped": self.skipped,
             "n_complete": self.n_complete,
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as fh:
+
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as fh:
                 np.savez(
                     fh,
                     meta=np.array(json.dumps(meta)),
@@ -243,12 +240,8 @@ class FeatureStats:
                     nan_count=self.nan_count,
                     nan_rows=self.nan_rows.reshape(-1, self.p),
                 )
-            try:
-                os.link(tmp, path)  # fails if the name was taken meanwhile: never overwrite
-            except FileExistsError as exc:
-                raise OutputExistsError(f"{path} exists; frd never overwrites a file") from exc
-        finally:
-            os.unlink(tmp)
+
+        create_new(path, write)
         return path
 
     @classmethod

@@ -24,9 +24,16 @@ def _guarded(tree: ast.AST) -> set[int]:
     return out
 
 
-def _third_party_imports(package: str) -> set[str]:
+#: Modules that only work with an extra installed, and that ``import frd`` never imports.
+EXTRA_MODULES = {"frd/metric_torch.py": "torch"}
+
+
+def _third_party_imports(package: str, only: str | None = None) -> set[str]:
     names: set[str] = set()
     for path in (ROOT / package).rglob("*.py"):
+        rel = path.relative_to(ROOT).as_posix()
+        if (only is None and rel in EXTRA_MODULES) or (only is not None and rel != only):
+            continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         optional = _guarded(tree)
         for node in ast.walk(tree):
@@ -54,6 +61,15 @@ def test_frd_imports_only_core_dependencies():
     for module in _third_party_imports("frd"):
         dists = _distributions(module)
         assert dists & declared, f"frd imports {module} ({dists}) but the core dependencies do not declare it"
+
+
+def test_extra_modules_are_declared_in_their_extra():
+    for rel, extra in EXTRA_MODULES.items():
+        declared = _declared(
+            PYPROJECT["project"]["dependencies"] + PYPROJECT["project"]["optional-dependencies"][extra]
+        )
+        for module in _third_party_imports(rel.split("/")[0], only=rel):
+            assert _distributions(module) & declared, f"{rel} imports {module}, not declared in extra {extra!r}"
 
 
 def test_zoo_imports_are_declared_in_core_or_zoo():

@@ -55,7 +55,13 @@ def _source(path: str) -> Any:
 @click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="frd")
 def main() -> None:
-    """Fréchet Radiomics Distance between two image sets: frd REAL SYNTH [options]."""
+    """Fréchet Radiomics Distance between two image sets.
+
+    \b
+    frd REAL SYNTH [options]     the score (short for `frd score ...`; see `frd score --help`)
+    frd interpret A B --out DIR  which features make the distance
+    frd ood REF TEST --out CSV   out-of-distribution detection
+    """
 
 
 def _options(*opts: Any) -> Any:

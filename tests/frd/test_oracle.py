@@ -50,3 +50,37 @@ def test_preset_equals_reference(preset, kind, order, png_sets, nifti_sets):
 def test_unequal_sizes_are_what_the_goldens_cover(png_sets, nifti_sets):
     counts = [len(list(p.iterdir())) for p in (*png_sets, *nifti_sets)]
     assert counts[0] != counts[1] and counts[2] != counts[3]
+
+
+@pytest.fixture(scope="module")
+def png_masks(png_sets, tmp_path_factory):
+    """0/255 masks named like the images: the reference pairs by sort order, frd by name; same here."""
+    import numpy as np
+    import SimpleITK as sitk
+
+    root = tmp_path_factory.mktemp("masks")
+    out = []
+    for src in png_sets:
+        dst = root / src.name
+        dst.mkdir()
+        for i, f in enumerate(sorted(src.iterdir())):
+            m = np.zeros((64, 64), np.uint8)
+            m[6 + i % 5 : 44 + i % 7, 10 : 50 - i % 4] = 255
+            sitk.WriteImage(sitk.GetImageFromArray(m), str(dst / f.name))
+        out.append(dst)
+    return out
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("preset", ["v1", "v0"])
+def test_preset_with_masks_equals_reference(preset, png_sets, png_masks):
+    from frd_score import frd as frd_score
+
+    ours = frd.compute_frd(*png_sets, preset=preset, masks=tuple(png_masks), cache=False, workers=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = frd_score.compute_frd(
+            [str(p) for p in png_sets], paths_masks=[str(p) for p in png_masks], num_workers=2,
+            **REFERENCE_KWARGS[preset],
+        )  # fmt: skip
+    assert ours.frd == pytest.approx(float(ref), rel=REL)

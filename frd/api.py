@@ -15,7 +15,7 @@ import numpy as np
 
 from ._meta import versions
 from .cache import FeatureCache
-from .defaults import MIN_IMAGES, default_workers
+from .defaults import MIN_IMAGES, blas_threads, default_workers
 from .distance import frechet_terms
 from .errors import FRDError, InputNotFoundError, TooFewImagesError
 from .extract import ExtractionJob, FeatureTable, extract_sets
@@ -267,6 +267,25 @@ def frd_from_stats(
     extrapolation to infinite N, ``match_sample_count`` subsamples the larger set (seeded); these
     need per-image features, so they are not available from statistics files.
     """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=blas_threads(), user_api="blas"):
+        return _frd_from_stats(sa, sb, settings, timings, t0, bootstrap, seed, level, kid, fd_inf, match_sample_count)
+
+
+def _frd_from_stats(
+    sa: FeatureStats,
+    sb: FeatureStats,
+    settings: Settings,
+    timings: dict[str, float] | None,
+    t0: float | None,
+    bootstrap: int,
+    seed: int,
+    level: float,
+    kid: bool,
+    fd_inf: bool,
+    match_sample_count: bool,
+) -> FRDResult:
     timings = dict(timings or {})
     t1 = time.perf_counter()
     warn: list[str] = []

@@ -167,7 +167,18 @@ DEFAULT_PRESET = "v1"
 
 #: Cache location override; otherwise platformdirs' user cache dir.
 CACHE_ENV = "FRD_CACHE_DIR"
+#: BLAS threads for the statistics (matrices of at most ~1000²). One thread by default: on shared
+#: cores several OpenBLAS threads contend and run several times slower than one.
+BLAS_THREADS_ENV = "FRD_BLAS_THREADS"
 MIN_IMAGES = 2
+
+
+def blas_threads() -> int:
+    """BLAS threads for the statistics: ``$FRD_BLAS_THREADS`` or 1."""
+    try:
+        return max(1, int(os.environ.get(BLAS_THREADS_ENV, "1")))
+    except ValueError:
+        return 1
 
 
 def default_workers() -> int:

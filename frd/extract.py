@@ -157,8 +157,11 @@ _WORKER_SETTINGS: Settings | None = None
 def _init_worker(settings: Settings) -> None:
     global _WORKER_SETTINGS
     _WORKER_SETTINGS = settings
-    # One ITK thread per worker process: the pool already uses every core, more threads only contend.
+    # One ITK and one BLAS thread per worker process: the pool already uses every core, more threads contend.
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)
     logging.getLogger("radiomics").setLevel(logging.ERROR)
 
 

@@ -14,7 +14,7 @@ import click
 
 from frd._version import __version__
 
-_NOT_BUILT = ("train", "generate", "metrics", "weights", "reproduce")
+_NOT_BUILT = ("train", "generate", "reproduce")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -145,3 +145,14 @@ def datalist_cmd(data: str, out: str | None, text: str, overwrite: bool) -> None
         with open(path, encoding="utf-8") as fh:
             n = sum(1 for _ in fh) - 1
         click.echo(f"{split}: {n} pairs -> {path}")
+
+
+def _register() -> None:
+    """Commands that live in the module of their concern (each imports torch only when run)."""
+    from ccnet_zoo.eval_cli import metrics, weights
+
+    main.add_command(metrics)
+    main.add_command(weights)
+
+
+_register()

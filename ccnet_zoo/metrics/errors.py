@@ -1,0 +1,11 @@
+"""Typed errors of the metrics; the CLI turns them into a one-line message and exit code 2."""
+
+from __future__ import annotations
+
+
+class MetricsError(ValueError):
+    """Bad input to a metric (the message says what and where)."""
+
+
+class PairingError(MetricsError):
+    """Real and synthetic images cannot be paired by patient, slice and phase."""

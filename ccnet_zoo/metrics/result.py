@@ -1,0 +1,76 @@
+"""What a metrics run returns: one :class:`MetricResult` per metric inside a :class:`MetricsReport`."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+OK = "ok"
+UNAVAILABLE = "unavailable"
+
+
+@dataclass
+class MetricResult:
+    """A metric's value, std over pairs (None for set metrics) and n — or why there is no value.
+
+    ``n`` is the number of pairs for MSE/LPIPS and ``[n_real, n_synth]`` for the set metrics FRD/FID.
+
+    ``status`` is ``"ok"`` or ``"unavailable"``; an unavailable metric has ``value=None``, a ``message`` and
+    ``fetch``, the command that makes it available (``ccnet-zoo weights fetch NAME``).
+    """
+
+    metric: str
+    value: float | None
+    std: float | None
+    n: int | list[int]
+    status: str = OK
+    message: str = ""
+    fetch: str | None = None
+    per_pair: list[float] | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def available(self) -> bool:
+        return self.status == OK
+
+    @classmethod
+    def unavailable(cls, metric: str, message: str, fetch: str | None = None) -> MetricResult:
+        return cls(metric=metric, value=None, std=None, n=0, status=UNAVAILABLE, message=message, fetch=fetch)
+
+
+@dataclass
+class MetricsReport:
+    """All metrics of one real/synthetic comparison, with the pairing, settings and versions behind them."""
+
+    results: dict[str, MetricResult]
+    n_pairs: int
+    unmatched_real: list[str]
+    unmatched_synth: list[str]
+    settings: dict[str, Any]
+    versions: dict[str, str]
+    seconds: dict[str, float]
+
+    def __getitem__(self, metric: str) -> MetricResult:
+        return self.results[metric]
+
+    def to_dict(self, per_pair: bool = False) -> dict[str, Any]:
+        d = asdict(self)
+        if not per_pair:
+            for r in d["results"].values():
+                r.pop("per_pair", None)
+        return _jsonable(d)
+
+    def to_json(self, indent: int | None = 2, per_pair: bool = False) -> str:
+        return json.dumps(self.to_dict(per_pair), indent=indent)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    return v

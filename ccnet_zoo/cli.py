@@ -14,7 +14,7 @@ import click
 
 from frd._version import __version__
 
-_NOT_BUILT = ("train", "generate", "reproduce")
+_NOT_BUILT = ("train", "generate")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -150,9 +150,11 @@ def datalist_cmd(data: str, out: str | None, text: str, overwrite: bool) -> None
 def _register() -> None:
     """Commands that live in the module of their concern (each imports torch only when run)."""
     from ccnet_zoo.eval_cli import metrics, weights
+    from ccnet_zoo.reproduce_cli import reproduce
 
     main.add_command(metrics)
     main.add_command(weights)
+    main.add_command(reproduce)
 
 
 _register()

@@ -1,0 +1,81 @@
+"""A reduced ``ccnet-zoo reproduce --table 1`` end to end: structure, provenance of every number, resume."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from ccnet_zoo.cli import main
+
+EPOCHS = ["--set", "train.ae.epochs=1", "--set", "train.ldm.epochs=1", "--set", "train.controlnet.epochs=1"]
+ARGS = ["reproduce", "--table", "1", "--patients", "8", "--slices", "2", "--size", "64", "--steps", "2", *EPOCHS, "-q"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    import torch
+
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("table1")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CCNET_ZOO_CACHE", str(out / "weights-cache"))  # nothing fetched: FID/LPIPS must say so
+    mp.setenv("CCNET_ZOO_OFFLINE", "1")
+    result = CliRunner().invoke(main, [*ARGS, "--out", str(out / "run")])
+    mp.undo()
+    assert result.exit_code == 0, result.output
+    return out / "run", result
+
+
+def test_table_structure_and_files(run):
+    out, result = run
+    for name in ("table.md", "table.csv", "table.json", "sample_grid.png", "kinetics.png"):
+        assert (out / name).stat().st_size > 0
+    table = json.loads((out / "table.json").read_text(encoding="utf-8"))
+    rows = table["table"]
+    phases = sorted({r["phase"] for r in rows})
+    assert phases and set(phases) <= {1, 2, 3, 4}
+    assert [r["method"] for r in rows] == ["pre-contrast baseline", "CC-Net"] * len(phases)
+    for r in rows:
+        assert isinstance(r["frd"], float) and isinstance(r["mse"], float) and r["mse_std"] is not None
+        for m in ("fid", "lpips"):
+            assert r[m] is None and r[f"{m}_cell"].startswith("not available: run `ccnet-zoo weights fetch")
+        assert r["paper_frd"] == (22.50 if (r["phase"], r["method"]) == (1, "CC-Net") else None)
+    assert table["settings"]["patients"] == 8 and table["versions"]["frd"]
+    assert set(table["claim"]) >= {"frd", "mse", "holds"}
+    assert "| phase | method |" in result.stdout and "claim" in result.stdout
+
+
+def test_numbers_come_from_the_images(run):
+    import frd
+    from ccnet_zoo.data.layout import read_png
+
+    out, _ = run
+    row = next(r for r in json.loads((out / "table.json").read_text(encoding="utf-8"))["table"]
+               if r["method"] == "CC-Net")  # fmt: skip
+    k = row["phase"]
+    synth = sorted((out / "generated" / f"p{k}").glob("*.png"))
+    real = [out / "data" / "test" / "test_B" / p.name for p in synth]
+    assert all(p.is_file() for p in real)
+    expected_frd = frd.compute_frd(real, synth, preset="ccnet").frd
+    assert row["frd"] == pytest.approx(expected_frd, rel=1e-9)
+    errs = [np.mean((read_png(a) / 255.0 - read_png(b) / 255.0) ** 2) for a, b in zip(real, synth, strict=True)]
+    assert row["mse"] == pytest.approx(float(np.mean(errs)), rel=1e-6)
+
+
+def test_resume_reuses_finished_stages(run, tmp_path):
+    out, _ = run
+    stamps = {p: p.stat().st_mtime_ns for p in [out / "generated" / "generated.tsv", *out.glob("metrics/*.json"),
+                                                *out.glob("runs/*/DONE.json")]}  # fmt: skip
+    again = CliRunner().invoke(main, [*ARGS, "--out", str(out)])
+    assert again.exit_code == 0, again.output
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+
+
+def test_bad_input_is_one_line_exit_2(tmp_path):
+    r = CliRunner().invoke(main, ["reproduce", "--table", "1", "--data", "duke", "--out", str(tmp_path / "x")])
+    assert r.exit_code == 2 and "--data-root" in r.stderr and "Traceback" not in r.stderr
+    r = CliRunner().invoke(main, ["reproduce", "--table", "1", "--set", "novalue", "--out", str(tmp_path / "y")])
+    assert r.exit_code == 2

@@ -14,8 +14,6 @@ import click
 
 from frd._version import __version__
 
-_NOT_BUILT = ("train", "generate")
-
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ccnet-zoo")
@@ -24,21 +22,6 @@ def main(verbose: int) -> None:
     """CC-Net: contrast-enhanced breast DCE-MRI synthesis (MICCAI 2024), end to end."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-
-
-def _not_built(name: str) -> click.Command:
-    @click.command(name=name, context_settings={"ignore_unknown_options": True})
-    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-    def cmd(args: tuple[str, ...]) -> None:
-        click.echo(f"ccnet-zoo {name}: not built yet", err=True)
-        sys.exit(2)
-
-    cmd.help = f"({name}: not built yet)"
-    return cmd
-
-
-for _name in _NOT_BUILT:
-    main.add_command(_not_built(_name))
 
 
 # --- data layer: phantom, prepare-duke, datalist (ccnet_zoo.data) -------------------------------------------
@@ -150,11 +133,14 @@ def datalist_cmd(data: str, out: str | None, text: str, overwrite: bool) -> None
 def _register() -> None:
     """Commands that live in the module of their concern (each imports torch only when run)."""
     from ccnet_zoo.eval_cli import metrics, weights
+    from ccnet_zoo.models_cli import generate, train
     from ccnet_zoo.reproduce_cli import reproduce
 
     main.add_command(metrics)
     main.add_command(weights)
     main.add_command(reproduce)
+    main.add_command(train)
+    main.add_command(generate)
 
 
 _register()

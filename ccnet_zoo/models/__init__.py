@@ -4,6 +4,7 @@ Modules: ``config`` (YAML configs + validation), ``acq_time`` (acquisition-time 
 (MONAI AutoencoderKL + patch discriminator behind the :class:`~ccnet_zoo.models.autoencoder.LatentCodec`
 interface), ``unet`` / ``controlnet`` (MONAI networks behind the denoiser interfaces), ``text`` (built-in
 tokenizer + encoder), ``clip`` (CLIP via transformers), ``sd`` (Stable Diffusion 2.1-base via diffusers),
-``factory`` (build everything from a config), ``checkpoint`` (safetensors + JSON), ``legacy``
-(monai-generative checkpoints), ``schedulers`` (DDPM/DDIM). Nothing heavy is imported here.
+``factory`` (build everything from a config), ``loading`` (rebuild trained runs), ``checkpoint``
+(safetensors + JSON), ``legacy`` (monai-generative checkpoints), ``schedulers`` (DDPM/DDIM), ``errors``.
+Nothing heavy is imported here.
 """

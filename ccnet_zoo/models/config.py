@@ -113,8 +113,10 @@ def load_config(name_or_path: str | Path, overrides: Mapping[str, Any] | None = 
     return cfg
 
 
-def _check_section(cfg: Config, section: str, keys: Mapping[str, tuple[tuple[type, ...], bool]], where: str) -> None:
+def _check_section(cfg: Config, section: str, keys: Mapping[str, tuple[tuple[type, ...], bool]], where: str,
+                   prefix: str = "") -> None:  # fmt: skip
     block = cfg.get(section)
+    section = prefix + section
     if not isinstance(block, dict):
         raise ConfigError(f"{where}: section '{section}' is missing or not a mapping")
     for key, (types, required) in keys.items():
@@ -163,7 +165,7 @@ def validate_config(cfg: Config, where: str = "config") -> None:
     if not isinstance(train, dict) or set(train) - set(STAGES):
         raise ConfigError(f"{where}: 'train' must map some of {', '.join(STAGES)} to their settings")
     for stage in train:
-        _check_section(train, stage, TRAIN_KEYS, f"{where}: train")
+        _check_section(train, stage, TRAIN_KEYS, where, prefix="train.")
         for key in ("epochs", "batch_size"):
             if train[stage][key] < 1:
                 raise ConfigError(f"{where}: 'train.{stage}.{key}' must be >= 1")

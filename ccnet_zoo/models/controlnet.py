@@ -71,9 +71,9 @@ class MonaiController(Controller):
 
     def init_from(self, denoiser: nn.Module) -> int:
         """Copy every UNet tensor of the same name and shape (ccnet: ``load_state_dict(strict=False)``)."""
-        from monai.networks.utils import copy_model_state
-
         source = getattr(denoiser, "net", denoiser).state_dict()
-        _, updated, _ = copy_model_state(self.net, source, inplace=True)
+        target = self.net.state_dict()
+        updated = {k: v for k, v in source.items() if k in target and target[k].shape == v.shape}
+        self.net.load_state_dict({**target, **updated})
         log.info("controlnet: copied %d of %d tensors from the UNet", len(updated), len(source))
         return len(updated)

@@ -1,0 +1,80 @@
+"""Build CC-Net's components from a validated config (``kind: monai`` networks or the ``kind: sd`` path).
+
+>>> from ccnet_zoo.models.config import load_config
+>>> cfg = load_config("tiny")
+>>> codec = build_codec(cfg)
+>>> (codec.latent_channels, codec.downsample)
+(3, 4)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ccnet_zoo.models.autoencoder import LatentCodec, MonaiCodec
+from ccnet_zoo.models.controlnet import Controller, MonaiController
+from ccnet_zoo.models.errors import ConfigError
+from ccnet_zoo.models.text import BuiltinTextEncoder, TextEncoder, WordTokenizer
+from ccnet_zoo.models.unet import Denoiser, MonaiDenoiser
+
+Config = Mapping[str, Any]
+
+
+def _need(pretrained: str | Path | None, what: str) -> Path:
+    if pretrained is None:
+        raise ConfigError(f"{what} needs a local Stable-Diffusion-2.1-base folder: pass --pretrained DIR")
+    return Path(pretrained)
+
+
+def build_codec(cfg: Config, pretrained: str | Path | None = None) -> LatentCodec:
+    """Stage 1: MONAI AutoencoderKL, or the frozen SD VAE from ``pretrained``."""
+    s1 = cfg["stage1"]
+    if s1["kind"] == "sd":
+        from ccnet_zoo.models.sd import SDCodec
+
+        return SDCodec(_need(pretrained, "stage1.kind 'sd'"), s1["scale_factor"])
+    return MonaiCodec(s1.get("params") or {}, s1["scale_factor"])
+
+
+def build_denoiser(cfg: Config, pretrained: str | Path | None = None) -> Denoiser:
+    """The LDM UNet with the acquisition-time MLP."""
+    ldm = cfg["ldm"]
+    if ldm["kind"] == "sd":
+        from ccnet_zoo.models.sd import SDDenoiser
+
+        return SDDenoiser(_need(pretrained, "ldm.kind 'sd'"), ldm["acq_time_scale"])
+    return MonaiDenoiser(ldm.get("params") or {}, ldm["acq_time_scale"])
+
+
+def build_controller(cfg: Config, denoiser: Denoiser) -> Controller:
+    """The ControlNet, shaped like ``denoiser`` (the SD path copies it at construction)."""
+    params = cfg["controlnet"]["params"]
+    scale = cfg["ldm"]["acq_time_scale"]
+    if cfg["ldm"]["kind"] == "sd":
+        from ccnet_zoo.models.sd import SDController, SDDenoiser
+
+        if not isinstance(denoiser, SDDenoiser):
+            raise ConfigError("ldm.kind 'sd' needs an SD denoiser to build the ControlNet from")
+        return SDController(denoiser, params.get("conditioning_embedding_num_channels", (16, 32, 96, 256)), scale)
+    return MonaiController(params, scale)
+
+
+def build_text_encoder(cfg: Config, prompts: Iterable[str] = (), meta: Mapping[str, Any] | None = None,
+                       pretrained: str | Path | None = None) -> TextEncoder:  # fmt: skip
+    """Built-in encoder (vocabulary from ``prompts``, or rebuilt from checkpoint ``meta``) or CLIP."""
+    text = cfg["text"]
+    if text["kind"] == "clip":
+        from ccnet_zoo.models.clip import ClipTextEncoder
+
+        folder = (meta or {}).get("folder") if pretrained is None else pretrained
+        return ClipTextEncoder(_need(folder, "text.kind 'clip'"), text["max_length"], text["trainable"])
+    if meta is not None:
+        return BuiltinTextEncoder.from_metadata(meta)
+    hidden = text.get("hidden_size") or (cfg["ldm"].get("params") or {}).get("cross_attention_dim")
+    cross = (cfg["ldm"].get("params") or {}).get("cross_attention_dim")
+    if hidden is None or (cross is not None and hidden != cross):
+        raise ConfigError(f"text.hidden_size ({hidden}) must equal ldm.params.cross_attention_dim ({cross})")
+    tok = WordTokenizer.from_prompts(["", *prompts], text["max_length"])
+    return BuiltinTextEncoder(tok, int(hidden), text.get("layers", 1), text.get("heads", 2), text["trainable"])

@@ -1,0 +1,39 @@
+"""The noise schedulers of CC-Net (MONAI core): DDPM for training, DDIM for sampling, from ``scheduler``.
+
+>>> from ccnet_zoo.models.config import load_config
+>>> ddpm = build_ddpm(load_config("tiny")["scheduler"])
+>>> ddpm.num_train_timesteps, ddpm.prediction_type
+(1000, 'v_prediction')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def _args(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "num_train_timesteps": int(cfg["num_train_timesteps"]),
+        "schedule": str(cfg["schedule"]),
+        "beta_start": float(cfg["beta_start"]),
+        "beta_end": float(cfg["beta_end"]),
+        "prediction_type": str(cfg["prediction_type"]),
+        "clip_sample": False,
+    }
+
+
+def build_ddpm(cfg: Mapping[str, Any]):
+    """``DDPMScheduler`` (training: ``add_noise``, ``get_velocity``)."""
+    from monai.networks.schedulers import DDPMScheduler
+
+    return DDPMScheduler(**_args(cfg))
+
+
+def build_ddim(cfg: Mapping[str, Any], steps: int):
+    """``DDIMScheduler`` with ``steps`` inference steps (ccnet: ``set_alpha_to_one=True``, offset 0, eta 0)."""
+    from monai.networks.schedulers import DDIMScheduler
+
+    ddim = DDIMScheduler(**_args(cfg), set_alpha_to_one=True, steps_offset=0)
+    ddim.set_timesteps(int(steps))
+    return ddim

@@ -1,0 +1,107 @@
+"""Stage 1: AutoencoderKL with L1 + KL + least-squares patch-adversarial loss (perceptual loss optional).
+
+The adversarial terms start at ``adv_start_epoch``. The perceptual loss needs pretrained LPIPS networks,
+which cannot be downloaded here; ``perceptual.enabled: true`` uses MONAI's ``PerceptualLoss`` when its
+weights are already cached on the machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ccnet_zoo.models.autoencoder import MonaiCodec, build_discriminator, kl_loss
+from ccnet_zoo.models.checkpoint import module_tensors
+from ccnet_zoo.models.errors import ConfigError
+from ccnet_zoo.train.loop import Batch, Stage
+from ccnet_zoo.train.runtime import Runtime, Stepper
+
+
+class AutoencoderStage(Stage):
+    """Trains ``codec`` (generator) and a patch discriminator."""
+
+    name = "ae"
+
+    def __init__(self, cfg: Mapping[str, Any], runtime: Runtime) -> None:
+        from monai.losses import PatchAdversarialLoss
+
+        if cfg["stage1"]["kind"] != "monai":
+            raise ConfigError("stage1.kind 'sd' uses the pretrained SD VAE, which CC-Net does not train; "
+                              "skip 'train ae' and pass --pretrained to the ldm stage")  # fmt: skip
+        tc = cfg["train"]["ae"]
+        self.rt = runtime
+        self.codec = MonaiCodec(cfg["stage1"].get("params") or {}, cfg["stage1"]["scale_factor"]).to(runtime.device)
+        self.disc = build_discriminator(cfg["discriminator"]["params"]).to(runtime.device)
+        self.codec_ddp, self.disc_ddp = runtime.wrap(self.codec), runtime.wrap(self.disc)
+        self.trainable = {"codec": self.codec, "disc": self.disc}
+        wd = tc.get("weight_decay", 0.01)
+        clip = tc.get("clip_grad_value")
+        self.steppers = {
+            "g": Stepper(torch.optim.AdamW(self.codec.parameters(), lr=tc["lr"], weight_decay=wd), clip, runtime.amp),
+            "d": Stepper(torch.optim.AdamW(self.disc.parameters(), lr=tc.get("disc_lr", tc["lr"]), weight_decay=wd),
+                         clip, runtime.amp),
+        }  # fmt: skip
+        self.kl_weight = float(tc.get("kl_weight", 1e-8))
+        self.adv_weight = float(tc.get("adv_weight", 0.005))
+        self.adv_start = int(tc.get("adv_start_epoch", 0))
+        self.adv = PatchAdversarialLoss(criterion="least_squares")
+        self.perceptual = None
+        if cfg.get("perceptual", {}).get("enabled") and tc.get("perceptual_weight", 0) > 0:
+            from monai.losses import PerceptualLoss
+
+            net = cfg["perceptual"].get("network_type", "squeeze")
+            self.perceptual = PerceptualLoss(spatial_dims=2, network_type=net).to(runtime.device)
+            self.perceptual_weight = float(tc["perceptual_weight"])
+        self.cfg = cfg
+
+    def _recon_loss(self, x: torch.Tensor, recon: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor) -> dict:
+        out = {"l1": F.l1_loss(recon.float(), x.float()), "kl": kl_loss(mu.float(), sigma.float())}
+        if self.perceptual is not None:
+            out["perceptual"] = self.perceptual(recon.float(), x.float())
+        return out
+
+    def train_step(self, batch: Batch, epoch: int) -> dict[str, float]:
+        x = batch["image"].to(self.rt.device)
+        adversarial = epoch >= self.adv_start and self.adv_weight > 0
+        with self.rt.autocast():
+            recon, mu, sigma = self.codec_ddp(x)
+            parts = self._recon_loss(x, recon, mu, sigma)
+            loss_g = parts["l1"] + self.kl_weight * parts["kl"]
+            if self.perceptual is not None:
+                loss_g = loss_g + self.perceptual_weight * parts["perceptual"]
+            if adversarial:
+                self.disc.requires_grad_(False)
+                logits = self.disc(recon.contiguous().float())[-1]
+                parts["adv_g"] = self.adv(logits, target_is_real=True, for_discriminator=False)
+                loss_g = loss_g + self.adv_weight * parts["adv_g"]
+                self.disc.requires_grad_(True)
+        self.steppers["g"].step(loss_g)
+        logs = {k: float(v.detach()) for k, v in parts.items()}
+        logs["loss"] = loss_g.item()
+        if adversarial:
+            with self.rt.autocast():
+                logits = self.disc_ddp(torch.cat([recon.detach().float(), x.float()]).contiguous())[-1]
+                fake, real = logits.chunk(2)
+                loss_d = (
+                    self.adv_weight
+                    * 0.5
+                    * (
+                        self.adv(fake, target_is_real=False, for_discriminator=True)
+                        + self.adv(real, target_is_real=True, for_discriminator=True)
+                    )
+                )
+            self.steppers["d"].step(loss_d)
+            logs["disc"] = loss_d.item()
+        return logs
+
+    def val_step(self, batch: Batch) -> float:
+        x = batch["image"].to(self.rt.device)
+        with self.rt.autocast():
+            recon, _mu, _sigma = self.codec(x)
+        return float(F.l1_loss(recon.float(), x.float()))
+
+    def best_payload(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        return module_tensors("codec", self.codec), {}

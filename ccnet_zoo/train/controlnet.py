@@ -1,0 +1,67 @@
+"""Stage 3: the ControlNet on the pre-contrast image, initialised from the trained UNet, UNet frozen."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from ccnet_zoo.models.autoencoder import LatentCodec
+from ccnet_zoo.models.checkpoint import module_tensors
+from ccnet_zoo.models.controlnet import Controller
+from ccnet_zoo.models.text import TextEncoder
+from ccnet_zoo.models.unet import Denoiser
+from ccnet_zoo.train.diffusion import DiffusionObjective, drop_prompts
+from ccnet_zoo.train.loop import Batch, Stage
+from ccnet_zoo.train.runtime import Runtime, Stepper
+
+
+class ControlNetStage(Stage):
+    """v-prediction MSE of the frozen UNet plus ControlNet residuals (``conditioning_scale``)."""
+
+    name = "controlnet"
+
+    def __init__(self, cfg: Mapping[str, Any], runtime: Runtime, codec: LatentCodec, unet: Denoiser,
+                 text: TextEncoder, controlnet: Controller) -> None:  # fmt: skip
+        tc = cfg["train"]["controlnet"]
+        self.rt = runtime
+        self.unet, self.text = unet.to(runtime.device), text.to(runtime.device)
+        self.controlnet = controlnet.to(runtime.device)
+        for frozen in (self.unet, self.text):
+            frozen.requires_grad_(False)
+            frozen.eval()
+        self.text.trainable = False
+        self.objective = DiffusionObjective(cfg, codec.to(runtime.device), self.text, runtime)
+        self.cn_ddp = runtime.wrap(self.controlnet)
+        self.trainable = {"controlnet": self.controlnet}
+        opt = torch.optim.AdamW(self.controlnet.parameters(), lr=tc["lr"], weight_decay=tc.get("weight_decay", 0.01))
+        self.steppers = {"controlnet": Stepper(opt, tc.get("clip_grad_value"), runtime.amp)}
+        self.text_dropout = float(tc.get("text_dropout", 0.1))
+        self.scale = float(tc.get("conditioning_scale", 1.0))
+
+    def _loss(self, batch: Batch, dropout: float) -> torch.Tensor:
+        z = self.objective.latents(batch["target"])
+        cond = batch["source"].to(self.rt.device)
+        acq = batch["acquisition_time"].to(self.rt.device)
+        prompts = drop_prompts(list(batch["report"]), dropout)
+        with self.rt.autocast():
+            ctx = self.objective.context(prompts)
+            zt, t, target = self.objective.noised(z)
+            down, mid = self.cn_ddp(zt, t, cond, ctx, acq, self.scale)
+            pred = self.unet(zt, t, ctx, acq, down, mid)
+        return self.objective.loss(pred, target)
+
+    def train_step(self, batch: Batch, epoch: int) -> dict[str, float]:
+        loss = self._loss(batch, self.text_dropout)
+        self.steppers["controlnet"].step(loss)
+        return {"loss": loss.item()}
+
+    def val_step(self, batch: Batch) -> float:
+        return float(self._loss(batch, 0.0))
+
+    def best_payload(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        return module_tensors("controlnet", self.controlnet), {}
+
+    def set_train(self, mode: bool) -> None:
+        self.controlnet.train(mode)

@@ -1,0 +1,63 @@
+"""What the LDM and ControlNet stages share: frozen stage-1 encoding, prompt dropout, the v-prediction loss."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ccnet_zoo.models.autoencoder import LatentCodec
+from ccnet_zoo.models.schedulers import build_ddpm
+from ccnet_zoo.models.text import TextEncoder
+from ccnet_zoo.train.runtime import Runtime
+
+
+def drop_prompts(prompts: Sequence[str], p: float) -> list[str]:
+    """Replace each prompt by the empty prompt with probability ``p`` (torch's global RNG)."""
+    if p <= 0:
+        return list(prompts)
+    keep = torch.rand(len(prompts)) >= p
+    return [s if k else "" for s, k in zip(prompts, keep.tolist(), strict=True)]
+
+
+class DiffusionObjective:
+    """Noise latents at random timesteps and compute the scheduler's target (v for CC-Net)."""
+
+    def __init__(self, cfg: Mapping[str, Any], codec: LatentCodec, text: TextEncoder, runtime: Runtime,
+                 text_forward: torch.nn.Module | None = None) -> None:  # fmt: skip
+        self.ddpm = build_ddpm(cfg["scheduler"])
+        self.codec, self.text, self.rt = codec, text, runtime
+        self.text_forward = text_forward or text  # the DDP wrapper of a trainable encoder
+        self.sample_posterior = bool(cfg["stage1"].get("sample_posterior", True))
+        codec.requires_grad_(False)
+        codec.eval()
+
+    @torch.no_grad()
+    def latents(self, x: torch.Tensor) -> torch.Tensor:
+        return self.codec.encode(x.to(self.rt.device), sample=self.sample_posterior).float()
+
+    def context(self, prompts: Sequence[str]) -> torch.Tensor:
+        ids = self.text.tokenize(prompts).to(self.rt.device)
+        if self.text.trainable:
+            return self.text_forward(ids)
+        with torch.no_grad():
+            return self.text(ids)
+
+    def noised(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(noisy latents, timesteps, target)."""
+        noise = torch.randn(z.shape).to(z.device)
+        t = torch.randint(0, self.ddpm.num_train_timesteps, (z.shape[0],)).to(z.device)
+        zt = self.ddpm.add_noise(original_samples=z, noise=noise, timesteps=t)
+        if self.ddpm.prediction_type == "v_prediction":
+            target = self.ddpm.get_velocity(z, noise, t)
+        elif self.ddpm.prediction_type == "epsilon":
+            target = noise
+        else:
+            target = z
+        return zt, t, target
+
+    @staticmethod
+    def loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(pred.float(), target.float())

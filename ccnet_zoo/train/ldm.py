@@ -1,0 +1,65 @@
+"""Stage 2: the latent diffusion UNet on post-contrast latents, conditioned on text and acquisition time."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from ccnet_zoo.models.autoencoder import LatentCodec
+from ccnet_zoo.models.checkpoint import module_tensors
+from ccnet_zoo.models.text import TextEncoder
+from ccnet_zoo.models.unet import Denoiser
+from ccnet_zoo.train.diffusion import DiffusionObjective, drop_prompts
+from ccnet_zoo.train.loop import Batch, Stage
+from ccnet_zoo.train.runtime import Runtime, Stepper
+
+
+class LDMStage(Stage):
+    """v-prediction MSE of ``unet`` (and of a trainable text encoder) on latents of the targets."""
+
+    name = "ldm"
+
+    def __init__(self, cfg: Mapping[str, Any], runtime: Runtime, codec: LatentCodec, unet: Denoiser,
+                 text: TextEncoder) -> None:  # fmt: skip
+        tc = cfg["train"]["ldm"]
+        self.rt = runtime
+        self.unet, self.text = unet.to(runtime.device), text.to(runtime.device)
+        self.unet_ddp = runtime.wrap(self.unet)
+        self.trainable: dict[str, torch.nn.Module] = {"unet": self.unet}
+        params = list(self.unet.parameters())
+        if text.trainable:
+            self.trainable["text"] = self.text
+            params += list(self.text.parameters())
+        else:
+            self.text.eval()
+        text_forward = runtime.wrap(self.text) if text.trainable else self.text
+        self.objective = DiffusionObjective(cfg, codec.to(runtime.device), self.text, runtime, text_forward)
+        opt = torch.optim.AdamW(params, lr=tc["lr"], weight_decay=tc.get("weight_decay", 0.01))
+        self.steppers = {"unet": Stepper(opt, tc.get("clip_grad_value"), runtime.amp)}
+        self.text_dropout = float(tc.get("text_dropout", 0.1))
+
+    def _loss(self, batch: Batch, dropout: float) -> torch.Tensor:
+        z = self.objective.latents(batch["target"])
+        acq = batch["acquisition_time"].to(self.rt.device)
+        prompts = drop_prompts(list(batch["report"]), dropout)
+        with self.rt.autocast():
+            ctx = self.objective.context(prompts)
+            zt, t, target = self.objective.noised(z)
+            pred = self.unet_ddp(zt, t, ctx, acq)
+        return self.objective.loss(pred, target)
+
+    def train_step(self, batch: Batch, epoch: int) -> dict[str, float]:
+        loss = self._loss(batch, self.text_dropout)
+        self.steppers["unet"].step(loss)
+        return {"loss": loss.item()}
+
+    def val_step(self, batch: Batch) -> float:
+        return float(self._loss(batch, 0.0))
+
+    def best_payload(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        tensors = module_tensors("unet", self.unet)
+        if self.text.metadata().get("kind") == "builtin" or self.text.trainable:
+            tensors.update(module_tensors("text", self.text))
+        return tensors, {"text": self.text.metadata()}

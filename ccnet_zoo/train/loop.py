@@ -1,0 +1,184 @@
+"""The epoch loop shared by the three stages: seeded epochs, validation, checkpoints, resume, loss logs.
+
+Every epoch starts from ``seed_all(seed, epoch, rank)`` and a sampler seeded by ``(seed, epoch)``, so all of
+an epoch's randomness (order, augmentations, noise, timesteps, dropout of prompts) follows from the seed and
+the epoch; ``checkpoints/last`` is written after every epoch, hence a run resumed after an interruption ends
+with exactly the weights of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler, SequentialSampler
+
+from ccnet_zoo.models.checkpoint import (
+    load_checkpoint,
+    load_module,
+    load_optimizer,
+    module_tensors,
+    optimizer_tensors,
+    save_checkpoint,
+)
+from ccnet_zoo.models.errors import CheckpointError, ModelError
+from ccnet_zoo.train.history import plot_losses, write_csv
+from ccnet_zoo.train.runtime import Runtime, Stepper, frozen_rng, seed_all
+
+log = logging.getLogger(__name__)
+Batch = Mapping[str, Any]
+
+
+class Stage:
+    """One training stage. Subclasses fill ``trainable`` and ``steppers`` and implement the steps."""
+
+    name = "stage"
+    trainable: dict[str, nn.Module]
+    steppers: dict[str, Stepper]
+
+    def train_step(self, batch: Batch, epoch: int) -> dict[str, float]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def val_step(self, batch: Batch) -> float:  # pragma: no cover - interface
+        """Mean validation loss of the batch."""
+        raise NotImplementedError
+
+    def best_payload(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:  # pragma: no cover - interface
+        """Tensors and metadata of the inference checkpoint (``best``)."""
+        raise NotImplementedError
+
+    def set_train(self, mode: bool) -> None:
+        for m in self.trainable.values():
+            m.train(mode)
+
+
+def _loader(ds: Dataset, batch: int, rt: Runtime, seed: int, epoch: int, train: bool, workers: int) -> DataLoader:
+    if rt.world > 1:
+        sampler = DistributedSampler(ds, rt.world, rt.rank, shuffle=train, seed=seed, drop_last=train)
+        sampler.set_epoch(epoch)
+    elif train:
+        sampler = RandomSampler(ds, generator=torch.Generator().manual_seed(seed * 100003 + epoch))
+    else:
+        sampler = SequentialSampler(ds)
+    return DataLoader(ds, batch_size=batch, sampler=sampler, drop_last=train, num_workers=workers)
+
+
+class Trainer:
+    """Runs ``stage`` for ``epochs`` into ``out`` (``checkpoints/``, ``losses.csv``, ``losses.png``)."""
+
+    def __init__(self, stage: Stage, train_ds: Dataset, val_ds: Dataset | None, runtime: Runtime, out: Path,
+                 *, epochs: int, batch_size: int, seed: int, meta: Mapping[str, Any], num_workers: int = 0,
+                 progress: bool = True) -> None:  # fmt: skip
+        if len(train_ds) < batch_size * runtime.world:
+            raise ModelError(f"{stage.name}: {len(train_ds)} training items cannot fill one batch of {batch_size} "
+                             f"x {runtime.world} process(es); lower train.{stage.name}.batch_size")  # fmt: skip
+        self.stage, self.train_ds, self.val_ds, self.rt = stage, train_ds, val_ds, runtime
+        self.out, self.ckpt = Path(out), Path(out) / "checkpoints"
+        self.epochs, self.batch_size, self.seed, self.workers = epochs, batch_size, seed, num_workers
+        self.meta = dict(meta)
+        self.progress = progress and runtime.is_main
+        self.history: list[dict[str, float]] = []
+        self.best = math.inf
+        self.start_epoch = 0
+        self.step = 0
+
+    # --- checkpoints -------------------------------------------------------------------------------------------
+    def _save_last(self, epoch: int) -> None:
+        tensors: dict[str, torch.Tensor] = {}
+        for name, module in self.stage.trainable.items():
+            tensors.update(module_tensors(f"model.{name}", module))
+        optim: dict[str, Any] = {}
+        for name, stepper in self.stage.steppers.items():
+            t, rest = optimizer_tensors(f"optim.{name}", stepper.optimizer)
+            tensors.update(t)
+            optim[name] = {"optimizer": rest, "scaler": stepper.scaler.state_dict()}
+        meta = {**self.meta, "kind": "last", "epoch": epoch, "step": self.step, "best_loss": self.best,
+                "history": self.history, "optim": optim}  # fmt: skip
+        save_checkpoint(self.ckpt, "last", tensors, meta)
+
+    def resume(self) -> bool:
+        """Load ``checkpoints/last`` if present; returns whether training continues from it."""
+        if not (self.ckpt / "last.json").is_file():
+            return False
+        tensors, meta = load_checkpoint(self.ckpt / "last.json")
+        if meta.get("stage") != self.stage.name:
+            raise CheckpointError(f"{self.ckpt} holds a '{meta.get('stage')}' run, not '{self.stage.name}'")
+        for name, module in self.stage.trainable.items():
+            load_module(module, tensors, f"model.{name}")
+        for name, stepper in self.stage.steppers.items():
+            load_optimizer(stepper.optimizer, tensors, f"optim.{name}", meta["optim"][name]["optimizer"])
+            stepper.scaler.load_state_dict(meta["optim"][name]["scaler"])
+        self.start_epoch, self.step = int(meta["epoch"]) + 1, int(meta["step"])
+        self.best, self.history = float(meta["best_loss"]), list(meta["history"])
+        log.info("%s: resuming after epoch %d (best val loss %.5g)", self.stage.name, self.start_epoch, self.best)
+        return True
+
+    # --- epochs --------------------------------------------------------------------------------------------------
+    def _train_epoch(self, epoch: int) -> dict[str, float]:
+        from tqdm import tqdm
+
+        seed_all(self.seed, epoch, self.rt.rank)
+        if hasattr(self.train_ds, "set_epoch"):
+            self.train_ds.set_epoch(epoch)
+        loader = _loader(self.train_ds, self.batch_size, self.rt, self.seed, epoch, True, self.workers)
+        self.stage.set_train(True)
+        sums: dict[str, float] = {}
+        n = 0
+        bar = tqdm(loader, desc=f"{self.stage.name} {epoch + 1}/{self.epochs}", leave=False, disable=not self.progress,
+                   unit="step")  # fmt: skip
+        for batch in bar:
+            logs = self.stage.train_step(batch, epoch)
+            for k, v in logs.items():
+                sums[k] = sums.get(k, 0.0) + v
+            n += 1
+            self.step += 1
+            bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()})
+        totals = self.rt.all_sum([*sums.values(), n])
+        return {f"train_{k}": v / max(totals[-1], 1) for k, v in zip(sums, totals[:-1], strict=True)}
+
+    @torch.no_grad()
+    def _validate(self, epoch: int) -> float:
+        if self.val_ds is None or len(self.val_ds) == 0:
+            return math.nan
+        self.stage.set_train(False)
+        total, count = 0.0, 0
+        with frozen_rng(self.seed + 7919 + self.rt.rank):
+            for batch in _loader(self.val_ds, self.batch_size, self.rt, self.seed, epoch, False, self.workers):
+                b = len(next(iter(batch.values())))
+                total += self.stage.val_step(batch) * b
+                count += b
+        total, count = self.rt.all_sum([total, count])
+        return total / max(count, 1)
+
+    def fit(self) -> list[dict[str, float]]:
+        """Train the remaining epochs; returns the history (one dict per epoch)."""
+        for epoch in range(self.start_epoch, self.epochs):
+            t0 = time.perf_counter()
+            row: dict[str, float] = {"epoch": epoch, **self._train_epoch(epoch)}
+            val = self._validate(epoch)
+            row["val_loss"] = val
+            row["step"] = self.step
+            row["seconds"] = round(time.perf_counter() - t0, 3)
+            self.history.append(row)
+            score = val if val == val else row.get("train_loss", math.inf)
+            improved = score < self.best
+            if improved:
+                self.best = score
+            if self.rt.is_main:
+                if improved:
+                    tensors, meta = self.stage.best_payload()
+                    save_checkpoint(self.ckpt, "best", tensors, {**self.meta, **meta, "kind": "best", "epoch": epoch,
+                                                                 "val_loss": score})  # fmt: skip
+                self._save_last(epoch)
+                write_csv(self.out / "losses.csv", self.history)
+                plot_losses(self.out / "losses.png", self.history, f"{self.stage.name}: {self.out.name}")
+            log.info("%s epoch %d/%d: %s", self.stage.name, epoch + 1, self.epochs,
+                     ", ".join(f"{k}={v:.4g}" for k, v in row.items() if k != "epoch"))  # fmt: skip
+            self.rt.barrier()
+        return self.history

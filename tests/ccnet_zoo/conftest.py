@@ -1,0 +1,38 @@
+"""Fixtures shared by the models/train/sample tests: a 32-px phantom and a tiny CC-Net trained 1 epoch per stage."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from zoo_helpers import tiny32
+
+
+@pytest.fixture(scope="session")
+def zoo_phantom(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """8 patients x 3 slices, 32 px, 2-4 post phases (train/validation/test all non-empty)."""
+    import torch
+
+    from ccnet_zoo.data.phantom import PhantomConfig, generate_phantom
+
+    torch.set_num_threads(1)
+    out = Path(tmp_path_factory.mktemp("zoo")) / "phantom"
+    generate_phantom(out, PhantomConfig(patients=8, slices=3, size=32, seed=5), progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def trained_runs(zoo_phantom: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """AE, LDM and ControlNet runs of ``tiny32()`` trained for one epoch each."""
+    from ccnet_zoo.train.api import train_stage
+
+    root = Path(tmp_path_factory.mktemp("runs"))
+    cfg = tiny32()
+    runs = {s: root / s for s in ("ae", "ldm", "controlnet")}
+    train_stage("ae", cfg, zoo_phantom, runs["ae"], progress=False)
+    train_stage("ldm", cfg, zoo_phantom, runs["ldm"], ae=runs["ae"], progress=False)
+    train_stage("controlnet", cfg, zoo_phantom, runs["controlnet"], ae=runs["ae"], ldm=runs["ldm"], progress=False)
+    return runs

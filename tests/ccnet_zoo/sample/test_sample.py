@@ -1,0 +1,97 @@
+"""Sampling: deterministic under a seed, independent of batching, guidance and conditioning-scale options,
+uint8 PNGs named and oriented as the real images, one folder per phase."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ccnet_zoo.data.dataset import load_image
+from ccnet_zoo.data.layout import IMAGE_RE, read_png
+from ccnet_zoo.models.errors import ModelError
+from ccnet_zoo.sample.generate import generate_split, read_manifest
+from ccnet_zoo.sample.pipeline import CCNetPipeline, item_noise, to_uint8
+from ccnet_zoo.train.data import load_rows
+
+
+@pytest.fixture(scope="module")
+def pipe(trained_runs: dict[str, Path]) -> CCNetPipeline:
+    p = CCNetPipeline.from_run(trained_runs["controlnet"])
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():  # one epoch leaves the zero convolutions near zero: make the control visible
+        for prm in p.controlnet.parameters():
+            prm.add_(0.05 * torch.randn(prm.shape, generator=g))
+    return p
+
+
+def _inputs(n: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(4)
+    return torch.rand(n, 1, 32, 32, generator=g) * 2 - 1, torch.tensor([[100.0], [300.0], [600.0]])[:n]
+
+
+def test_same_seed_same_images_and_batching_does_not_matter(pipe: CCNetPipeline) -> None:
+    pre, acq = _inputs()
+    a = pipe(pre, acq, seed=3)
+    assert torch.equal(a, pipe(pre, acq, seed=3))
+    assert not torch.allclose(a, pipe(pre, acq, seed=4))
+    single = torch.cat([pipe(pre[i : i + 1], acq[i : i + 1], seed=3, keys=[i]) for i in range(3)])
+    assert torch.allclose(a, single, atol=1e-4)
+    assert a.shape == (3, 1, 32, 32) and a.min() >= -1 and a.max() <= 1
+
+
+def test_guidance_and_conditioning_scale(pipe: CCNetPipeline) -> None:
+    pre, acq = _inputs(2)
+    prompts = ["dynamic contrast-enhanced magnetic resonance image of a breast."] * 2
+    uncond = pipe(pre, acq, prompts, guidance_scale=0.0, seed=1)
+    text = pipe(pre, acq, prompts, guidance_scale=None, seed=1)
+    assert torch.allclose(pipe(pre, acq, [""] * 2, guidance_scale=None, seed=1), uncond, atol=1e-6)
+    assert torch.allclose(pipe(pre, acq, prompts, guidance_scale=1.0, seed=1), text, atol=1e-4)  # g=1 is the text
+    assert not torch.allclose(uncond, text)
+    off = [pipe(torch.full_like(pre, v), acq, conditioning_scale=0.0, seed=1) for v in (-1.0, 1.0)]
+    assert torch.equal(off[0], off[1])  # scale 0: the pre-contrast image has no influence
+    on = [pipe(torch.full_like(pre, v), acq, conditioning_scale=1.0, seed=1) for v in (-1.0, 1.0)]
+    assert not torch.allclose(on[0], on[1])
+
+
+def test_generated_files(pipe: CCNetPipeline, zoo_phantom: Path, tmp_path: Path) -> None:
+    rows = load_rows(zoo_phantom)["test"]
+    res = generate_split(pipe, rows, tmp_path / "gen", batch_size=4, progress=False)
+    assert res.n_images == len(rows)
+    manifest = read_manifest(tmp_path / "gen")
+    for row in manifest:
+        path = Path(row["generated"])
+        assert path.parent.name == f"p{row['phase']}" and path.name == Path(row["target"]).name
+        assert IMAGE_RE.match(path.name)
+        img = read_png(path)
+        assert img.dtype == np.uint8 and img.shape == read_png(Path(row["target"])).shape
+    with pytest.raises(ModelError, match="--overwrite"):
+        generate_split(pipe, rows, tmp_path / "gen", progress=False)
+    with pytest.raises(ModelError, match="no rows"):
+        generate_split(pipe, [], tmp_path / "other", progress=False)
+
+
+def test_written_images_keep_the_model_orientation(pipe: CCNetPipeline, zoo_phantom: Path, tmp_path: Path) -> None:
+    """The PNG holds the pipeline output pixel for pixel (no transpose/flip, unlike CC-Net's MONAI loader)."""
+    rows = load_rows(zoo_phantom)["test"][:2]
+    generate_split(pipe, rows, tmp_path / "gen", batch_size=2, progress=False)
+    pre = torch.stack([load_image(r["source"], 32) for r in rows])
+    acq = torch.tensor([[float(r["acquisition_time"])] for r in rows])
+    expected = to_uint8(pipe(pre, acq, [str(r["report"]) for r in rows], keys=[0, 1]))
+    for row, exp in zip(read_manifest(tmp_path / "gen"), expected, strict=True):
+        got = read_png(Path(row["generated"]))
+        assert np.array_equal(got, exp)
+        assert not np.array_equal(got, exp.T)
+
+
+def test_uint8_mapping_and_noise() -> None:
+    assert to_uint8(torch.tensor([[[[-2.0, -1.0, 0.0, 1.0]]]])).tolist() == [[[0, 0, 128, 255]]]
+    a = item_noise((2, 3, 3), seed=1, keys=[5, 6])
+    assert torch.equal(a[1], item_noise((2, 3, 3), seed=1, keys=[6])[0])
+
+
+def test_wrong_input_size(pipe: CCNetPipeline) -> None:
+    with pytest.raises(ModelError, match=r"\(B, 1, 32, 32\)"):
+        pipe(torch.zeros(1, 1, 16, 16), torch.zeros(1, 1))

@@ -34,8 +34,9 @@ def _logging() -> None:
 def _errors() -> tuple[type[Exception], ...]:
     from ccnet_zoo.data.errors import DataError
     from ccnet_zoo.models.errors import ModelError
+    from ccnet_zoo.weights.errors import WeightsError
 
-    return (ModelError, DataError)
+    return (ModelError, DataError, WeightsError)
 
 
 @click.command("train", context_settings={"help_option_names": ["-h", "--help"]})
@@ -79,7 +80,8 @@ def train(stage: str, config: str, data: str, out: str, ae: str | None, ldm: str
 
 
 @click.command("generate", context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--controlnet", "run", required=True, type=_PATH, help="ControlNet run (names its AE and LDM runs).")
+@click.option("--controlnet", "run", default=None, type=_PATH, help="ControlNet run (names its AE and LDM runs).")
+@click.option("--weights", default=None, help="Registered CC-Net weights instead of a run (ccnet-zoo weights list).")
 @click.option("--data", required=True, type=_PATH, help="Dataset folder or datalist folder.")
 @click.option("--out", required=True, type=_PATH, help="Output folder: p<k>/<real name>.png + generated.tsv.")
 @click.option("--split", type=click.Choice(["train", "validation", "test"]), multiple=True,
@@ -100,10 +102,11 @@ def train(stage: str, config: str, data: str, out: str, ae: str | None, ldm: str
 @click.option("--measure", is_flag=True, help="Also measure lesion enhancement per phase (enhancement.json).")
 @click.option("--overwrite", is_flag=True, help="Replace earlier output in --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def generate(run: str, data: str, out: str, split: tuple[str, ...], steps: int | None, guidance_scale: float | None,
-             text_branch: bool, conditioning_scale: float | None, batch_size: int | None, seed: int,
-             limit: int | None, ae: str | None, ldm: str | None, pretrained: str | None, device: str | None,
-             threads: int, measure: bool, overwrite: bool, quiet: bool) -> None:  # fmt: skip
+def generate(run: str | None, weights: str | None, data: str, out: str, split: tuple[str, ...], steps: int | None,
+             guidance_scale: float | None, text_branch: bool, conditioning_scale: float | None,
+             batch_size: int | None, seed: int, limit: int | None, ae: str | None, ldm: str | None,
+             pretrained: str | None, device: str | None, threads: int, measure: bool, overwrite: bool,
+             quiet: bool) -> None:  # fmt: skip
     """Synthesize post-contrast phases from the pre-contrast images of a split (DDIM, batched, seeded)."""
     _logging()
     import torch
@@ -122,7 +125,15 @@ def generate(run: str, data: str, out: str, split: tuple[str, ...], steps: int |
             raise ModelError("--device cuda was asked for but no GPU is available; use --device cpu")
         if dev == "cpu":
             torch.set_num_threads(threads)
-        pipe = CCNetPipeline.from_run(run, dev, ae=ae, ldm=ldm, pretrained=pretrained)
+        if (run is None) == (weights is None):
+            raise click.UsageError("give exactly one of --controlnet RUN and --weights NAME")
+        if weights is not None:
+            from ccnet_zoo.weights.bundle import load_bundle
+            from ccnet_zoo.weights.registry import Registry
+
+            pipe = load_bundle(Registry.load().path(weights), dev)
+        else:
+            pipe = CCNetPipeline.from_run(run, dev, ae=ae, ldm=ldm, pretrained=pretrained)
         all_rows = load_rows(data, pipe.config["text"]["source"])
         rows = [r for s in (split or ("test",)) for r in all_rows[s]][:limit]
         gs = None if text_branch else (FROM_CONFIG if guidance_scale is None else guidance_scale)

@@ -47,7 +47,13 @@ def _overrides(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available).")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="torch CPU threads.")
 @click.option("--paper-quirks", is_flag=True, help="Metrics exactly as the paper's script computed them.")
-@click.option("--fid-sqrtm", type=click.Choice(["scipy", "eigh"]), default="scipy", show_default=True)
+@click.option(
+    "--fid-sqrtm",
+    type=click.Choice(["scipy", "eigh"]),
+    default="eigh",
+    show_default=True,
+    help="Matrix square root of FID (eigh: frd's stable method; scipy: pytorch-fid's).",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def reproduce(

@@ -36,7 +36,7 @@ class ReproduceConfig:
     threads: int = 1
     paper_quirks: bool = False
     frd_preset: str = "ccnet"
-    fid_sqrtm: str = "scipy"
+    fid_sqrtm: str = "eigh"  # 1.7 s instead of 17 s per FID at 2048-d; agrees with scipy to ~1e-3
     phases: tuple[int, ...] = (1, 2, 3, 4)
 
     def to_dict(self) -> dict[str, Any]:

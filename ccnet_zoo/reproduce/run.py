@@ -77,7 +77,7 @@ def _pipeline(cfg: ReproduceConfig, data: Path, progress: bool) -> Any:
         from ccnet_zoo.weights.bundle import load_bundle
         from ccnet_zoo.weights.registry import Registry
 
-        path = Registry().path(cfg.weights)
+        path = Registry.load().path(cfg.weights)
         return load_bundle(path, cfg.device or "cpu")
     from ccnet_zoo.sample.pipeline import CCNetPipeline
 

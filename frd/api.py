@@ -11,8 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from ._json import jsonable
 from ._meta import versions
 from .cache import FeatureCache
 from .defaults import MIN_IMAGES, blas_threads, default_workers
@@ -68,22 +67,10 @@ class FRDResult:
         d = asdict(self)
         d["n"] = list(self.n)
         d["n_features"] = len(self.features)
-        return {k: _jsonable(v) for k, v in d.items()}
+        return {k: jsonable(v) for k, v in d.items()}
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
-    if isinstance(v, dict):
-        return {k: _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, np.generic):
-        return _jsonable(v.item())
-    return v
 
 
 def _split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from frd._json import jsonable
 
 OK = "ok"
 UNAVAILABLE = "unavailable"
@@ -60,17 +61,7 @@ class MetricsReport:
         if not per_pair:
             for r in d["results"].values():
                 r.pop("per_pair", None)
-        return _jsonable(d)
+        return jsonable(d)
 
     def to_json(self, indent: int | None = 2, per_pair: bool = False) -> str:
         return json.dumps(self.to_dict(per_pair), indent=indent)
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
-    if isinstance(v, dict):
-        return {k: _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    return v

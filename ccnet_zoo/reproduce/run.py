@@ -20,21 +20,21 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ccnet_zoo.errors import CCNetZooError
 from ccnet_zoo.reproduce.config import ROWS, ReproduceConfig
 from ccnet_zoo.reproduce.table import build_rows, claim, markdown, to_csv
+from frd._files import replace_owned_text
 
 log = logging.getLogger(__name__)
 STAGES = ("ae", "ldm", "controlnet")
 
 
-class ReproduceError(RuntimeError):
+class ReproduceError(CCNetZooError, RuntimeError):
     """A Table 1 run cannot go on (missing data, unknown weights, ...); the message says what to do."""
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    replace_owned_text(path, text)
 
 
 def _data(cfg: ReproduceConfig, progress: bool) -> Path:
@@ -44,7 +44,7 @@ def _data(cfg: ReproduceConfig, progress: bool) -> Path:
         return Path(cfg.data_root)
     if cfg.data != "phantom":
         raise ReproduceError(f"--data must be phantom or duke, got {cfg.data!r}")
-    from ccnet_zoo.data.phantom import PhantomConfig, generate_phantom
+    from ccnet_zoo.data.phantom.generator import PhantomConfig, generate_phantom
 
     root = Path(cfg.data_root) if cfg.data_root else cfg.out / "data"
     if (root / "dataset.json").is_file():
@@ -73,19 +73,14 @@ def _train(cfg: ReproduceConfig, data: Path, progress: bool) -> Path:
 
 
 def _pipeline(cfg: ReproduceConfig, data: Path, progress: bool) -> Any:
-    if cfg.weights:
-        from ccnet_zoo.weights.bundle import load_bundle
-        from ccnet_zoo.weights.registry import Registry
+    from ccnet_zoo.pipeline import CCNetPipeline
 
-        path = Registry.load().path(cfg.weights)
-        return load_bundle(path, cfg.device or "cpu")
-    from ccnet_zoo.sample.pipeline import CCNetPipeline
-
-    return CCNetPipeline.from_run(_train(cfg, data, progress), cfg.device or "cpu")
+    source = cfg.weights if cfg.weights else _train(cfg, data, progress)
+    return CCNetPipeline.from_pretrained(source, cfg.device or "cpu")
 
 
 def _generate(cfg: ReproduceConfig, data: Path, progress: bool) -> Path:
-    from ccnet_zoo.sample.generate import MANIFEST, generate_split
+    from ccnet_zoo.pipeline import MANIFEST, generate_split
     from ccnet_zoo.train.data import load_rows
 
     out = cfg.out / "generated"

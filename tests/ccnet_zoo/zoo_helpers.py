@@ -1,4 +1,4 @@
-"""Helpers of the models/train/sample tests (importable as ``zoo_helpers``)."""
+"""Helpers of the ccnet_zoo tests (importable as ``zoo_helpers``)."""
 
 from __future__ import annotations
 
@@ -20,3 +20,12 @@ def read_csv(path: Any) -> list[dict[str, str]]:
 
     with open(path, encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
+
+
+def assert_one_line_error(result: Any, command: str, text: str) -> None:
+    """A CLI result is a user error: exit 2, empty stdout, one ``ccnet-zoo COMMAND: error: ...`` line on stderr."""
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert result.stdout == "", result.stdout
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"ccnet-zoo {command}: error: ") and text in lines[0], lines[0]

@@ -74,11 +74,31 @@ def test_resume_reuses_finished_stages(run, tmp_path):
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
 
 
-def test_bad_input_is_one_line_exit_2(tmp_path):
-    r = CliRunner().invoke(main, ["reproduce", "--table", "1", "--data", "duke", "--out", str(tmp_path / "x")])
-    assert r.exit_code == 2 and "--data-root" in r.stderr and "Traceback" not in r.stderr
-    r = CliRunner().invoke(main, ["reproduce", "--table", "1", "--set", "novalue", "--out", str(tmp_path / "y")])
-    assert r.exit_code == 2
+def test_bad_input_is_one_line_exit_2(tmp_path, monkeypatch):
+    """A user error is one line with exit 2; a bug inside the run (here a RuntimeError, as torch raises) is not
+    turned into a one-line error: it keeps its exception and traceback."""
+    from zoo_helpers import assert_one_line_error
+
+    import ccnet_zoo.reproduce as reproduce_pkg
+
+    duke = ["reproduce", "--table", "1", "--data", "duke", "--out", str(tmp_path / "x")]
+    assert_one_line_error(CliRunner().invoke(main, duke), "reproduce", "--data-root")
+    bad_set = ["reproduce", "--table", "1", "--set", "train.ae.epochs=[", "--out", str(tmp_path / "y")]
+    r = CliRunner().invoke(main, bad_set)
+    assert r.exit_code == 2 and "--set" in r.stderr and "not valid YAML" in r.stderr
+    args = ["reproduce", "--table", "1", "--out", str(tmp_path / "z")]
+    monkeypatch.setattr(reproduce_pkg, "reproduce_table1", _raises(RuntimeError("CUDA error: device-side assert")))
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 1 and isinstance(r.exception, RuntimeError) and "error:" not in r.stderr
+    monkeypatch.setattr(reproduce_pkg, "reproduce_table1", _raises(reproduce_pkg.run.ReproduceError("no test pairs")))
+    assert_one_line_error(CliRunner().invoke(main, args), "reproduce", "no test pairs")
+
+
+def _raises(err):
+    def run(*args, **kwargs):
+        raise err
+
+    return run
 
 
 def test_bundle_roundtrip_generates_the_same_images(run, tmp_path):

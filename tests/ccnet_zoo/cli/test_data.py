@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from click.testing import CliRunner
+from zoo_helpers import assert_one_line_error
 
 from ccnet_zoo.cli import main
 
@@ -26,21 +27,35 @@ def test_phantom_then_datalist(tmp_path: Path) -> None:
 
 
 def test_errors_are_one_line_with_exit_code_2(tmp_path: Path) -> None:
+    """Each data command's user error: exit 2, nothing on stdout, one ``ccnet-zoo CMD: error: ...`` line on stderr."""
     runner = CliRunner()
     out = tmp_path / "ph"
-    assert (
-        runner.invoke(main, ["phantom", "--out", str(out), "--patients", "1", "--size", "16", "--quiet"]).exit_code == 0
+    small = ["--patients", "1", "--size", "16", "--quiet"]
+    assert runner.invoke(main, ["phantom", "--out", str(out), *small]).exit_code == 0
+    assert_one_line_error(runner.invoke(main, ["phantom", "--out", str(out), *small]), "phantom", "pass --overwrite")
+    (tmp_path / "prev.png").write_bytes(b"mine")
+    res = runner.invoke(
+        main, ["phantom", "--out", str(tmp_path / "p2"), *small, "--preview", str(tmp_path / "prev.png")]
     )
-    res = runner.invoke(main, ["phantom", "--out", str(out), "--patients", "1", "--size", "16", "--quiet"])
-    assert res.exit_code == 2
-    assert res.output.strip().count("\n") == 0 and "pass --overwrite" in res.output
-    assert "Traceback" not in res.output
-    res = runner.invoke(main, ["prepare-duke", "--dicom-root", str(tmp_path / "nope"), "--out", str(tmp_path / "d"),
-                               "--boxes", "b.csv"])  # fmt: skip
-    assert res.exit_code == 2 and "is not a folder" in res.output
-    res = runner.invoke(main, ["datalist", "--data", str(tmp_path / "nothing")])
-    assert res.exit_code == 2 and "does not exist" in res.output
-    assert runner.invoke(main, ["phantom", "--out", str(tmp_path / "x"), "--post-phases", "7"]).exit_code == 2
+    assert_one_line_error(res, "phantom", "prev.png exists")
+    assert (tmp_path / "prev.png").read_bytes() == b"mine" and not (tmp_path / "p2").exists()
+    duke = ["prepare-duke", "--dicom-root", str(tmp_path / "nope"), "--out", str(tmp_path / "d"), "--all-slices"]
+    res = runner.invoke(main, duke)
+    assert_one_line_error(res, "prepare-duke", "is not a folder")
+    assert_one_line_error(runner.invoke(main, ["datalist", "--data", str(tmp_path / "nothing")]), "datalist",
+                          "does not exist")  # fmt: skip
+
+
+def test_a_bug_keeps_its_traceback(tmp_path: Path, monkeypatch) -> None:
+    """Only the package's errors become one line: anything else propagates (exit 1, the exception kept)."""
+    import ccnet_zoo.data.datalist as datalist
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug, not a user error")
+
+    monkeypatch.setattr(datalist, "write_datalists", broken)
+    res = CliRunner().invoke(main, ["datalist", "--data", str(tmp_path)])
+    assert res.exit_code == 1 and isinstance(res.exception, ValueError) and "error:" not in res.stderr
 
 
 def test_help_does_not_import_torch() -> None:

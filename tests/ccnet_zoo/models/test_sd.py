@@ -80,6 +80,7 @@ def test_components_behind_the_interfaces(sd_folder: Path) -> None:
     assert cn.controlnet.class_embedding is not unet.unet.class_embedding
 
 
+@pytest.mark.slow
 def test_sd_training_and_sampling(sd_folder: Path, zoo_phantom: Path, tmp_path: Path) -> None:
     cfg = _cfg()
     with pytest.raises(ConfigError, match="does not train"):

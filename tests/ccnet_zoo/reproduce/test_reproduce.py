@@ -29,6 +29,7 @@ def run(tmp_path_factory):
     return out / "run", result
 
 
+@pytest.mark.slow
 def test_table_structure_and_files(run):
     out, result = run
     for name in ("table.md", "table.csv", "table.json", "sample_grid.png", "kinetics.png"):
@@ -48,6 +49,7 @@ def test_table_structure_and_files(run):
     assert "| phase | method |" in result.stdout and "claim" in result.stdout
 
 
+@pytest.mark.slow
 def test_numbers_come_from_the_images(run):
     import frd
     from ccnet_zoo.data.layout import read_png
@@ -65,6 +67,7 @@ def test_numbers_come_from_the_images(run):
     assert row["mse"] == pytest.approx(float(np.mean(errs)), rel=1e-6)
 
 
+@pytest.mark.slow
 def test_resume_reuses_finished_stages(run, tmp_path):
     out, _ = run
     stamps = {p: p.stat().st_mtime_ns for p in [out / "generated" / "generated.tsv", *out.glob("metrics/*.json"),
@@ -101,6 +104,7 @@ def _raises(err):
     return run
 
 
+@pytest.mark.slow
 def test_bundle_roundtrip_generates_the_same_images(run, tmp_path):
     import torch
 
@@ -138,6 +142,7 @@ def test_shipped_tiny_weights_work_offline(tmp_path, monkeypatch):
         assert np.array_equal(img, read_png(tmp_path / "g2" / f.relative_to(tmp_path / "g1")))
 
 
+@pytest.mark.slow
 def test_reproduce_on_prepared_duke(tmp_path):
     """--data duke: a Duke-layout DICOM tree (written from phantom patients) -> prepare-duke -> reproduce."""
     from duke_fixtures import write_boxes_csv, write_clinical_csv, write_patient_dicom

@@ -20,8 +20,10 @@ def sample_overrides(config: dict[str, Any], overrides: dict[str, Any]) -> dict[
     from ccnet_zoo.models.errors import ConfigError
 
     if set(overrides) - {"sample"}:
-        raise ConfigError("generate --set may only change sample.* (steps, guidance_scale, conditioning_scale, "
-                          "batch_size); the networks are fixed by the trained weights")  # fmt: skip
+        raise ConfigError(
+            "generate --set may only change sample.* (steps, guidance_scale, conditioning_scale, "
+            "batch_size); the networks are fixed by the trained weights"
+        )
     merged = deep_merge(config, overrides)
     validate_config(merged, "--set")
     return merged

@@ -166,8 +166,14 @@ class CCNetConfig:
         validate_config(dict(cfg), where)
         sections = {name: kind(**cfg[name]) for name, kind in SECTIONS.items()}
         train = {stage: TrainConfig(**values) for stage, values in cfg.get("train", {}).items()}
-        return cls(image_size=cfg["image_size"], seed=cfg["seed"], train=train, name=cfg.get("name"),
-                   description=cfg.get("description"), **sections)  # fmt: skip
+        return cls(
+            image_size=cfg["image_size"],
+            seed=cfg["seed"],
+            train=train,
+            name=cfg.get("name"),
+            description=cfg.get("description"),
+            **sections,
+        )
 
     def to_dict(self) -> Config:
         """The plain mapping (what the YAML holds), without the optional keys left unset."""
@@ -181,8 +187,11 @@ class CCNetConfig:
 
 def _plain(section: Any) -> dict[str, Any]:
     required = {f.name for f in fields(section) if f.default is MISSING and f.default_factory is MISSING}
-    return {f.name: getattr(section, f.name) for f in fields(section)
-            if f.name in required or getattr(section, f.name) is not None}  # fmt: skip
+    return {
+        f.name: getattr(section, f.name)
+        for f in fields(section)
+        if f.name in required or getattr(section, f.name) is not None
+    }
 
 
 _TYPES: dict[Any, tuple[type, ...]] = {int: (int,), float: (int, float), str: (str,), bool: (bool,), dict: (dict,)}
@@ -235,8 +244,10 @@ def _read_yaml(name_or_path: str | Path) -> tuple[Config, str]:
     else:
         res = resources.files("ccnet_zoo") / "configs" / f"{name_or_path}.yaml"
         if not res.is_file():
-            raise ConfigError(f"unknown config {name_or_path!r}; shipped: {', '.join(shipped_configs())} "
-                              "(or pass a path to a .yaml file)")  # fmt: skip
+            raise ConfigError(
+                f"unknown config {name_or_path!r}; shipped: {', '.join(shipped_configs())} "
+                "(or pass a path to a .yaml file)"
+            )
         text, where = res.read_text(encoding="utf-8"), f"shipped config {name_or_path}"
     try:
         data = yaml.safe_load(text)
@@ -259,13 +270,16 @@ def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> Config:
 
 
 @typing.overload
-def load_config(name_or_path: str | Path, overrides: Mapping[str, Any] | None = None,
-                typed: typing.Literal[False] = False) -> Config: ...  # fmt: skip
+def load_config(
+    name_or_path: str | Path, overrides: Mapping[str, Any] | None = None, typed: typing.Literal[False] = False
+) -> Config: ...
 @typing.overload
-def load_config(name_or_path: str | Path, overrides: Mapping[str, Any] | None = None, *,
-                typed: typing.Literal[True]) -> CCNetConfig: ...  # fmt: skip
-def load_config(name_or_path: str | Path, overrides: Mapping[str, Any] | None = None,
-                typed: bool = False) -> Config | CCNetConfig:  # fmt: skip
+def load_config(
+    name_or_path: str | Path, overrides: Mapping[str, Any] | None = None, *, typed: typing.Literal[True]
+) -> CCNetConfig: ...
+def load_config(
+    name_or_path: str | Path, overrides: Mapping[str, Any] | None = None, typed: bool = False
+) -> Config | CCNetConfig:
     """Load, resolve ``base:`` chains, apply ``overrides`` (nested mapping) and validate a config.
 
     Returns the mapping (as checkpoints store it), or with ``typed=True`` a :class:`CCNetConfig`.
@@ -288,8 +302,9 @@ def load_config(name_or_path: str | Path, overrides: Mapping[str, Any] | None = 
     return CCNetConfig.from_dict(cfg, where) if typed else cfg
 
 
-def _check_section(cfg: Config, section: str, keys: Mapping[str, tuple[tuple[type, ...], bool]], where: str,
-                   prefix: str = "") -> None:  # fmt: skip
+def _check_section(
+    cfg: Config, section: str, keys: Mapping[str, tuple[tuple[type, ...], bool]], where: str, prefix: str = ""
+) -> None:
     block = cfg.get(section)
     section = prefix + section
     if not isinstance(block, dict):
@@ -307,8 +322,10 @@ def _check_section(cfg: Config, section: str, keys: Mapping[str, tuple[tuple[typ
             raise ConfigError(f"{where}: '{section}.{key}' must be {names}, got {value!r}")
     unknown = sorted(set(block) - set(keys))
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(section + '.' + k for k in unknown)}; "
-                          f"allowed: {', '.join(sorted(keys))}")  # fmt: skip
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(section + '.' + k for k in unknown)}; "
+            f"allowed: {', '.join(sorted(keys))}"
+        )
 
 
 def validate_config(cfg: Config, where: str = "config") -> None:
@@ -325,8 +342,9 @@ def validate_config(cfg: Config, where: str = "config") -> None:
         _check_section(cfg, section, keys, where)
     for section, kinds in KINDS.items():
         if cfg[section]["kind"] not in kinds:
-            raise ConfigError(f"{where}: '{section}.kind' must be one of {', '.join(kinds)}, "
-                              f"got {cfg[section]['kind']!r}")  # fmt: skip
+            raise ConfigError(
+                f"{where}: '{section}.kind' must be one of {', '.join(kinds)}, got {cfg[section]['kind']!r}"
+            )
     if (cfg["stage1"]["kind"] == "sd") != (cfg["ldm"]["kind"] == "sd"):
         raise ConfigError(f"{where}: stage1.kind and ldm.kind must both be 'sd' (SD-2.1 path) or both 'monai'")
     sch = cfg["scheduler"]
@@ -357,14 +375,20 @@ def _check_params(cfg: Config, where: str) -> None:
     from monai.networks.nets import AutoencoderKL, ControlNet, DiffusionModelUNet, PatchDiscriminator
 
     managed = {"spatial_dims", "with_conditioning", "num_class_embeds", "cross_attention_dim", "include_fc"}
-    for section, cls in (("stage1", AutoencoderKL), ("discriminator", PatchDiscriminator),
-                         ("ldm", DiffusionModelUNet), ("controlnet", ControlNet)):  # fmt: skip
+    for section, cls in (
+        ("stage1", AutoencoderKL),
+        ("discriminator", PatchDiscriminator),
+        ("ldm", DiffusionModelUNet),
+        ("controlnet", ControlNet),
+    ):
         params = cfg[section].get("params") or {}
         allowed = set(inspect.signature(cls.__init__).parameters) - {"self"}
         bad = sorted(set(params) - allowed)
         if bad:
-            raise ConfigError(f"{where}: '{section}.params' has unknown argument(s) {', '.join(bad)} of "
-                              f"{cls.__name__}; allowed: {', '.join(sorted(allowed))}")  # fmt: skip
+            raise ConfigError(
+                f"{where}: '{section}.params' has unknown argument(s) {', '.join(bad)} of "
+                f"{cls.__name__}; allowed: {', '.join(sorted(allowed))}"
+            )
         clash = sorted(set(params) & managed - {"spatial_dims", "cross_attention_dim", "include_fc"})
         if clash:
             raise ConfigError(f"{where}: '{section}.params.{clash[0]}' is set by CC-Net itself; remove it")

@@ -66,8 +66,18 @@ def _train(cfg: ReproduceConfig, data: Path, progress: bool) -> Path:
             continue
         t0 = time.perf_counter()
         links = {"ae": runs / "ae" if stage != "ae" else None, "ldm": runs / "ldm" if stage == "controlnet" else None}
-        train_stage(stage, cfg.config, data, out, resume=True, device=cfg.device, threads=cfg.threads,
-                    overrides=cfg.overrides, progress=progress, **links)  # fmt: skip
+        train_stage(
+            stage,
+            cfg.config,
+            data,
+            out,
+            resume=True,
+            device=cfg.device,
+            threads=cfg.threads,
+            overrides=cfg.overrides,
+            progress=progress,
+            **links,
+        )
         _write(out / "DONE.json", json.dumps({"stage": stage, "seconds": time.perf_counter() - t0}))
     return runs / "controlnet"
 
@@ -91,8 +101,9 @@ def _generate(cfg: ReproduceConfig, data: Path, progress: bool) -> Path:
     rows = [r for r in load_rows(data, pipe.config["text"]["source"])["test"] if int(r["phase"]) in cfg.phases]
     if not rows:
         raise ReproduceError(f"{data} has no test pairs for phases {cfg.phases}")
-    generate_split(pipe, rows, out, batch_size=cfg.batch_size, steps=cfg.steps, seed=cfg.seed, overwrite=True,
-                   progress=progress)  # fmt: skip
+    generate_split(
+        pipe, rows, out, batch_size=cfg.batch_size, steps=cfg.steps, seed=cfg.seed, overwrite=True, progress=progress
+    )
     return out
 
 
@@ -104,8 +115,12 @@ def _metrics(cfg: ReproduceConfig, data: Path, generated: Path) -> dict[int, dic
     test = data / "test"
     phases = sorted({int(p.name[1:]) for p in generated.glob("p*") if p.is_dir() and p.name[1:].isdigit()})
     reports: dict[int, dict[str, dict[str, Any]]] = {}
-    common = {"paper_quirks": cfg.paper_quirks, "frd_preset": cfg.frd_preset, "fid_sqrtm": cfg.fid_sqrtm,
-              "device": cfg.device or "cpu"}  # fmt: skip
+    common = {
+        "paper_quirks": cfg.paper_quirks,
+        "frd_preset": cfg.frd_preset,
+        "fid_sqrtm": cfg.fid_sqrtm,
+        "device": cfg.device or "cpu",
+    }
     for k in phases:
         reports[k] = {}
         for method, tag in zip(ROWS, ("baseline", "ccnet"), strict=True):
@@ -135,18 +150,23 @@ def reproduce_table1(cfg: ReproduceConfig, progress: bool = True) -> dict[str, A
     claims = {m: claim(rows, m) for m in ("frd", "mse")}
     from ccnet_zoo.reproduce.figures import kinetics_figure, sample_grid
 
-    figures = {"sample_grid": str(sample_grid(data, generated, cfg.out / "sample_grid.png")),
-               "kinetics": str(kinetics_figure(generated, cfg.out / "kinetics.png"))}  # fmt: skip
+    figures = {
+        "sample_grid": str(sample_grid(data, generated, cfg.out / "sample_grid.png")),
+        "kinetics": str(kinetics_figure(generated, cfg.out / "kinetics.png")),
+    }
     result = {
         "table": rows,
-        "claim": {**claims, "holds": all(c["wins"] >= 3 for c in claims.values()),
-                  "statement": "CC-Net beats the pre-contrast baseline on FRD and MSE in at least 3 of 4 phases"},
+        "claim": {
+            **claims,
+            "holds": all(c["wins"] >= 3 for c in claims.values()),
+            "statement": "CC-Net beats the pre-contrast baseline on FRD and MSE in at least 3 of 4 phases",
+        },
         "settings": cfg.to_dict(),
         "data": str(data),
         "figures": figures,
         "versions": {"frd": frd.__version__, "python": platform.python_version(), **_torch_version()},
         "seconds": time.perf_counter() - t0,
-    }  # fmt: skip
+    }
     _write(cfg.out / "table.md", markdown(rows))
     _write(cfg.out / "table.csv", to_csv(rows))
     _write(cfg.out / "table.json", json.dumps(result, indent=2, default=str))

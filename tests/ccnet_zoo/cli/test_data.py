@@ -15,8 +15,22 @@ from ccnet_zoo.cli import main
 def test_phantom_then_datalist(tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "ph"
-    args = ["phantom", "--out", str(out), "--patients", "6", "--slices", "2", "--size", "32", "--quiet",
-            "--preview", str(tmp_path / "prev.png"), "--kinetics-plot", str(tmp_path / "kin.png")]  # fmt: skip
+    args = [
+        "phantom",
+        "--out",
+        str(out),
+        "--patients",
+        "6",
+        "--slices",
+        "2",
+        "--size",
+        "32",
+        "--quiet",
+        "--preview",
+        str(tmp_path / "prev.png"),
+        "--kinetics-plot",
+        str(tmp_path / "kin.png"),
+    ]
     res = runner.invoke(main, args)
     assert res.exit_code == 0, res.output
     assert (out / "LDM_metadata.csv").is_file() and (tmp_path / "prev.png").stat().st_size > 1000
@@ -42,8 +56,9 @@ def test_errors_are_one_line_with_exit_code_2(tmp_path: Path) -> None:
     duke = ["prepare-duke", "--dicom-root", str(tmp_path / "nope"), "--out", str(tmp_path / "d"), "--all-slices"]
     res = runner.invoke(main, duke)
     assert_one_line_error(res, "prepare-duke", "is not a folder")
-    assert_one_line_error(runner.invoke(main, ["datalist", "--data", str(tmp_path / "nothing")]), "datalist",
-                          "does not exist")  # fmt: skip
+    assert_one_line_error(
+        runner.invoke(main, ["datalist", "--data", str(tmp_path / "nothing")]), "datalist", "does not exist"
+    )
 
 
 def test_a_bug_keeps_its_traceback(tmp_path: Path, monkeypatch) -> None:
@@ -59,9 +74,11 @@ def test_a_bug_keeps_its_traceback(tmp_path: Path, monkeypatch) -> None:
 
 
 def test_help_does_not_import_torch() -> None:
-    code = ("import sys; from click.testing import CliRunner; from ccnet_zoo.cli import main; "
-            "r = CliRunner().invoke(main, ['--help']); assert 'phantom' in r.output and 'prepare-duke' in r.output; "
-            "r = CliRunner().invoke(main, ['phantom', '--help']); assert r.exit_code == 0; "
-            "print('torch' in sys.modules, 'pandas' in sys.modules)")  # fmt: skip
+    code = (
+        "import sys; from click.testing import CliRunner; from ccnet_zoo.cli import main; "
+        "r = CliRunner().invoke(main, ['--help']); assert 'phantom' in r.output and 'prepare-duke' in r.output; "
+        "r = CliRunner().invoke(main, ['phantom', '--help']); assert r.exit_code == 0; "
+        "print('torch' in sys.modules, 'pandas' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False False"

@@ -61,11 +61,13 @@ def test_fid_through_the_registry(dataset: tuple[Path, Path, Path], tiny_net: Pa
     fa = inception_features([p.real for p in pairs], net, batch_size=4)
     fb = inception_features([p.synth for p in pairs], net, batch_size=5)
     assert r.value == pytest.approx(fid_from_features(fa, fb).d2, rel=1e-6)
-    baseline = compute_metrics(pre, real, phase=1, real_phase=0, metrics=["fid"], inception="tiny-inception",
-                               registry=reg)  # fmt: skip
+    baseline = compute_metrics(
+        pre, real, phase=1, real_phase=0, metrics=["fid"], inception="tiny-inception", registry=reg
+    )
     assert baseline["fid"].value > r.value  # pre-contrast is further from phase 1 than its noisy copy
-    quirky = compute_metrics(real, synth, phase=1, metrics=["fid"], inception="tiny-inception", registry=reg,
-                             paper_quirks=True)  # fmt: skip
+    quirky = compute_metrics(
+        real, synth, phase=1, metrics=["fid"], inception="tiny-inception", registry=reg, paper_quirks=True
+    )
     assert quirky["fid"].value != pytest.approx(r.value)
 
 

@@ -24,8 +24,9 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "cache"
 
 
-def test_train_export_register_generate(trained_runs: dict[str, Path], zoo_phantom: Path, tmp_path: Path,
-                                        cache: Path) -> None:  # fmt: skip
+def test_train_export_register_generate(
+    trained_runs: dict[str, Path], zoo_phantom: Path, tmp_path: Path, cache: Path
+) -> None:
     """The documented path end to end: a trained run -> export -> weights add -> generate --weights NAME gives the
     images that generate --controlnet RUN gives."""
     runner = CliRunner()
@@ -38,15 +39,17 @@ def test_train_export_register_generate(trained_runs: dict[str, Path], zoo_phant
     common = ["--data", str(zoo_phantom), "--steps", "2", "--limit", "3", "--seed", "5", "--quiet"]
     res = runner.invoke(main, ["generate", "--weights", "mine", "--out", str(tmp_path / "w"), *common])
     assert res.exit_code == 0, res.output
-    res = runner.invoke(main, ["generate", "--controlnet", str(trained_runs["controlnet"]), "--out",
-                               str(tmp_path / "r"), *common])  # fmt: skip
+    res = runner.invoke(
+        main, ["generate", "--controlnet", str(trained_runs["controlnet"]), "--out", str(tmp_path / "r"), *common]
+    )
     assert res.exit_code == 0, res.output
     from_weights = sorted((tmp_path / "w").rglob("*.png"))
     assert len(from_weights) == 3
     for path in from_weights:
         np.testing.assert_array_equal(read_png(path), read_png(tmp_path / "r" / path.relative_to(tmp_path / "w")))
-    assert_one_line_error(runner.invoke(main, ["export", str(trained_runs["controlnet"]), "--out", str(bundle)]),
-                          "export", "exists")  # fmt: skip
+    assert_one_line_error(
+        runner.invoke(main, ["export", str(trained_runs["controlnet"]), "--out", str(bundle)]), "export", "exists"
+    )
 
 
 def test_from_pretrained_sources(trained_runs: dict[str, Path], tmp_path: Path, cache: Path) -> None:
@@ -76,8 +79,10 @@ def test_a_file_that_is_not_a_bundle(tmp_path: Path, zoo_phantom: Path, cache: P
     for path in (junk, plain):
         with pytest.raises(NotABundleError, match="not a ccnet-zoo weights bundle"):
             CCNetPipeline.from_pretrained(path)
-        res = CliRunner().invoke(main, ["generate", "--weights", str(path), "--data", str(zoo_phantom), "--out",
-                                        str(tmp_path / "g"), "--quiet"])  # fmt: skip
+        res = CliRunner().invoke(
+            main,
+            ["generate", "--weights", str(path), "--data", str(zoo_phantom), "--out", str(tmp_path / "g"), "--quiet"],
+        )
         assert_one_line_error(res, "generate", "not a ccnet-zoo weights bundle")
 
 
@@ -85,8 +90,9 @@ def test_guidance_values(trained_runs: dict[str, Path]) -> None:
     pipe = CCNetPipeline.from_pretrained(trained_runs["controlnet"])
     pre, acq = torch.zeros(1, 1, 32, 32), torch.tensor([[300.0]])
     prompts = ["a breast."]
-    assert torch.equal(pipe(pre, acq, prompts, steps=2, guidance=0.0), pipe(pre, acq, prompts, steps=2,
-                                                                           guidance="uncond"))  # fmt: skip
+    assert torch.equal(
+        pipe(pre, acq, prompts, steps=2, guidance=0.0), pipe(pre, acq, prompts, steps=2, guidance="uncond")
+    )
     assert pipe.config["sample"]["guidance_scale"] == 0.0  # the default is the config's: unconditional
     assert torch.equal(pipe(pre, acq, prompts, steps=2), pipe(pre, acq, prompts, steps=2, guidance="uncond"))
     with pytest.warns(FutureWarning, match="guidance_scale"):

@@ -55,8 +55,9 @@ def test_numbers_come_from_the_images(run):
     from ccnet_zoo.data.layout import read_png
 
     out, _ = run
-    row = next(r for r in json.loads((out / "table.json").read_text(encoding="utf-8"))["table"]
-               if r["method"] == "CC-Net")  # fmt: skip
+    row = next(
+        r for r in json.loads((out / "table.json").read_text(encoding="utf-8"))["table"] if r["method"] == "CC-Net"
+    )
     k = row["phase"]
     synth = sorted((out / "generated" / f"p{k}").glob("*.png"))
     real = [out / "data" / "test" / "test_B" / p.name for p in synth]
@@ -70,8 +71,10 @@ def test_numbers_come_from_the_images(run):
 @pytest.mark.slow
 def test_resume_reuses_finished_stages(run, tmp_path):
     out, _ = run
-    stamps = {p: p.stat().st_mtime_ns for p in [out / "generated" / "generated.tsv", *out.glob("metrics/*.json"),
-                                                *out.glob("runs/*/DONE.json")]}  # fmt: skip
+    stamps = {
+        p: p.stat().st_mtime_ns
+        for p in [out / "generated" / "generated.tsv", *out.glob("metrics/*.json"), *out.glob("runs/*/DONE.json")]
+    }
     again = CliRunner().invoke(main, [*ARGS, "--out", str(out)])
     assert again.exit_code == 0, again.output
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
@@ -127,8 +130,18 @@ def test_shipped_tiny_weights_work_offline(tmp_path, monkeypatch):
     assert r.exit_code == 0 and "ok" in r.output
     data = tmp_path / "data"
     generate_phantom(data, PhantomConfig(patients=8, slices=1, size=64, seed=5), progress=False)
-    args = ["generate", "--weights", "ccnet-tiny-phantom", "--data", str(data), "--limit", "3", "--steps", "4",
-            "--quiet"]  # fmt: skip
+    args = [
+        "generate",
+        "--weights",
+        "ccnet-tiny-phantom",
+        "--data",
+        str(data),
+        "--limit",
+        "3",
+        "--steps",
+        "4",
+        "--quiet",
+    ]
     r1 = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "g1")])
     r2 = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "g2"), "--batch-size", "1"])
     assert r1.exit_code == 0 and r2.exit_code == 0, r1.output + r2.output
@@ -158,8 +171,9 @@ def test_reproduce_on_prepared_duke(tmp_path):
     boxes = write_boxes_csv(tmp_path / "boxes.csv", specs, images)
     clinical = write_clinical_csv(tmp_path / "clinical.csv", specs)
     duke = tmp_path / "duke"
-    prepare_duke(tmp_path / "tcia", duke, boxes, clinical, DukeConfig(size=64, split="random:1", all_slices=True),
-                 progress=False)  # fmt: skip
+    prepare_duke(
+        tmp_path / "tcia", duke, boxes, clinical, DukeConfig(size=64, split="random:1", all_slices=True), progress=False
+    )
     r = CliRunner().invoke(main, [*ARGS, "--data", "duke", "--data-root", str(duke), "--out", str(tmp_path / "run")])
     assert r.exit_code == 0, r.output
     table = json.loads((tmp_path / "run" / "table.json").read_text(encoding="utf-8"))

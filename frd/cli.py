@@ -10,8 +10,9 @@ from typing import Any
 import click
 
 from ._version import __version__
-from .defaults import DEFAULT_PRESET, NORM_REFS, PRESETS, SQRTM_METHODS
+from .defaults import NORM_REFS, SQRTM_METHODS
 from .errors import FRDError, InputNotFoundError
+from .presets import DEFAULT_PRESET, PRESETS
 
 log = logging.getLogger("frd")
 

@@ -11,8 +11,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .defaults import NORM_REFS, NORM_TYPES, PRESETS, SQRTM_METHODS, V1_LOG_SIGMA
+from .defaults import NORM_REFS, NORM_TYPES, SQRTM_METHODS
 from .errors import InputNotFoundError, SettingsError
+from .presets import PRESETS, V1_LOG_SIGMA
 
 #: Bumped whenever the per-image feature vector of the same settings could change.
 FEATURE_FORMAT = 1
@@ -159,9 +160,17 @@ def _override_params(
 
 _KNOWN_CLASSES = {"firstorder", "glcm", "glrlm", "glszm", "gldm", "ngtdm", "shape", "shape2D"}
 _KNOWN_TYPES = {
-    "Original", "Wavelet", "LoG", "Square", "SquareRoot", "Logarithm", "Exponential",
-    "Gradient", "LBP2D", "LBP3D",
-}  # fmt: skip
+    "Original",
+    "Wavelet",
+    "LoG",
+    "Square",
+    "SquareRoot",
+    "Logarithm",
+    "Exponential",
+    "Gradient",
+    "LBP2D",
+    "LBP3D",
+}
 
 
 def resolve_settings(

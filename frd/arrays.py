@@ -67,6 +67,8 @@ def check_data_range(data_range: Any) -> DataRange | None:
     """Validate ``(lo, hi)``: two finite numbers with lo < hi."""
     if data_range is None:
         return None
+    if isinstance(data_range, (str, bytes)):
+        raise SettingsError(f"data_range must be (lo, hi), got {data_range!r}")
     try:
         lo, hi = (float(v) for v in data_range)
     except (TypeError, ValueError) as exc:

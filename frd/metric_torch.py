@@ -103,7 +103,7 @@ class FRDMetric(Metric):
             super().reset()
             self._real_seen.clear()
             return
-        kept = self.real_features
+        kept = list(self.real_features)  # the base reset clears list states in place
         super().reset()
         self.real_features = kept
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, replace
 from functools import cached_property, lru_cache
 from importlib import metadata
@@ -99,16 +100,17 @@ def load_params_file(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     if not p.is_file():
         raise InputNotFoundError(f"parameter file not found: {p}")
-    text = p.read_text(encoding="utf-8")
     try:
-        if p.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            import yaml
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f"{p} is not a text file (YAML or JSON expected): undecodable byte at {exc.start}") from exc
+    import yaml
 
-            data = yaml.safe_load(text)
-    except Exception as exc:
-        raise SettingsError(f"cannot parse parameter file {p}: {exc}") from exc
+    try:
+        data = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        reason = " ".join(str(exc).split())
+        raise SettingsError(f"cannot parse parameter file {p}: {reason[:200]}") from exc
     if not isinstance(data, dict) or not set(data) & {"imageType", "featureClass", "setting"}:
         raise SettingsError(f"{p} is not a pyradiomics parameter file: expected keys imageType/featureClass/setting")
     data.setdefault("imageType", {"Original": {}})
@@ -210,8 +212,8 @@ def resolve_settings(
         raise SettingsError(f"norm_type must be one of {', '.join(NORM_TYPES)}, got {norm_type!r}")
     if sqrtm is not None and sqrtm not in SQRTM_METHODS:
         raise SettingsError(f"sqrtm must be one of {', '.join(SQRTM_METHODS)}, got {sqrtm!r}")
-    if bin_width is not None and not bin_width > 0:
-        raise SettingsError(f"bin_width must be > 0, got {bin_width}")
+    if bin_width is not None and not (math.isfinite(bin_width) and bin_width > 0):
+        raise SettingsError(f"bin_width must be a finite number > 0, got {bin_width}")
 
     if params_file is not None:
         custom = load_params_file(params_file)

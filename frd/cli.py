@@ -80,10 +80,21 @@ def _options(*opts: Any) -> Any:
 
 #: Options that define how features are extracted and normalized: shared by every subcommand.
 _EXTRACTION = _options(
-    click.option("--preset", type=click.Choice(list(PRESETS)), default=DEFAULT_PRESET, show_default=True,
-                 help="FRD definition: v1 (frd-score v1), v0 (frd-score v0), ccnet (CC-Net paper)."),
-    click.option("--masks", nargs=2, type=click.Path(), default=None, metavar="MASKS_A MASKS_B",
-                 help="Mask folders, paired with images by relative path (extension ignored)."),
+    click.option(
+        "--preset",
+        type=click.Choice(list(PRESETS)),
+        default=DEFAULT_PRESET,
+        show_default=True,
+        help="FRD definition: v1 (frd-score v1), v0 (frd-score v0), ccnet (CC-Net paper).",
+    ),
+    click.option(
+        "--masks",
+        nargs=2,
+        type=click.Path(),
+        default=None,
+        metavar="MASKS_A MASKS_B",
+        help="Mask folders, paired with images by relative path (extension ignored).",
+    ),
     click.option("-r", "--recursive", is_flag=True, help="Search input folders recursively."),
     click.option("--params", "params_file", type=click.Path(), help="pyradiomics parameter file (YAML/JSON)."),
     click.option("--feature-classes", help="Comma-separated pyradiomics feature classes."),
@@ -96,16 +107,24 @@ _EXTRACTION = _options(
     click.option("--sqrtm", type=click.Choice(SQRTM_METHODS), help="Matrix square root (see docs/presets.md)."),
     click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice."),
     click.option("-w", "--workers", type=click.IntRange(min=1), help="Processes (default: min(8, usable cores))."),
-    click.option("--scheduler", type=click.Choice(["local", "dask"]), default="local", show_default=True,
-                 help="Extract in a local process pool, or on a Dask cluster."),
-    click.option("--address", metavar="tcp://HOST:PORT",
-                 help="Dask scheduler to use (default with --scheduler dask: a LocalCluster on 127.0.0.1)."),
+    click.option(
+        "--scheduler",
+        type=click.Choice(["local", "dask"]),
+        default="local",
+        show_default=True,
+        help="Extract in a local process pool, or on a Dask cluster.",
+    ),
+    click.option(
+        "--address",
+        metavar="tcp://HOST:PORT",
+        help="Dask scheduler to use (default with --scheduler dask: a LocalCluster on 127.0.0.1).",
+    ),
     click.option("--no-cache", is_flag=True, help="Neither read nor write the per-image feature cache."),
     click.option("--cache-dir", type=click.Path(), help="Feature cache folder (default $FRD_CACHE_DIR or user cache)."),
     click.option("--skip-invalid", is_flag=True, help="Skip unreadable images (reported) instead of failing."),
     click.option("-q", "--quiet", is_flag=True, help="No progress bar, errors only."),
     click.option("-v", "--verbose", count=True, help="More logging (-v, -vv)."),
-)  # fmt: skip
+)
 
 
 @main.command("score", context_settings={"help_option_names": ["-h", "--help"]})
@@ -384,9 +403,18 @@ def _ood(o: dict[str, Any]) -> None:
     ref, test = _stats(o, [o["ref"], o["test"]], settings, {})
     res = detect_ood(ref, test, val_frac=o["val_frac"], level=o["level"], seed=o["seed"])
     write_csv(res, o["out_csv"])
-    summary = {"nfrd": res.nfrd, "auc": res.auc, "threshold": res.threshold, "n_ood": res.n_ood,
-               "n_test": len(res.rows), "n_fit": res.n_fit, "n_heldout": res.n_heldout, "level": res.level,
-               "seed": res.seed, "csv": str(o["out_csv"])}  # fmt: skip
+    summary = {
+        "nfrd": res.nfrd,
+        "auc": res.auc,
+        "threshold": res.threshold,
+        "n_ood": res.n_ood,
+        "n_test": len(res.rows),
+        "n_fit": res.n_fit,
+        "n_heldout": res.n_heldout,
+        "level": res.level,
+        "seed": res.seed,
+        "csv": str(o["out_csv"]),
+    }
     click.echo(json.dumps(summary, indent=2) if o["as_json"] else repr(res.nfrd))
 
 

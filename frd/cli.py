@@ -182,9 +182,11 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 def _run(fn: Any, o: dict[str, Any]) -> None:
     """Logging set-up and the error contract of every subcommand: one line, exit code 2."""
     import signal
+    import threading
 
     _setup_logging(o.get("verbose", 0), o.get("quiet", False))
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    in_main = threading.current_thread() is threading.main_thread()  # signal handlers live there only
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
     try:
         if o.get("address") and o.get("scheduler") != "dask":
             from .errors import SettingsError
@@ -201,7 +203,8 @@ def _run(fn: Any, o: dict[str, Any]) -> None:
         click.echo("frd: terminated", err=True)
         sys.exit(143)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _settings(o: dict[str, Any]) -> Any:

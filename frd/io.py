@@ -139,6 +139,8 @@ def discover(source: str | Path | Sequence[str | Path], recursive: bool = False)
             raise InputNotFoundError(f"input not found: {root}")
         if root.is_file():
             return _from_list([root])
+        if not root.is_dir():
+            raise InvalidImageError(f"{root}: {_special(root)}")
         return _from_folder(root, recursive)
     return _from_list([Path(s) for s in source])
 

@@ -167,3 +167,17 @@ def test_torch_metric_data_range_and_reset_real_features(model_outputs, monkeypa
         assert float(plain.compute()) == pytest.approx(expected, rel=1e-9)
         plain.reset()
     assert extracted == [10, 8, 10, 8] and len(plain.real_features) == 0
+
+
+def test_torch_metric_warns_once_for_float_batches_without_data_range(model_outputs, caplog):
+    import torch
+
+    from frd.metric_torch import FRDMetric
+
+    a, _ = model_outputs
+    metric = FRDMetric("v0")
+    with caplog.at_level(logging.WARNING, logger="frd"):
+        metric.update(torch.from_numpy(a[:4])[:, None], real=True)
+        metric.update(torch.from_numpy(a[4:])[:, None], real=False)
+    msgs = [r.getMessage() for r in caplog.records if "without data_range" in r.getMessage()]
+    assert len(msgs) == 1 and f"[{float(a[:4].min()):.6g}, " in msgs[0]

@@ -259,6 +259,8 @@ def test_fifo_and_device_files_in_a_list_are_skipped_with_a_reason(png_sets, tmp
     assert str(folder / "pipe.png") + ": a FIFO" in done.stderr
     refs = discover([fifo, *images])
     assert [r.path for r in refs] == images
+    r = run(fifo, png_sets[1], "--preset", "v0")  # a FIFO given as a set: one line, never a hang
+    one_line_exit_2(r, "pipe.png: a FIFO")
 
 
 def test_recursive_follows_symlinked_folders_without_looping(tmp_path, caplog):

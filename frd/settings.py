@@ -212,8 +212,13 @@ def resolve_settings(
         raise SettingsError(f"norm_type must be one of {', '.join(NORM_TYPES)}, got {norm_type!r}")
     if sqrtm is not None and sqrtm not in SQRTM_METHODS:
         raise SettingsError(f"sqrtm must be one of {', '.join(SQRTM_METHODS)}, got {sqrtm!r}")
-    if bin_width is not None and not (math.isfinite(bin_width) and bin_width > 0):
-        raise SettingsError(f"bin_width must be a finite number > 0, got {bin_width}")
+    if bin_width is not None and not (
+        isinstance(bin_width, (int, float))
+        and not isinstance(bin_width, bool)
+        and math.isfinite(bin_width)
+        and bin_width > 0
+    ):
+        raise SettingsError(f"bin_width must be a finite number > 0, got {bin_width!r}")
 
     if params_file is not None:
         custom = load_params_file(params_file)

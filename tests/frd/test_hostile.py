@@ -93,7 +93,8 @@ def test_mask_of_another_size_does_what_the_reference_does_and_says_so(mask_sets
 @pytest.mark.oracle
 def test_mask_of_another_size_matches_the_reference(mask_sets, png_sets, tmp_path):
     """frd-score 1.0.1 itself on 64x64 images with 32x32 masks against another set with full masks."""
-    frd_score = pytest.importorskip("frd_score.frd")
+    import frd_score.frd as frd_score  # the [test] extra pins frd-score 1.0.1
+
     img, other = mask_sets / "img", png_sets[1]
     _write_masks(tmp_path / "full", other, (64, 64), np.s_[:, :])
     ref = frd_score.compute_frd(
@@ -224,7 +225,6 @@ def test_binary_params_and_list_files_are_one_line_exit_2(tmp_path, png_sets):
 
 
 def test_unreachable_dask_scheduler_is_one_line_exit_2_within_the_bound(png_sets, monkeypatch):
-    pytest.importorskip("distributed")
     from frd import distributed
 
     assert distributed.CONNECT_TIMEOUT_S <= 10
@@ -372,17 +372,36 @@ def long_sets(tmp_path_factory):
     return root / "a", root / "b"
 
 
+def _proc_stat(pid: int) -> tuple[str, int] | None:
+    """(state, parent pid) of a process from /proc, or None once it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = text[text.rindex(")") + 2 :].split()
+    return fields[0], int(fields[1])
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            st = _proc_stat(int(entry.name))
+            if st is not None and st[1] == pid:
+                out.append(int(entry.name))
+    return out
+
+
 @pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads processes from /proc")
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_killing_frd_leaves_no_worker_processes(long_sets, sig):
-    psutil = pytest.importorskip("psutil")
     cmd = [sys.executable, "-m", "frd", *map(str, long_sets), "--no-cache", "-w", "2", "-q"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    parent = psutil.Process(proc.pid)
     deadline = time.monotonic() + 60
-    workers = []
+    workers: list[int] = []
     while time.monotonic() < deadline and len(workers) < 2:
-        workers = parent.children(recursive=True)
+        workers = _children(proc.pid)
         time.sleep(0.1)
     assert len(workers) >= 2, "the pool never started"
     time.sleep(0.5)  # let the workers get busy inside pyradiomics
@@ -390,12 +409,9 @@ def test_killing_frd_leaves_no_worker_processes(long_sets, sig):
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == (143 if sig == signal.SIGTERM else 130), err
     assert err.strip().splitlines()[-1] in ("frd: terminated", "frd: interrupted"), err
-    _, alive = psutil.wait_procs(workers, timeout=10)
-    left = []
-    for p in alive:
-        try:
-            if p.status() != psutil.STATUS_ZOMBIE:
-                left.append(p.pid)
-        except psutil.NoSuchProcess:
-            pass
+    deadline = time.monotonic() + 10
+    left = workers
+    while left and time.monotonic() < deadline:
+        time.sleep(0.2)
+        left = [w for w in workers if (st := _proc_stat(w)) is not None and st[0] != "Z"]  # zombies have ended
     assert left == [], f"workers still running after {sig.name}: {left}"

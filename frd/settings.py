@@ -6,6 +6,7 @@ import copy
 import hashlib
 import json
 import math
+import numbers
 from dataclasses import asdict, dataclass, replace
 from functools import cached_property, lru_cache
 from importlib import metadata
@@ -213,7 +214,7 @@ def resolve_settings(
     if sqrtm is not None and sqrtm not in SQRTM_METHODS:
         raise SettingsError(f"sqrtm must be one of {', '.join(SQRTM_METHODS)}, got {sqrtm!r}")
     if bin_width is not None and not (
-        isinstance(bin_width, (int, float))
+        isinstance(bin_width, numbers.Real)
         and not isinstance(bin_width, bool)
         and math.isfinite(bin_width)
         and bin_width > 0

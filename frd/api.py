@@ -16,7 +16,7 @@ from ._meta import versions
 from .cache import FeatureCache
 from .defaults import MIN_IMAGES, blas_threads, default_workers
 from .distance import frechet_terms
-from .errors import FRDError, InputNotFoundError, TooFewImagesError
+from .errors import FRDError, InputNotFoundError, SettingsError, TooFewImagesError
 from .extract import ExtractionJob, FeatureTable, extract_sets
 from .io import discover, is_stats_file, pair_masks
 from .options import Analysis, resolve_options
@@ -109,15 +109,11 @@ def compute_stats(
             float_ranges.append(src.float_range)
         if isinstance(src, ArrayImages):
             if masks[i] is not None:
-                from .errors import SettingsError
-
                 raise SettingsError("masks go with image files; for arrays, crop or pass files with masks")
             jobs.append(ExtractionJob(images=src.refs))
             where.append(i)
             continue
         if data_range is not None and not isinstance(src, FeatureStats):
-            from .errors import SettingsError
-
             raise SettingsError(f"data_range applies to arrays and tensors; files are read as stored ({src})")
         if isinstance(src, FeatureStats):
             out[i] = src
@@ -185,18 +181,35 @@ def extract_features(
     cache_dir: str | Path | None = None,
     skip_invalid: bool = False,
     progress: bool = False,
+    data_range: tuple[float, float] | None = None,
     **options: Unpack[SettingOptions],
 ) -> FeatureTable:
     """Raw radiomics features per image (rows follow ``.paths``, columns ``.names``).
+
+    ``images`` may also be arrays or tensors (see :mod:`frd.arrays` for ``data_range``).
 
     >>> table = extract_features("tests/data/a", preset="v0")  # doctest: +SKIP
     >>> table.values.shape  # doctest: +SKIP
     (10, 102)
     """
+    from .arrays import as_array_images, check_data_range, float_warning, is_array_input
+
     settings, _ = resolve_options(preset, options)
-    refs = discover(images, recursive=recursive) if not isinstance(images, FeatureStats) else None
-    if refs is None:
+    data_range = check_data_range(data_range)
+    if isinstance(images, FeatureStats):
         raise FRDError("extract_features needs images, not statistics")
+    if is_array_input(images):
+        if masks is not None:
+            raise SettingsError("masks go with image files; for arrays, crop or pass files with masks")
+        batch = as_array_images(images, data_range)
+        note = float_warning([batch.float_range])
+        if note:
+            log.warning(note)
+        refs = batch.refs
+    elif data_range is not None:
+        raise SettingsError("data_range applies to arrays and tensors; files are read as stored")
+    else:
+        refs = discover(images, recursive=recursive)
     mask_refs = pair_masks(refs, discover(masks, recursive=recursive)) if masks is not None else None
     return extract_sets(
         [ExtractionJob(refs, mask_refs)],

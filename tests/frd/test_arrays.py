@@ -53,6 +53,15 @@ def test_one_picture_one_number_whatever_the_intensity_convention(model_outputs)
     assert frd.compute_frd(a8 / 255.0, b8 / 255.0, "v0", cache=False).frd != pytest.approx(as_bytes, rel=1e-3)
 
 
+def test_extract_features_takes_arrays_like_the_saved_pngs(model_outputs, tmp_path):
+    a, _ = model_outputs
+    _save_pngs(a, tmp_path / "a", -1, 1)
+    on_files = frd.extract_features(tmp_path / "a", "v0", cache=False)
+    in_memory = frd.extract_features(a, "v0", data_range=(-1, 1), cache=False)
+    np.testing.assert_array_equal(in_memory.values, on_files.values)
+    assert in_memory.names == on_files.names and in_memory.paths[0] == "array[0]"
+
+
 def test_png_grid_rounds_half_up_and_clips():
     x = np.array([-2.0, -1.0, -0.5, 0.0, 1 / 255, 0.5, 1.0, 3.0, np.inf, -np.inf])
     assert to_png_grid(x, (-1, 1)).tolist() == [0, 0, 64, 128, 128, 191, 255, 255, 255, 0]

@@ -23,7 +23,7 @@ import SimpleITK as sitk
 
 from .cache import CachedFeatures, FeatureCache
 from .errors import DimensionMismatchError, ExtractionError, FRDError, InvalidImageError, MaskMismatchError
-from .io import ImageRef, image_dim, read_image, read_mask
+from .io import ImageRef, image_dim, read_image, read_mask, unreadable_reason
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ def extract_image(
         with fast_glcm():
             output = extractor.execute(img, msk)
     except Exception as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = unreadable_reason(exc)  # the cause, not ITK's C++ source line
         raise ExtractionError(f"feature extraction failed for {image.path}: {reason}") from exc
 
     names: list[str] = []
@@ -227,7 +227,8 @@ def _run_one(i: int, img: ImageRef, msk: ImageRef | None, settings: Settings) ->
     except FRDError as exc:
         return i, "error", (type(exc).__name__, _with_notes(str(exc), notes))
     except Exception as exc:  # anything else from ITK/pyradiomics names the file too
-        return i, "error", ("ExtractionError", _with_notes(f"feature extraction failed for {img.path}: {exc}", notes))
+        message = f"feature extraction failed for {img.path}: {unreadable_reason(exc)}"
+        return i, "error", ("ExtractionError", _with_notes(message, notes))
     if isinstance(res, str):
         return i, "skip", res
     return i, "ok", (*res, notes)

@@ -165,6 +165,18 @@ def test_unreadable_image_reasons_name_the_cause(tmp_path, png_sets):
         assert ".cxx" not in msg and "sitk::ERROR" not in msg and "0x" not in msg, msg
 
 
+def test_itk_errors_inside_the_extraction_give_their_cause():
+    from frd.io import unreadable_reason
+
+    itk = RuntimeError(
+        "Exception thrown in SimpleITK LabelStatisticsImageFilter_Execute: /src/sitkImageFilter.cxx:42:\n"
+        "sitk::ERROR: Inputs do not occupy the same physical space!"
+    )
+    assert unreadable_reason(itk) == "Inputs do not occupy the same physical space!"
+    assert unreadable_reason(ValueError("arange: cannot compute length")) == "arange: cannot compute length"
+    assert unreadable_reason(RuntimeError("")) == "RuntimeError"
+
+
 def test_v1_on_a_constant_image_says_what_is_wrong(tmp_path, png_sets):
     const = tmp_path / "const"
     write_png_set(const, 3, seed=3)

@@ -24,7 +24,7 @@ from .settings import Settings
 from .stats import FeatureStats, normalize
 
 if TYPE_CHECKING:
-    from typing_extensions import Unpack
+    from typing import Unpack  # Python 3.11+: only type checkers read this block, 3.10 never runs it
 
     from .options import Options, SettingOptions
 

@@ -35,7 +35,7 @@ from .stats import FeatureStats
 from .streaming import extract_arrays
 
 if TYPE_CHECKING:
-    from typing_extensions import Unpack
+    from typing import Unpack  # Python 3.11+: only type checkers read this block, 3.10 never runs it
 
     from .options import Options
 

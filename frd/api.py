@@ -152,6 +152,8 @@ def compute_stats(
             timings=timings,
         )
         for i, table in zip(where, tables, strict=True):
+            if notes is not None:
+                notes.extend(table.notes)
             out[i] = _stats_of(table, settings, str(sources[i]) if isinstance(sources[i], (str, Path)) else "")
     return [s for s in out if s is not None]
 

@@ -38,6 +38,8 @@ class FeatureTable:
     paths: list[str]
     dim: int | None
     skipped: list[dict[str, str]] = field(default_factory=list)
+    #: Warnings about single images (NaN pixels, a mask of another size), already logged.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def n(self) -> int:
@@ -352,6 +354,7 @@ def _assemble(rows: list[tuple[tuple[int, int, ImageRef, ImageRef | None], Any]]
     paths: list[str] = []
     dims: set[int] = set()
     skipped: list[dict[str, str]] = []
+    all_notes: list[str] = []
     for (_, _, img, _), (kind, payload) in rows:
         if kind == "error":
             etype, msg = payload
@@ -367,6 +370,7 @@ def _assemble(rows: list[tuple[tuple[int, int, ImageRef, ImageRef | None], Any]]
         n, v, d, notes = payload
         for note in notes:  # logged here, in the main process, for computed and cached images alike
             log.warning(note)
+        all_notes.extend(notes)
         if dims and d not in dims:
             raise DimensionMismatchError(
                 f"the set mixes 2D and 3D images ({paths[0]} is {dims.pop()}D, {img.path} is {d}D); "
@@ -384,7 +388,12 @@ def _assemble(rows: list[tuple[tuple[int, int, ImageRef, ImageRef | None], Any]]
         dims.add(d)
     matrix = np.vstack(values) if values else np.empty((0, len(names or [])))
     return FeatureTable(
-        names=names or [], values=matrix, paths=paths, dim=dims.pop() if dims else None, skipped=skipped
+        names=names or [],
+        values=matrix,
+        paths=paths,
+        dim=dims.pop() if dims else None,
+        skipped=skipped,
+        notes=all_notes,
     )
 
 

@@ -84,6 +84,10 @@ def test_mask_of_another_size_does_what_the_reference_does_and_says_so(mask_sets
     np.testing.assert_array_equal(small.values, big.values)
     warned = [r.getMessage() for r in caplog.records if "has size (32, 32)" in r.getMessage()]
     assert len(warned) == 4 and "resamples the mask onto the image grid" in warned[0]
+    assert small.notes == warned
+    # the JSON report carries them too
+    r = frd.compute_frd(img, img, "v0", masks=(mask_sets / "small", mask_sets / "big"), cache=False)
+    assert [w for w in r.warnings if "has size (32, 32)" in w] == warned
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="frd"):
         frd.extract_features(img, "ccnet", masks=mask_sets / "small", cache=False)

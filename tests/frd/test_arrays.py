@@ -31,7 +31,7 @@ def _save_pngs(batch: np.ndarray, folder, lo: float, hi: float) -> None:
         Image.fromarray(q).save(folder / f"{i:03d}.png")
 
 
-@pytest.mark.parametrize("preset", ["v0", "v1"])
+@pytest.mark.parametrize("preset", ["v0", pytest.param("v1", marks=pytest.mark.slow)])
 def test_data_range_gives_the_frd_of_the_saved_pngs(model_outputs, tmp_path, preset):
     a, b = model_outputs
     _save_pngs(a, tmp_path / "a", -1, 1)
@@ -86,6 +86,7 @@ def test_float_arrays_without_data_range_warn_once_naming_the_range(model_output
     assert not [rec for rec in caplog.records if "data_range" in rec.getMessage()]
 
 
+@pytest.mark.slow
 def test_lists_of_arrays_and_tensors_equal_the_batch(model_outputs):
     import torch
 

@@ -94,6 +94,7 @@ def test_mask_of_another_size_does_what_the_reference_does_and_says_so(mask_sets
     assert any("stretched onto the image" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.slow
 @pytest.mark.oracle
 def test_mask_of_another_size_matches_the_reference(mask_sets, png_sets, tmp_path):
     """frd-score 1.0.1 itself on 64x64 images with 32x32 masks against another set with full masks."""
@@ -181,6 +182,7 @@ def test_itk_errors_inside_the_extraction_give_their_cause():
     assert unreadable_reason(RuntimeError("")) == "RuntimeError"
 
 
+@pytest.mark.slow
 def test_v1_on_a_constant_image_says_what_is_wrong(tmp_path, png_sets):
     const = tmp_path / "const"
     write_png_set(const, 3, seed=3)

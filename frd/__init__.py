@@ -10,7 +10,6 @@
 from ._meta import versions
 from ._version import __version__
 from .api import FRDResult, compute_frd, compute_stats, extract_features, frd_from_stats
-from .defaults import PRESETS
 from .distance import frechet_distance, frechet_terms
 from .errors import (
     DimensionMismatchError,
@@ -26,6 +25,7 @@ from .errors import (
     TooFewImagesError,
 )
 from .extract import FeatureTable
+from .presets import PRESETS
 from .settings import Settings, resolve_settings
 from .stats import FeatureStats
 from .streaming import FRD

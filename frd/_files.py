@@ -16,28 +16,6 @@ def refuse_existing(path: str | Path) -> None:
         raise OutputExistsError(f"{path} exists; frd never overwrites a file, choose another name")
 
 
-def create_new(path: str | Path, write: Callable[[str], None]) -> Path:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then link it to ``path``.
-
-    The link fails if ``path`` exists, even if it appeared meanwhile, so a user's file is never
-    replaced; a failed write leaves nothing behind.
-    """
-    path = Path(path)
-    refuse_existing(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        try:
-            os.link(tmp, path)
-        except FileExistsError as exc:
-            raise OutputExistsError(f"{path} exists; frd never overwrites a file") from exc
-    finally:
-        os.unlink(tmp)
-    return path
-
-
 _UMASK_LOCK = threading.Lock()
 
 
@@ -54,6 +32,30 @@ def _umask() -> int:
         mask = os.umask(0o022)
         os.umask(mask)
     return mask
+
+
+def create_new(path: str | Path, write: Callable[[str], None]) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then link it to ``path``.
+
+    The link fails if ``path`` exists, even if it appeared meanwhile, so a user's file is never
+    replaced; a failed write leaves nothing behind.
+    """
+    path = Path(path)
+    refuse_existing(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    os.close(fd)
+    try:
+        # mkstemp makes 0600 files; an output file gets the mode open() would give it under the umask.
+        os.chmod(tmp, 0o666 & ~_umask())
+        write(tmp)
+        try:
+            os.link(tmp, path)
+        except FileExistsError as exc:
+            raise OutputExistsError(f"{path} exists; frd never overwrites a file") from exc
+    finally:
+        os.unlink(tmp)
+    return path
 
 
 def replace_owned(path: str | Path, write: Callable[[str], None]) -> Path:

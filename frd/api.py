@@ -9,29 +9,30 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._json import jsonable
 from ._meta import versions
 from .cache import FeatureCache
 from .defaults import MIN_IMAGES, blas_threads, default_workers
 from .distance import frechet_terms
-from .errors import FRDError, InputNotFoundError, TooFewImagesError
+from .errors import FRDError, InputNotFoundError, SettingsError, TooFewImagesError
 from .extract import ExtractionJob, FeatureTable, extract_sets
 from .io import discover, is_stats_file, pair_masks
-from .settings import Settings, resolve_settings
+from .options import Analysis, resolve_options
+from .settings import Settings
 from .stats import FeatureStats, normalize
+
+if TYPE_CHECKING:
+    from typing import Unpack  # Python 3.11+: only type checkers read this block, 3.10 never runs it
+
+    from .options import Options, SettingOptions
 
 log = logging.getLogger(__name__)
 
-#: A set of images: a folder, a list of image files, a statistics file (.npz) or statistics.
-ImageSet = str | Path | Sequence[str | Path] | FeatureStats
-
-_SETTING_KEYS = (
-    "params_file", "feature_classes", "image_types", "log_sigma", "bin_width", "resize",
-    "norm_ref", "norm_type", "log", "sqrtm", "means_only",
-)  # fmt: skip
-_ANALYSIS_KEYS = ("bootstrap", "seed", "level", "kid", "fd_inf", "match_sample_count")
+#: A set of images: a folder, a list of image files, a statistics file (.npz), statistics, or images
+#: in memory (a numpy batch, a list of arrays, a torch tensor; see :mod:`frd.arrays`).
+ImageSet = str | Path | Sequence[str | Path] | FeatureStats | Any
 
 
 @dataclass
@@ -73,17 +74,6 @@ class FRDResult:
         return json.dumps(self.to_dict(), indent=indent)
 
 
-def _split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    unknown = set(options) - set(_SETTING_KEYS) - set(_ANALYSIS_KEYS)
-    if unknown:
-        from .errors import SettingsError
-
-        raise SettingsError(f"unknown option(s): {', '.join(sorted(unknown))}")
-    settings = {k: v for k, v in options.items() if k in _SETTING_KEYS and v is not None}
-    analysis = {k: v for k, v in options.items() if k in _ANALYSIS_KEYS and v is not None}
-    return settings, analysis
-
-
 def compute_stats(
     sources: Sequence[ImageSet],
     settings: Settings,
@@ -96,13 +86,35 @@ def compute_stats(
     skip_invalid: bool = False,
     progress: bool = False,
     timings: dict[str, float] | None = None,
+    data_range: tuple[float, float] | None = None,
+    notes: list[str] | None = None,
 ) -> list[FeatureStats]:
-    """Statistics of each source; image sources are extracted together in one pool."""
+    """Statistics of each source; image sources are extracted together in one pool.
+
+    Sources in memory (arrays, tensors) follow the ``data_range`` contract of :mod:`frd.arrays`;
+    warnings meant for a report are appended to ``notes``.
+    """
+    from .arrays import ArrayImages, as_array_images, check_data_range, float_warning, is_array_input
+
+    data_range = check_data_range(data_range)
     out: list[FeatureStats | None] = [None] * len(sources)
     jobs: list[ExtractionJob] = []
     where: list[int] = []
     masks = list(masks) if masks is not None else [None] * len(sources)
+    float_ranges = []
     for i, src in enumerate(sources):
+        label = "AB"[i] if i < 2 else str(i)
+        if is_array_input(src):
+            src = as_array_images(src, data_range, label=label)
+            float_ranges.append(src.float_range)
+        if isinstance(src, ArrayImages):
+            if masks[i] is not None:
+                raise SettingsError("masks go with image files; for arrays, crop or pass files with masks")
+            jobs.append(ExtractionJob(images=src.refs))
+            where.append(i)
+            continue
+        if data_range is not None and not isinstance(src, FeatureStats):
+            raise SettingsError(f"data_range applies to arrays and tensors; files are read as stored ({src})")
         if isinstance(src, FeatureStats):
             out[i] = src
         elif isinstance(src, (str, Path)) and is_stats_file(src):
@@ -113,11 +125,14 @@ def compute_stats(
             images = discover(src, recursive=recursive)
             mask_refs = None
             if masks[i] is not None:
-                mask_refs = pair_masks(
-                    images, discover(masks[i], recursive=recursive), label="AB"[i] if i < 2 else str(i)
-                )
+                mask_refs = pair_masks(images, discover(masks[i], recursive=recursive), label=label)
             jobs.append(ExtractionJob(images=images, masks=mask_refs))
             where.append(i)
+    note = float_warning(float_ranges)
+    if note:
+        log.warning(note)
+        if notes is not None:
+            notes.append(note)
     for i, s in enumerate(out):
         if s is not None and s.stats_hash != settings.stats_hash:
             from .errors import StatsMismatchError
@@ -137,6 +152,8 @@ def compute_stats(
             timings=timings,
         )
         for i, table in zip(where, tables, strict=True):
+            if notes is not None:
+                notes.extend(table.notes)
             out[i] = _stats_of(table, settings, str(sources[i]) if isinstance(sources[i], (str, Path)) else "")
     return [s for s in out if s is not None]
 
@@ -166,19 +183,35 @@ def extract_features(
     cache_dir: str | Path | None = None,
     skip_invalid: bool = False,
     progress: bool = False,
-    **options: Any,
+    data_range: tuple[float, float] | None = None,
+    **options: Unpack[SettingOptions],
 ) -> FeatureTable:
     """Raw radiomics features per image (rows follow ``.paths``, columns ``.names``).
+
+    ``images`` may also be arrays or tensors (see :mod:`frd.arrays` for ``data_range``).
 
     >>> table = extract_features("tests/data/a", preset="v0")  # doctest: +SKIP
     >>> table.values.shape  # doctest: +SKIP
     (10, 102)
     """
-    overrides, _ = _split_options(options)
-    settings = resolve_settings(preset, **overrides)
-    refs = discover(images, recursive=recursive) if not isinstance(images, FeatureStats) else None
-    if refs is None:
+    from .arrays import as_array_images, check_data_range, float_warning, is_array_input
+
+    settings, _ = resolve_options(preset, options)
+    data_range = check_data_range(data_range)
+    if isinstance(images, FeatureStats):
         raise FRDError("extract_features needs images, not statistics")
+    if is_array_input(images):
+        if masks is not None:
+            raise SettingsError("masks go with image files; for arrays, crop or pass files with masks")
+        batch = as_array_images(images, data_range)
+        note = float_warning([batch.float_range])
+        if note:
+            log.warning(note)
+        refs = batch.refs
+    elif data_range is not None:
+        raise SettingsError("data_range applies to arrays and tensors; files are read as stored")
+    else:
+        refs = discover(images, recursive=recursive)
     mask_refs = pair_masks(refs, discover(masks, recursive=recursive)) if masks is not None else None
     return extract_sets(
         [ExtractionJob(refs, mask_refs)],
@@ -193,7 +226,7 @@ def extract_features(
 def compute_frd(
     a: ImageSet,
     b: ImageSet,
-    preset: str = "v1",
+    preset: str | Settings = "v1",
     *,
     masks: tuple[str | Path | None, str | Path | None] | None = None,
     recursive: bool = False,
@@ -202,23 +235,33 @@ def compute_frd(
     cache_dir: str | Path | None = None,
     skip_invalid: bool = False,
     progress: bool = False,
-    **options: Any,
+    data_range: tuple[float, float] | None = None,
+    analysis: Analysis | None = None,
+    **options: Unpack[Options],
 ) -> FRDResult:
     """Fréchet Radiomics Distance between image sets ``a`` (the reference) and ``b``.
 
     ``a`` and ``b`` are folders, lists of files, statistics files (``.npz`` from
-    ``--save-stats``) or :class:`FeatureStats`. ``options`` override the preset:
-    ``params_file``, ``feature_classes``, ``image_types``, ``log_sigma``, ``bin_width``,
-    ``resize``, ``norm_ref``, ``norm_type``, ``log``, ``sqrtm``, ``means_only``.
+    ``--save-stats``), :class:`FeatureStats`, or images in memory: numpy batches (N, H, W) /
+    (N, D, H, W), lists of arrays, torch tensors. ``data_range=(lo, hi)`` maps in-memory images
+    to the 8-bit grid a PNG of them would hold (see :mod:`frd.arrays`); float arrays without it
+    are used as they are, with a warning.
+
+    ``preset`` is a preset name or resolved :class:`Settings`; ``options`` override a named
+    preset (``params_file``, ``feature_classes``, ``image_types``, ``log_sigma``, ``bin_width``,
+    ``resize``, ``norm_ref``, ``norm_type``, ``log``, ``sqrtm``, ``means_only``) or choose the
+    analyses (``bootstrap``, ``seed``, ``level``, ``kid``, ``fd_inf``, ``match_sample_count``;
+    or pass ``analysis=Analysis(...)``).
 
     >>> import frd
     >>> result = frd.compute_frd("real/", "synthetic/")  # doctest: +SKIP
     >>> result.frd, result.d2, result.n  # doctest: +SKIP
+    >>> frd.compute_frd(real_batch, fake_batch, "v0", data_range=(-1, 1))  # doctest: +SKIP
     """
     t0 = time.perf_counter()
-    overrides, analysis = _split_options(options)
-    settings = resolve_settings(preset, **overrides)
+    settings, analysis = resolve_options(preset, options, analysis)
     timings: dict[str, float] = {}
+    notes: list[str] = []
     sa, sb = compute_stats(
         [a, b],
         settings,
@@ -230,8 +273,12 @@ def compute_frd(
         skip_invalid=skip_invalid,
         progress=progress,
         timings=timings,
+        data_range=data_range,
+        notes=notes,
     )
-    return frd_from_stats(sa, sb, settings, timings=timings, t0=t0, **analysis)
+    result = frd_from_stats(sa, sb, settings, timings=timings, t0=t0, analysis=analysis)
+    result.warnings[:0] = notes
+    return result
 
 
 def frd_from_stats(
@@ -247,37 +294,39 @@ def frd_from_stats(
     kid: bool = False,
     fd_inf: bool = False,
     match_sample_count: bool = False,
+    analysis: Analysis | None = None,
 ) -> FRDResult:
     """FRD from two sets of statistics computed with ``settings``.
 
     ``bootstrap=N`` adds a percentile interval, ``kid`` the kernel distance, ``fd_inf`` the
     extrapolation to infinite N, ``match_sample_count`` subsamples the larger set (seeded); these
-    need per-image features, so they are not available from statistics files.
+    need per-image features, so they are not available from statistics files. An ``analysis``
+    object stands for all six keywords at once.
     """
     from threadpoolctl import threadpool_limits
 
+    if analysis is None:
+        analysis = Analysis(
+            bootstrap=bootstrap, seed=seed, level=level, kid=kid, fd_inf=fd_inf, match_sample_count=match_sample_count
+        )
     with threadpool_limits(limits=blas_threads(), user_api="blas"):
-        return _frd_from_stats(sa, sb, settings, timings, t0, bootstrap, seed, level, kid, fd_inf, match_sample_count)
+        return _frd_from_stats(sa, sb, settings, analysis, timings=timings, t0=t0)
 
 
 def _frd_from_stats(
     sa: FeatureStats,
     sb: FeatureStats,
     settings: Settings,
+    analysis: Analysis,
+    *,
     timings: dict[str, float] | None,
     t0: float | None,
-    bootstrap: int,
-    seed: int,
-    level: float,
-    kid: bool,
-    fd_inf: bool,
-    match_sample_count: bool,
 ) -> FRDResult:
     timings = dict(timings or {})
     t1 = time.perf_counter()
     warn: list[str] = []
-    if match_sample_count:
-        sa, sb = _match(sa, sb, settings, seed)
+    if analysis.match_sample_count:
+        sa, sb = _match(sa, sb, settings, analysis.seed)
     skipped: list[dict[str, str]] = []
     for label, s in (("A", sa), ("B", sb)):
         skipped += [{"set": label, **x} for x in s.skipped]
@@ -319,8 +368,9 @@ def _frd_from_stats(
         if d2_raw <= 0:
             warn.append("d² is 0 (identical sets), so ln(d²) is -inf as in the reference; compare d² instead")
     else:
-        score = d2_raw
-    extras = _analyses(sa, sb, norm, settings, bootstrap, seed, level, kid, fd_inf, score, warn)
+        # A distance is never negative: round-off below 0 is reported as 0, the raw value stays in d2_raw.
+        score = d2
+    extras = _analyses(sa, sb, norm, settings, analysis, score, warn)
     for w in warn:
         log.warning(w)
     timings["statistics_s"] = time.perf_counter() - t1
@@ -367,15 +417,13 @@ def _analyses(
     sb: FeatureStats,
     norm: Any,
     settings: Settings,
-    n_boot: int,
-    seed: int,
-    level: float,
-    want_kid: bool,
-    want_fd_inf: bool,
+    analysis: Analysis,
     score: float,
     warn: list[str],
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    n_boot, seed, level = analysis.bootstrap, analysis.seed, analysis.level
+    want_kid, want_fd_inf = analysis.kid, analysis.fd_inf
     if not (n_boot or want_kid or want_fd_inf):
         return out
     from . import uncertainty
@@ -396,6 +444,11 @@ def _analyses(
     if want_fd_inf:
         f = uncertainty.fd_inf(ya, yb, seed=seed)
         value = (math.log(f.d2_inf) if f.d2_inf > 0 else float("-inf")) if settings.log else f.d2_inf
-        out["fd_inf"] = {"frd_inf": value, "d2_inf": f.d2_inf, "slope": f.slope, "sizes": f.sizes,
-                         "d2_at_size": f.d2_at_size}  # fmt: skip
+        out["fd_inf"] = {
+            "frd_inf": value,
+            "d2_inf": f.d2_inf,
+            "slope": f.slope,
+            "sizes": f.sizes,
+            "d2_at_size": f.d2_at_size,
+        }
     return out

@@ -2,7 +2,9 @@
 
 An entry is keyed by the image's content hash, its mask's content hash and the extraction
 settings hash (which includes the pyradiomics version). Entries are written atomically
-(temporary file + rename) and carry a checksum: a corrupt entry is recomputed, never trusted.
+(temporary file + rename) and carry a checksum over their own key and content: a corrupt entry,
+or one copied over another's file, is recomputed, never trusted. A cache that cannot be written
+warns once and the run goes on without it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import hashlib
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +22,9 @@ from ._files import replace_owned
 from .defaults import CACHE_ENV
 
 log = logging.getLogger(__name__)
-_MAGIC = b"FRDC1"
+_MAGIC = b"FRDC2"
+#: Entries of earlier formats are misses, not corruption: they are rewritten in the new format.
+_OLD_MAGICS = (b"FRDC1",)
 
 
 def default_cache_dir() -> Path:
@@ -38,6 +42,8 @@ class CachedFeatures:
     names: list[str]
     values: np.ndarray
     dim: int
+    #: Warnings about the image (NaN pixels, a mask resampled to it), repeated on every cache hit.
+    notes: list[str] = field(default_factory=list)
 
 
 class FeatureCache:
@@ -48,6 +54,7 @@ class FeatureCache:
         self.root = Path(root) if root is not None else default_cache_dir()
         self.hits = 0
         self.misses = 0
+        self._write_failed = False
 
     @staticmethod
     def key(image_hash: str, mask_hash: str | None, extraction_hash: str) -> str:
@@ -65,9 +72,13 @@ class FeatureCache:
         except OSError:
             self.misses += 1
             return None
+        if blob.startswith(_OLD_MAGICS):
+            log.debug("cache entry %s has an older format; recomputing", path)
+            self.misses += 1
+            return None
         try:
-            entry = _decode(blob)
-        except (ValueError, KeyError, json.JSONDecodeError) as exc:
+            entry = _decode(blob, key)
+        except (ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
             log.warning("cache entry %s is corrupt (%s); recomputing", path, exc)
             self.misses += 1
             return None
@@ -75,23 +86,24 @@ class FeatureCache:
         return entry
 
     def put(self, key: str, entry: CachedFeatures) -> None:
-        if not self.enabled:
+        if not self.enabled or self._write_failed:
             return
         path = self._path(key)
         try:
-            data = _encode(entry)
+            data = _encode(key, entry)
             replace_owned(path, lambda tmp: Path(tmp).write_bytes(data))
-        except OSError as exc:  # a read-only or full cache must not fail the run
-            log.warning("cannot write feature cache %s: %s", path, exc)
+        except OSError as exc:  # a read-only or full cache must not fail the run, nor warn per image
+            self._write_failed = True
+            log.warning("cannot write the feature cache in %s (%s); going on without caching", self.root, exc)
 
 
-def _encode(entry: CachedFeatures) -> bytes:
-    header = json.dumps({"names": entry.names, "dim": entry.dim}).encode()
+def _encode(key: str, entry: CachedFeatures) -> bytes:
+    header = json.dumps({"key": key, "names": entry.names, "dim": entry.dim, "notes": entry.notes}).encode()
     payload = len(header).to_bytes(8, "little") + header + np.asarray(entry.values, "<f8").tobytes()
     return _MAGIC + hashlib.sha256(payload).digest() + payload
 
 
-def _decode(blob: bytes) -> CachedFeatures:
+def _decode(blob: bytes, key: str) -> CachedFeatures:
     if not blob.startswith(_MAGIC):
         raise ValueError("bad magic")
     digest, payload = blob[5:37], blob[37:]
@@ -99,7 +111,12 @@ def _decode(blob: bytes) -> CachedFeatures:
         raise ValueError("checksum mismatch")
     hlen = int.from_bytes(payload[:8], "little")
     header = json.loads(payload[8 : 8 + hlen])
+    # The checksum covers the key: an entry copied over another's file is intact but not this image's.
+    if header["key"] != key:
+        raise ValueError("the entry belongs to another image (copied over this one?)")
     values = np.frombuffer(payload[8 + hlen :], dtype="<f8").astype(np.float64)
     if values.size != len(header["names"]):
         raise ValueError("length mismatch")
-    return CachedFeatures(names=list(header["names"]), values=values, dim=int(header["dim"]))
+    return CachedFeatures(
+        names=list(header["names"]), values=values, dim=int(header["dim"]), notes=list(header.get("notes", []))
+    )

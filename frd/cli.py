@@ -10,8 +10,9 @@ from typing import Any
 import click
 
 from ._version import __version__
-from .defaults import DEFAULT_PRESET, NORM_REFS, PRESETS, SQRTM_METHODS
+from .defaults import NORM_REFS, SQRTM_METHODS
 from .errors import FRDError, InputNotFoundError
+from .presets import DEFAULT_PRESET, PRESETS
 
 log = logging.getLogger("frd")
 
@@ -45,9 +46,13 @@ def _source(path: str) -> Any:
     if not p.exists():
         raise InputNotFoundError(f"input not found: {p}")
     if p.is_file() and p.suffix.lower() in (".txt", ".lst"):
-        lines = [
-            ln.strip() for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")
-        ]
+        try:
+            text = p.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            from .errors import SettingsError
+
+            raise SettingsError(f"{p} is not a text list of files: undecodable byte at {exc.start}") from exc
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
         return [str((p.parent / ln) if not Path(ln).is_absolute() else Path(ln)) for ln in lines]
     return str(p)
 
@@ -75,10 +80,21 @@ def _options(*opts: Any) -> Any:
 
 #: Options that define how features are extracted and normalized: shared by every subcommand.
 _EXTRACTION = _options(
-    click.option("--preset", type=click.Choice(list(PRESETS)), default=DEFAULT_PRESET, show_default=True,
-                 help="FRD definition: v1 (frd-score v1), v0 (frd-score v0), ccnet (CC-Net paper)."),
-    click.option("--masks", nargs=2, type=click.Path(), default=None, metavar="MASKS_A MASKS_B",
-                 help="Mask folders, paired with images by relative path (extension ignored)."),
+    click.option(
+        "--preset",
+        type=click.Choice(list(PRESETS)),
+        default=DEFAULT_PRESET,
+        show_default=True,
+        help="FRD definition: v1 (frd-score v1), v0 (frd-score v0), ccnet (CC-Net paper).",
+    ),
+    click.option(
+        "--masks",
+        nargs=2,
+        type=click.Path(),
+        default=None,
+        metavar="MASKS_A MASKS_B",
+        help="Mask folders, paired with images by relative path (extension ignored).",
+    ),
     click.option("-r", "--recursive", is_flag=True, help="Search input folders recursively."),
     click.option("--params", "params_file", type=click.Path(), help="pyradiomics parameter file (YAML/JSON)."),
     click.option("--feature-classes", help="Comma-separated pyradiomics feature classes."),
@@ -91,16 +107,24 @@ _EXTRACTION = _options(
     click.option("--sqrtm", type=click.Choice(SQRTM_METHODS), help="Matrix square root (see docs/presets.md)."),
     click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice."),
     click.option("-w", "--workers", type=click.IntRange(min=1), help="Processes (default: min(8, usable cores))."),
-    click.option("--scheduler", type=click.Choice(["local", "dask"]), default="local", show_default=True,
-                 help="Extract in a local process pool, or on a Dask cluster."),
-    click.option("--address", metavar="tcp://HOST:PORT",
-                 help="Dask scheduler to use (default with --scheduler dask: a LocalCluster on 127.0.0.1)."),
+    click.option(
+        "--scheduler",
+        type=click.Choice(["local", "dask"]),
+        default="local",
+        show_default=True,
+        help="Extract in a local process pool, or on a Dask cluster.",
+    ),
+    click.option(
+        "--address",
+        metavar="tcp://HOST:PORT",
+        help="Dask scheduler to use (default with --scheduler dask: a LocalCluster on 127.0.0.1).",
+    ),
     click.option("--no-cache", is_flag=True, help="Neither read nor write the per-image feature cache."),
     click.option("--cache-dir", type=click.Path(), help="Feature cache folder (default $FRD_CACHE_DIR or user cache)."),
     click.option("--skip-invalid", is_flag=True, help="Skip unreadable images (reported) instead of failing."),
     click.option("-q", "--quiet", is_flag=True, help="No progress bar, errors only."),
     click.option("-v", "--verbose", count=True, help="More logging (-v, -vv)."),
-)  # fmt: skip
+)
 
 
 @main.command("score", context_settings={"help_option_names": ["-h", "--help"]})
@@ -147,10 +171,27 @@ def score(**o: Any) -> None:
     _run(_score, o)
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that the worker pool is torn down on the way out."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated
+
+
 def _run(fn: Any, o: dict[str, Any]) -> None:
     """Logging set-up and the error contract of every subcommand: one line, exit code 2."""
+    import signal
+    import threading
+
     _setup_logging(o.get("verbose", 0), o.get("quiet", False))
+    in_main = threading.current_thread() is threading.main_thread()  # signal handlers live there only
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
     try:
+        if o.get("address") and o.get("scheduler") != "dask":
+            from .errors import SettingsError
+
+            raise SettingsError("--address names a Dask scheduler: add --scheduler dask")
         fn(o)
     except FRDError as exc:
         click.echo(f"frd: error: {exc}", err=True)
@@ -158,6 +199,12 @@ def _run(fn: Any, o: dict[str, Any]) -> None:
     except KeyboardInterrupt:
         click.echo("frd: interrupted", err=True)
         sys.exit(130)
+    except _Terminated:
+        click.echo("frd: terminated", err=True)
+        sys.exit(143)
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _settings(o: dict[str, Any]) -> Any:
@@ -222,6 +269,23 @@ def _refuse_existing(*paths: str | None) -> None:
             refuse_existing(p)
 
 
+def _check_outputs(outputs: list[tuple[str, str, tuple[str, ...]]]) -> None:
+    """Before any extraction: each output (option, path, allowed extensions) is new, distinct, well named."""
+    import os
+
+    from .errors import SettingsError
+
+    seen: dict[str, str] = {}
+    for option, path, extensions in outputs:
+        if not path.lower().endswith(extensions):
+            raise SettingsError(f"{option} {path}: the file name must end with {' or '.join(extensions)}")
+        real = os.path.realpath(path)
+        if real in seen:
+            raise SettingsError(f"{option} {path} names the same file as {seen[real]}; give each output its own name")
+        seen[real] = f"{option} {path}"
+    _refuse_existing(*(path for _, path, _ in outputs))
+
+
 def _score(o: dict[str, Any]) -> None:
     import time
 
@@ -235,7 +299,10 @@ def _score(o: dict[str, Any]) -> None:
         raise SettingsError("one input given: add a second set to compare, or --save-stats OUT.npz")
     if len(save_stats) > len(inputs):
         raise SettingsError("--save-stats is given more often than there are inputs")
-    _refuse_existing(o["save_features"], *(s if s.lower().endswith(".npz") else s + ".npz" for s in save_stats))
+    outputs = [("--save-stats", s if s.lower().endswith(".npz") else s + ".npz", (".npz",)) for s in save_stats]
+    if o["save_features"]:
+        outputs.append(("--save-features", o["save_features"], (".csv", ".parquet")))
+    _check_outputs(outputs)
     settings = _settings(o)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
@@ -286,8 +353,14 @@ def interpret_cmd(**o: Any) -> None:
 
 
 def _interpret(o: dict[str, Any]) -> None:
-    from .interpret import interpret
+    from .interpret import CONTRIBUTIONS_CSV, PLOTS, interpret
 
+    out = Path(o["out_dir"])
+    if out.exists() and not out.is_dir():
+        from .errors import OutputExistsError
+
+        raise OutputExistsError(f"--out {out} is a file; name a folder")
+    _refuse_existing(*(str(out / name) for name in (CONTRIBUTIONS_CSV, *PLOTS)))
     settings = _settings(o)
     a, b = _stats(o, [o["a"], o["b"]], settings, {})
     res = interpret(a, b, settings, o["out_dir"], top=o["top"], thumbs=o["thumbs"], seed=o["seed"])
@@ -328,15 +401,23 @@ def _ood(o: dict[str, Any]) -> None:
 
     from .ood import detect_ood, write_csv
 
-    _refuse_existing(o["out_csv"])
-    o = {**o, "masks": None}
+    _check_outputs([("--out", o["out_csv"], (".csv",))])
     settings = _settings(o)
     ref, test = _stats(o, [o["ref"], o["test"]], settings, {})
     res = detect_ood(ref, test, val_frac=o["val_frac"], level=o["level"], seed=o["seed"])
     write_csv(res, o["out_csv"])
-    summary = {"nfrd": res.nfrd, "auc": res.auc, "threshold": res.threshold, "n_ood": res.n_ood,
-               "n_test": len(res.rows), "n_fit": res.n_fit, "n_heldout": res.n_heldout, "level": res.level,
-               "seed": res.seed, "csv": str(o["out_csv"])}  # fmt: skip
+    summary = {
+        "nfrd": res.nfrd,
+        "auc": res.auc,
+        "threshold": res.threshold,
+        "n_ood": res.n_ood,
+        "n_test": len(res.rows),
+        "n_fit": res.n_fit,
+        "n_heldout": res.n_heldout,
+        "level": res.level,
+        "seed": res.seed,
+        "csv": str(o["out_csv"]),
+    }
     click.echo(json.dumps(summary, indent=2) if o["as_json"] else repr(res.nfrd))
 
 

@@ -25,6 +25,9 @@ from .stats import FeatureStats
 
 log = logging.getLogger(__name__)
 
+#: Seconds to wait for a scheduler given by address before giving up with a one-line error.
+CONNECT_TIMEOUT_S = 10.0
+
 
 def _partition_stats(
     items: list[tuple[int, int, ImageRef, ImageRef | None]],
@@ -44,9 +47,13 @@ def _partition_stats(
         if table.n == 0 and not table.skipped:
             continue
         stats = FeatureStats.from_features(
-            table.values.reshape(table.n, -1), table.names, settings, paths=table.paths, dim=table.dim,
+            table.values.reshape(table.n, -1),
+            table.names,
+            settings,
+            paths=table.paths,
+            dim=table.dim,
             skipped=table.skipped,
-        )  # fmt: skip
+        )
         out.append((j, mine[0][1], stats))
     return out
 
@@ -63,8 +70,13 @@ def compute_stats_dask(
     cache: bool = True,
     cache_dir: str | Path | None = None,
     skip_invalid: bool = False,
+    connect_timeout: float | None = None,
 ) -> list[FeatureStats]:
-    """Statistics of each source, extracted on a Dask cluster (statistics files are loaded here)."""
+    """Statistics of each source, extracted on a Dask cluster (statistics files are loaded here).
+
+    A scheduler at ``address`` that does not answer within ``connect_timeout`` seconds (default
+    :data:`CONNECT_TIMEOUT_S`) is an :class:`FRDError` naming the address.
+    """
     try:
         import dask.bag as db
         from distributed import Client, LocalCluster
@@ -83,7 +95,11 @@ def compute_stats_dask(
     if items:
         cluster = None
         if address:
-            client = Client(address)
+            timeout = CONNECT_TIMEOUT_S if connect_timeout is None else connect_timeout
+            try:
+                client = Client(address, timeout=timeout)
+            except (OSError, TimeoutError) as exc:  # refused, unreachable, or silent past the timeout
+                raise FRDError(f"cannot reach the Dask scheduler at {address} within {timeout:g} s: {exc}") from exc
         else:
             cluster = LocalCluster(
                 n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None

@@ -23,7 +23,7 @@ import SimpleITK as sitk
 
 from .cache import CachedFeatures, FeatureCache
 from .errors import DimensionMismatchError, ExtractionError, FRDError, InvalidImageError, MaskMismatchError
-from .io import ImageRef, image_dim, read_image, read_mask
+from .io import ImageRef, image_dim, read_image, read_mask, unreadable_reason
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,8 @@ class FeatureTable:
     paths: list[str]
     dim: int | None
     skipped: list[dict[str, str]] = field(default_factory=list)
+    #: Warnings about single images (NaN pixels, a mask of another size), already logged.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def n(self) -> int:
@@ -86,18 +88,43 @@ def _extractor(settings: Settings, dim: int) -> Any:
 
 
 def extract_image(
-    image: ImageRef, mask: ImageRef | None, settings: Settings
+    image: ImageRef, mask: ImageRef | None, settings: Settings, notes: list[str] | None = None
 ) -> tuple[list[str], np.ndarray, int] | str:
-    """Features of one image as (names, float64 values, dim), or a reason string if skipped."""
-    img = read_image(image)
+    """Features of one image as (names, float64 values, dim), or a reason string if skipped.
+
+    Warnings about the image (NaN pixels, a mask of another size) are appended to ``notes``.
+    """
+    notes = [] if notes is None else notes
+    img = read_image(image, notes)
     dim = image_dim(img)
+    setting = settings.params(dim)["setting"]
+    if setting.get("normalize"):
+        arr = sitk.GetArrayViewFromImage(img)
+        lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
+        if lo == hi:
+            raise InvalidImageError(
+                f"{image.path} is constant (every pixel is {lo:g}): this preset z-scores each image "
+                "(pyradiomics normalize), which is undefined without contrast; remove it or use --skip-invalid"
+            )
     if mask is None:
         msk = _default_mask(img, settings.corner_mask)
     else:
         msk = read_mask(mask)
-        if msk.GetSize() != img.GetSize() and not settings.params(dim)["setting"].get("correctMask"):
-            raise MaskMismatchError(
-                f"mask {mask.path} has size {msk.GetSize()}, image {image.path} has {img.GetSize()}"
+        if msk.GetSize() != img.GetSize():
+            if settings.resize is None and not setting.get("correctMask"):
+                raise MaskMismatchError(
+                    f"mask {mask.path} has size {msk.GetSize()}, image {image.path} has {img.GetSize()}"
+                )
+            # What the reference does, said aloud: it never checks the sizes itself.
+            how = (
+                f"both are resized to {settings.resize[0]}x{settings.resize[1]} on their own, so the mask is "
+                "stretched onto the image"
+                if settings.resize is not None
+                else "pyradiomics (correctMask) resamples the mask onto the image grid, nearest neighbour"
+            )
+            notes.append(
+                f"mask {mask.path} has size {msk.GetSize()}, its image {image.path} {img.GetSize()}: "
+                f"{how}, as the reference does"
             )
     if np.max(sitk.GetArrayViewFromImage(msk)) == 255:
         msk = sitk.Cast(msk, sitk.sitkFloat32) / 255.0
@@ -130,7 +157,7 @@ def extract_image(
         with fast_glcm():
             output = extractor.execute(img, msk)
     except Exception as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = unreadable_reason(exc)  # the cause, not ITK's C++ source line
         raise ExtractionError(f"feature extraction failed for {image.path}: {reason}") from exc
 
     names: list[str] = []
@@ -154,9 +181,29 @@ def extract_image(
 _WORKER_SETTINGS: Settings | None = None
 
 
+def _die_with_parent() -> None:
+    """A worker ends on SIGTERM (not the handler a forked worker inherits from the CLI, which the
+    pool's worker loop would catch and carry on), leaves Ctrl-C to the parent, which stops the pool,
+    and on Linux gets SIGTERM from the kernel when its parent dies, however it dies (even SIGKILL)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # no prctl here: the pool's own shutdown still ends the workers
+        return
+
+
 def _init_worker(settings: Settings) -> None:
     global _WORKER_SETTINGS
     _WORKER_SETTINGS = settings
+    _die_with_parent()
     # One ITK and one BLAS thread per worker process: the pool already uses every core, more threads contend.
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
     from threadpoolctl import threadpool_limits
@@ -170,16 +217,23 @@ def _run_chunk(chunk: list[tuple[int, ImageRef, ImageRef | None]]) -> list[tuple
     return [_run_one(i, img, msk, _WORKER_SETTINGS) for i, img, msk in chunk]
 
 
+def _with_notes(message: str, notes: list[str]) -> str:
+    """An error message with what was noticed about the image before (NaN pixels often explain it)."""
+    return f"{message} ({'; '.join(notes)})" if notes else message
+
+
 def _run_one(i: int, img: ImageRef, msk: ImageRef | None, settings: Settings) -> tuple[int, str, Any]:
+    notes: list[str] = []
     try:
-        res = extract_image(img, msk, settings)
+        res = extract_image(img, msk, settings, notes)
     except FRDError as exc:
-        return i, "error", (type(exc).__name__, str(exc))
+        return i, "error", (type(exc).__name__, _with_notes(str(exc), notes))
     except Exception as exc:  # anything else from ITK/pyradiomics names the file too
-        return i, "error", ("ExtractionError", f"feature extraction failed for {img.path}: {exc}")
+        message = f"feature extraction failed for {img.path}: {unreadable_reason(exc)}"
+        return i, "error", ("ExtractionError", _with_notes(message, notes))
     if isinstance(res, str):
         return i, "skip", res
-    return i, "ok", res
+    return i, "ok", (*res, notes)
 
 
 def _error_type(name: str) -> type[FRDError]:
@@ -227,7 +281,7 @@ def extract_sets(
                 continue
             hit = cache.get(keys[i])
             if hit is not None:
-                results[i] = ("ok", (hit.names, hit.values, hit.dim))
+                results[i] = ("ok", (hit.names, hit.values, hit.dim, hit.notes))
                 continue
         todo.append((i, img, msk))
     if timings is not None:
@@ -239,8 +293,8 @@ def extract_sets(
         for i, _img, _msk in todo:
             kind, payload = results[i]
             if kind == "ok" and keys[i] is not None:
-                names, values, dim = payload
-                cache.put(keys[i], CachedFeatures(names=names, values=values, dim=dim))
+                names, values, dim, notes = payload
+                cache.put(keys[i], CachedFeatures(names=names, values=values, dim=dim, notes=notes))
     if timings is not None:
         timings["extraction_s"] = time.perf_counter() - t1
         timings["images_extracted"] = float(len(todo))
@@ -274,12 +328,22 @@ def _compute(
         size = max(1, min(16, math.ceil(len(todo) / (workers * 4))))
         chunks = [todo[k : k + size] for k in range(0, len(todo), size)]
         ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(settings,)) as ex:
+        before = set(mp.active_children())
+        ex = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(settings,))
+        try:
             futures = [ex.submit(_run_chunk, c) for c in chunks]
             for fut in as_completed(futures):
                 for i, kind, payload in fut.result():
                     results[i] = (kind, payload)
                 bar.update(len(fut.result()))
+        except BaseException:
+            # Interrupted (Ctrl-C, SIGTERM) or failed: stop the workers now instead of waiting for their chunks.
+            ex.shutdown(wait=False, cancel_futures=True)
+            for proc in set(mp.active_children()) - before:
+                proc.terminate()
+            raise
+        finally:
+            ex.shutdown(wait=True)
     finally:
         bar.close()
 
@@ -290,6 +354,7 @@ def _assemble(rows: list[tuple[tuple[int, int, ImageRef, ImageRef | None], Any]]
     paths: list[str] = []
     dims: set[int] = set()
     skipped: list[dict[str, str]] = []
+    all_notes: list[str] = []
     for (_, _, img, _), (kind, payload) in rows:
         if kind == "error":
             etype, msg = payload
@@ -302,7 +367,10 @@ def _assemble(rows: list[tuple[tuple[int, int, ImageRef, ImageRef | None], Any]]
             log.warning("skipping %s: %s", img.path, payload)
             skipped.append({"path": img.path, "reason": payload})
             continue
-        n, v, d = payload
+        n, v, d, notes = payload
+        for note in notes:  # logged here, in the main process, for computed and cached images alike
+            log.warning(note)
+        all_notes.extend(notes)
         if dims and d not in dims:
             raise DimensionMismatchError(
                 f"the set mixes 2D and 3D images ({paths[0]} is {dims.pop()}D, {img.path} is {d}D); "
@@ -320,7 +388,12 @@ def _assemble(rows: list[tuple[tuple[int, int, ImageRef, ImageRef | None], Any]]
         dims.add(d)
     matrix = np.vstack(values) if values else np.empty((0, len(names or [])))
     return FeatureTable(
-        names=names or [], values=matrix, paths=paths, dim=dims.pop() if dims else None, skipped=skipped
+        names=names or [],
+        values=matrix,
+        paths=paths,
+        dim=dims.pop() if dims else None,
+        skipped=skipped,
+        notes=all_notes,
     )
 
 

@@ -92,8 +92,18 @@ def interpret(
         w.writerow(["rank", "feature", "mean_a", "mean_b", "mean_term", "cov_term", "total", "share_of_d2"])
         for rank, i in enumerate(order, 1):
             total = mean_part[i] + cov_part[i]
-            w.writerow([rank, norm.names[i], norm.mu[0][i], norm.mu[1][i], mean_part[i], cov_part[i], total,
-                        total / d2 if d2 else float("nan")])  # fmt: skip
+            w.writerow(
+                [
+                    rank,
+                    norm.names[i],
+                    norm.mu[0][i],
+                    norm.mu[1][i],
+                    mean_part[i],
+                    cov_part[i],
+                    total,
+                    total / d2 if d2 else float("nan"),
+                ]
+            )
     # How typical is each image of B for A: distance to A's mean in the normalized feature space.
     dist = np.linalg.norm(yb - norm.mu[0], axis=1)
     ranked = [pb[i] for i in np.argsort(dist, kind="stable")]

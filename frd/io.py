@@ -12,6 +12,8 @@ import hashlib
 import locale
 import logging
 import os
+import re
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,21 +139,58 @@ def discover(source: str | Path | Sequence[str | Path], recursive: bool = False)
             raise InputNotFoundError(f"input not found: {root}")
         if root.is_file():
             return _from_list([root])
+        if not root.is_dir():
+            raise InvalidImageError(f"{root}: {_special(root)}")
         return _from_folder(root, recursive)
     return _from_list([Path(s) for s in source])
+
+
+def _special(p: Path) -> str | None:
+    """Why ``p`` is not a regular file to read (a FIFO or device would block or never end), or None."""
+    try:
+        mode = os.stat(p).st_mode
+    except OSError as exc:
+        return f"cannot stat it ({exc.strerror})"
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe), not an image file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device file, not an image file"
+    return "not a regular file"
+
+
+def _walk(root: Path) -> Iterator[tuple[str, list[str], list[str]]]:
+    """``os.walk`` that follows symlinked folders, each real folder once (no symlink loops)."""
+    seen = {os.path.realpath(root)}
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        keep = []
+        for d in sorted(dirnames):
+            real = os.path.realpath(os.path.join(dirpath, d))
+            if real in seen:
+                log.warning("not descending into %s: it leads to %s, searched already", os.path.join(dirpath, d), real)
+                continue
+            seen.add(real)
+            keep.append(d)
+        dirnames[:] = keep
+        yield dirpath, dirnames, filenames
 
 
 def _from_folder(root: Path, recursive: bool) -> list[ImageRef]:
     refs: list[ImageRef] = []
     walker: Iterable[tuple[str, list[str], list[str]]]
-    walker = os.walk(root) if recursive else [(str(root), [], os.listdir(root))]
-    for dirpath, dirnames, filenames in walker:
-        dirnames.sort()
+    walker = _walk(root) if recursive else [(str(root), [], os.listdir(root))]
+    for dirpath, _dirnames, filenames in walker:
         folder = Path(dirpath)
         images, dicoms = [], []
         for name in sorted(filenames):
             p = folder / name
-            if not p.is_file() or name.startswith("."):
+            if name.startswith("."):
+                continue
+            if not p.is_file():
+                reason = _special(p) if not p.is_dir() else None
+                if reason and extension(name) in IMAGE_EXTENSIONS:
+                    log.warning("skipping %s: %s", p, reason)
                 continue
             ext = extension(name)
             if ext in (".dcm", ".dicom"):
@@ -177,6 +216,10 @@ def _from_list(paths: list[Path]) -> list[ImageRef]:
     for p in paths:
         if not p.exists():
             raise InputNotFoundError(f"input not found: {p}")
+        reason = _special(p)
+        if reason:
+            log.warning("skipping %s: %s", p, reason)
+            continue
         if p.is_dir():
             # A folder inside a file list is one DICOM series.
             dicoms = sorted(f for f in p.iterdir() if f.is_file())
@@ -189,7 +232,7 @@ def _from_list(paths: list[Path]) -> list[ImageRef]:
             raise InvalidImageError(f"{p}: unsupported extension; supported: {', '.join(IMAGE_EXTENSIONS)}")
         refs.append(ImageRef(path=str(p), key=strip_extension(p.name)))
     if not refs:
-        raise NoImagesError("the file list is empty")
+        raise NoImagesError("the file list holds no image file" if paths else "the file list is empty")
     return refs
 
 
@@ -236,15 +279,106 @@ def _luminance(rgb: np.ndarray) -> np.ndarray:
     return rgb[..., 0] * LUMA_709[0] + rgb[..., 1] * LUMA_709[1] + rgb[..., 2] * LUMA_709[2]
 
 
-def read_image(ref: ImageRef | str) -> sitk.Image:
+_TOOL_PREFIX = re.compile(r"^\[\w+\] ")  # "[nrrd] " before a library's own message
+_ITK_MESSAGE = re.compile(r"^(?:sitk::ERROR:|itk::ERROR:|ITK ERROR:)\s*(?:\w+\(0x[0-9a-fA-F]+\):\s*)?")
+
+
+def unreadable_reason(exc: BaseException) -> str:
+    """The cause in an ITK exception, without its C++ source location."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    for k, ln in enumerate(lines):
+        m = _ITK_MESSAGE.match(ln)
+        if m:
+            text = ln[m.end() :]
+            if text.endswith(":") and k + 1 < len(lines):  # the specific cause follows on the last line
+                text = f"{text} {_TOOL_PREFIX.sub('', lines[-1])}"
+            break
+    else:
+        text = next(
+            (ln for ln in lines if ".cxx:" not in ln and not ln.startswith("Exception thrown in")),
+            type(exc).__name__,
+        )
+    if "Unable to determine ImageIO reader" in text:
+        text = "no image reader recognises its content (corrupt, truncated, or not the format its extension says)"
+    return text[:300]
+
+
+def _count_nan(img: sitk.Image, path: str, notes: list[str] | None) -> None:
+    nan = int(np.isnan(sitk.GetArrayViewFromImage(img)).sum())
+    if nan:
+        note = f"{path}: {nan} NaN pixel(s) of {img.GetNumberOfPixels()}; radiomics features of it may be NaN"
+        if notes is None:
+            log.warning(note)
+        else:
+            notes.append(note)
+
+
+def nifti_nonfinite(path: str) -> int:
+    """Non-finite voxels stored in a float NIfTI-1/2 file (0 for other data types).
+
+    ITK's NIfTI reader (niftilib) silently reads NaN and Inf as 0, so they are counted in the file.
+    """
+    import gzip
+
+    opener = gzip.open if str(path).lower().endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        head = fh.read(540)
+        if len(head) < 348:
+            return 0
+        for order in ("<", ">"):
+            size = int(np.frombuffer(head[:4], f"{order}i4")[0])
+            if size in (348, 540):
+                break
+        else:
+            return 0
+        if size == 348:
+            dims = np.frombuffer(head[40:56], f"{order}i2").astype(np.int64)
+            dtype_code = int(np.frombuffer(head[70:72], f"{order}i2")[0])
+            offset = int(np.frombuffer(head[108:112], f"{order}f4")[0])
+        else:
+            dims = np.frombuffer(head[16:80], f"{order}i8")
+            dtype_code = int(np.frombuffer(head[12:14], f"{order}i2")[0])
+            offset = int(np.frombuffer(head[168:176], f"{order}i8")[0])
+        kind = {16: "f4", 64: "f8"}.get(dtype_code)
+        if kind is None or not 1 <= dims[0] <= 7:
+            return 0
+        count = int(np.prod(dims[1 : dims[0] + 1]))
+        fh.seek(offset)
+        data = np.frombuffer(fh.read(count * int(kind[1])), f"{order}{kind}")
+    return int((~np.isfinite(data)).sum())
+
+
+def read_image(ref: ImageRef | str, notes: list[str] | None = None) -> sitk.Image:
     """Read an image as float32 SimpleITK image, as the reference does.
 
     RGB is converted to luminance by ITK (Rec. 709); RGBA uses the same weights on RGB and
-    ignores alpha (the reference multiplies by it); grey+alpha keeps the grey channel.
+    ignores alpha (the reference multiplies by it); grey+alpha keeps the grey channel. NaN pixels
+    are reported, with the file and their count, in ``notes`` (or logged when it is None).
     """
-    if isinstance(ref, str):
-        ref = ImageRef(path=ref, key="")
+    ref = ref if isinstance(ref, ImageRef) else ImageRef(path=ref, key="")
+    img = _read_image(ref)
+    _count_nan(img, ref.path, notes)
+    if ref.array is None and not ref.files and extension(ref.path) in (".nii", ".nii.gz"):
+        try:
+            bad = nifti_nonfinite(ref.path)
+        except (OSError, EOFError, ValueError):  # ITK read it; a header we cannot parse only costs the check
+            bad = 0
+        if bad:
+            note = (
+                f"{ref.path}: {bad} NaN/Inf voxel(s) of {img.GetNumberOfPixels()} in the file; ITK's NIfTI "
+                "reader reads them as 0 (so does the reference)"
+            )
+            if notes is None:
+                log.warning(note)
+            else:
+                notes.append(note)
+    return img
+
+
+def _read_image(ref: ImageRef) -> sitk.Image:
     path = ref.path
+    if ref.array is None and not ref.files and os.path.isfile(path) and os.path.getsize(path) == 0:
+        raise InvalidImageError(f"cannot read {path}: the file is empty (0 bytes)")
     try:
         if ref.array is not None:
             return _from_array(np.asarray(ref.array), path)
@@ -272,9 +406,7 @@ def read_image(ref: ImageRef | str) -> sitk.Image:
     except InvalidImageError:
         raise
     except (RuntimeError, ValueError, OSError) as exc:
-        first = str(exc).strip().splitlines()
-        reason = next((ln for ln in first if ln.strip() and "sitk::ERROR" not in ln), "unreadable")
-        raise InvalidImageError(f"cannot read {path}: {reason.strip()[:200]}") from exc
+        raise InvalidImageError(f"cannot read {path}: {unreadable_reason(exc)}") from exc
 
 
 def read_mask(ref: ImageRef | str) -> sitk.Image:
@@ -290,7 +422,7 @@ def read_mask(ref: ImageRef | str) -> sitk.Image:
             return reader.Execute()
         return _reader(ref.path).Execute()
     except (RuntimeError, ValueError, OSError) as exc:
-        raise InvalidImageError(f"cannot read mask {ref.path}: {str(exc).strip()[:200]}") from exc
+        raise InvalidImageError(f"cannot read mask {ref.path}: {unreadable_reason(exc)}") from exc
 
 
 def image_dim(img: sitk.Image) -> int:

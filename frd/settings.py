@@ -5,14 +5,17 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
+import numbers
 from dataclasses import asdict, dataclass, replace
 from functools import cached_property, lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .defaults import NORM_REFS, NORM_TYPES, PRESETS, SQRTM_METHODS, V1_LOG_SIGMA
+from .defaults import NORM_REFS, NORM_TYPES, SQRTM_METHODS
 from .errors import InputNotFoundError, SettingsError
+from .presets import PRESETS, V1_LOG_SIGMA
 
 #: Bumped whenever the per-image feature vector of the same settings could change.
 FEATURE_FORMAT = 1
@@ -98,16 +101,17 @@ def load_params_file(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     if not p.is_file():
         raise InputNotFoundError(f"parameter file not found: {p}")
-    text = p.read_text(encoding="utf-8")
     try:
-        if p.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            import yaml
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f"{p} is not a text file (YAML or JSON expected): undecodable byte at {exc.start}") from exc
+    import yaml
 
-            data = yaml.safe_load(text)
-    except Exception as exc:
-        raise SettingsError(f"cannot parse parameter file {p}: {exc}") from exc
+    try:
+        data = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        reason = " ".join(str(exc).split())
+        raise SettingsError(f"cannot parse parameter file {p}: {reason[:200]}") from exc
     if not isinstance(data, dict) or not set(data) & {"imageType", "featureClass", "setting"}:
         raise SettingsError(f"{p} is not a pyradiomics parameter file: expected keys imageType/featureClass/setting")
     data.setdefault("imageType", {"Original": {}})
@@ -159,9 +163,17 @@ def _override_params(
 
 _KNOWN_CLASSES = {"firstorder", "glcm", "glrlm", "glszm", "gldm", "ngtdm", "shape", "shape2D"}
 _KNOWN_TYPES = {
-    "Original", "Wavelet", "LoG", "Square", "SquareRoot", "Logarithm", "Exponential",
-    "Gradient", "LBP2D", "LBP3D",
-}  # fmt: skip
+    "Original",
+    "Wavelet",
+    "LoG",
+    "Square",
+    "SquareRoot",
+    "Logarithm",
+    "Exponential",
+    "Gradient",
+    "LBP2D",
+    "LBP3D",
+}
 
 
 def resolve_settings(
@@ -201,8 +213,13 @@ def resolve_settings(
         raise SettingsError(f"norm_type must be one of {', '.join(NORM_TYPES)}, got {norm_type!r}")
     if sqrtm is not None and sqrtm not in SQRTM_METHODS:
         raise SettingsError(f"sqrtm must be one of {', '.join(SQRTM_METHODS)}, got {sqrtm!r}")
-    if bin_width is not None and not bin_width > 0:
-        raise SettingsError(f"bin_width must be > 0, got {bin_width}")
+    if bin_width is not None and not (
+        isinstance(bin_width, numbers.Real)
+        and not isinstance(bin_width, bool)
+        and math.isfinite(bin_width)
+        and bin_width > 0
+    ):
+        raise SettingsError(f"bin_width must be a finite number > 0, got {bin_width!r}")
 
     if params_file is not None:
         custom = load_params_file(params_file)

@@ -11,6 +11,7 @@ covariances follow exactly, and statistics of parts merge exactly into the stati
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -249,7 +250,10 @@ class FeatureStats:
         """Read a statistics file written by :meth:`save`."""
         path = Path(path)
         try:
-            with np.load(path, allow_pickle=False) as z:
+            z = np.load(path, allow_pickle=False)
+            if not isinstance(z, np.lib.npyio.NpzFile):
+                raise StatsMismatchError(f"{path} is not an frd statistics file (it holds a single array)")
+            with z:
                 if "meta" not in z.files:
                     raise StatsMismatchError(
                         f"{path} is not an frd statistics file (frd-score's .npz holds only normalized "
@@ -257,13 +261,19 @@ class FeatureStats:
                     )
                 meta = json.loads(str(z["meta"]))
                 arrays = {k: z[k] for k in z.files if k != "meta"}
-        except StatsMismatchError:
-            raise
-        except Exception as exc:
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # not a zip, truncated, bad JSON
             raise StatsMismatchError(f"cannot read statistics file {path}: {exc}") from exc
-        if meta.get("format") != STATS_FORMAT:
-            raise StatsMismatchError(f"{path}: unsupported statistics format {meta.get('format')!r}")
-        return cls(
+        if not isinstance(meta, dict) or meta.get("format") != STATS_FORMAT:
+            fmt = meta.get("format") if isinstance(meta, dict) else None
+            raise StatsMismatchError(f"{path}: unsupported statistics format {fmt!r}")
+        try:
+            return cls._from_saved(meta, arrays, path)
+        except (KeyError, TypeError, ValueError) as exc:  # a damaged or hand-edited file
+            raise StatsMismatchError(f"{path} is a damaged statistics file: {type(exc).__name__} {exc}") from exc
+
+    @classmethod
+    def _from_saved(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], path: Path) -> FeatureStats:
+        stats = cls(
             names=list(meta["names"]),
             n_complete=int(meta["n_complete"]),
             shift=arrays["shift"],
@@ -282,6 +292,14 @@ class FeatureStats:
             skipped=list(meta.get("skipped", [])),
             source=str(path),
         )
+        p = len(stats.names)
+        shapes = {"shift": (p,), "sum": (p,), "sum_outer": (p, p), "min": (p,), "max": (p,), "nan_count": (p,)}
+        for name, shape in shapes.items():
+            if getattr(stats, name).shape != shape:
+                raise ValueError(f"{name} has shape {getattr(stats, name).shape}, expected {shape}")
+        if stats.nan_rows.ndim != 2 or stats.nan_rows.shape[1] != p:
+            raise ValueError(f"nan_rows has shape {stats.nan_rows.shape}, expected (k, {p})")
+        return stats
 
 
 # ---------------------------------------------------------------------- normalization

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+import logging
+import os
+
+import numpy as np
 
 import frd
-from frd.cache import FeatureCache
 
 
 def _entries(root):
@@ -49,13 +51,57 @@ def test_no_cache_writes_nothing(png_sets, tmp_path):
 
 
 def test_changed_file_content_misses(tmp_path):
-    c = FeatureCache(tmp_path)
-    assert FeatureCache.key("h1", None, "s") != FeatureCache.key("h2", None, "s")
-    assert FeatureCache.key("h1", None, "s") != FeatureCache.key("h1", "m", "s")
-    assert c.get(FeatureCache.key("h1", None, "s")) is None
+    """The key is the content: a changed pixel misses even with the old size and modification time."""
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+    for i in range(4):
+        np.save(folder / f"x{i}.npy", rng.uniform(0, 255, (32, 32)).astype(np.float32))
+    cache = tmp_path / "c"
+    cold = frd.extract_features(folder, "v0", cache_dir=cache)
+    victim = folder / "x2.npy"
+    st = victim.stat()
+    arr = np.load(victim)
+    arr[10:20, 10:20] = 0.0
+    np.save(victim, arr)
+    os.utime(victim, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert victim.stat().st_size == st.st_size and victim.stat().st_mtime_ns == st.st_mtime_ns
+    timings = {}
+    s = frd.resolve_settings("v0")
+    [warm] = frd.compute_stats([folder], s, cache_dir=cache, timings=timings)
+    assert timings["images_extracted"] == 1 and timings["images_cached"] == 3
+    assert not np.array_equal(warm.rows[2], cold.values[2])
+    np.testing.assert_array_equal(np.delete(warm.rows, 2, axis=0), np.delete(cold.values, 2, axis=0))
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_pool_and_serial_agree(png_sets, workers):
-    r = frd.compute_frd(*png_sets, preset="v0", cache=False, workers=workers)
-    assert r.frd == pytest.approx(frd.compute_frd(*png_sets, preset="v0", cache=False, workers=1).frd, rel=0)
+def test_entry_copied_over_another_is_detected_and_recomputed(png_sets, tmp_path, caplog):
+    """Each entry's checksum covers its key, so an intact entry in the wrong file is not trusted."""
+    a, b = png_sets
+    cache = tmp_path / "c"
+    cold = frd.compute_frd(a, b, preset="v0", cache_dir=cache)
+    first, second = _entries(cache)[:2]
+    second.write_bytes(first.read_bytes())
+    with caplog.at_level(logging.WARNING, logger="frd"):
+        again = frd.compute_frd(a, b, preset="v0", cache_dir=cache)
+    assert again.timings["images_extracted"] == 1 and again.frd == cold.frd
+    assert any("belongs to another image" in r.getMessage() for r in caplog.records)
+    assert second.read_bytes() != first.read_bytes()  # rewritten with its own features
+
+
+def test_pool_and_serial_agree(png_sets, monkeypatch):
+    """Two worker processes give the serial run's number bit for bit, and really run as a pool."""
+    from frd import extract
+
+    pools = []
+
+    class Recording(extract.ProcessPoolExecutor):
+        def __init__(self, max_workers, **kwargs):
+            pools.append(max_workers)
+            super().__init__(max_workers, **kwargs)
+
+    monkeypatch.setattr(extract, "ProcessPoolExecutor", Recording)
+    serial = frd.compute_frd(*png_sets, preset="v0", cache=False, workers=1)
+    assert pools == []
+    pooled = frd.compute_frd(*png_sets, preset="v0", cache=False, workers=2)
+    assert pools == [2]
+    assert pooled.frd == serial.frd and pooled.n == serial.n == (12, 9)

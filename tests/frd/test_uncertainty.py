@@ -65,8 +65,10 @@ def test_bootstrap_is_seeded_and_log_transforms_the_interval():
 
 def test_kid_is_unbiased_on_identical_distributions():
     rng = np.random.default_rng(3)
-    vals = [kid(rng.normal(size=(60, 5)), rng.normal(size=(60, 5)), subset_size=30, n_subsets=20, seed=s).mean
-            for s in range(60)]  # fmt: skip
+    vals = [
+        kid(rng.normal(size=(60, 5)), rng.normal(size=(60, 5)), subset_size=30, n_subsets=20, seed=s).mean
+        for s in range(60)
+    ]
     mean, se = np.mean(vals), np.std(vals, ddof=1) / np.sqrt(len(vals))
     assert abs(mean) < 3 * se + 1e-12
     shifted = kid(rng.normal(size=(60, 5)), rng.normal(1, 1, size=(60, 5)), subset_size=30, n_subsets=20).mean

@@ -30,11 +30,13 @@ def bin_edges(values: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
 
 @dataclass
 class Binned:
-    """A discretised ROI: integer image (0 outside the mask), present grey levels and Ng = their maximum."""
+    """A discretised ROI: integer image (0 outside the mask), present grey levels, Ng = their maximum, counts."""
 
     image: np.ndarray
     levels: np.ndarray
     ng: int
+    #: voxels per present level
+    counts: np.ndarray
 
 
 def discretize(image: np.ndarray, mask: np.ndarray, settings: dict[str, Any]) -> Binned:
@@ -42,6 +44,8 @@ def discretize(image: np.ndarray, mask: np.ndarray, settings: dict[str, Any]) ->
     values = image[mask]
     edges = bin_edges(values, settings)
     out = np.zeros(image.shape, dtype=np.int32)
-    out[mask] = np.digitize(values, edges)
-    levels = np.unique(out[mask])
-    return Binned(image=out, levels=levels, ng=int(levels.max()))
+    # np.digitize(values, edges) for increasing edges, without its monotonicity check
+    out[mask] = np.searchsorted(edges, values, side="right")
+    counts = np.bincount(out[mask])
+    levels = np.flatnonzero(counts)
+    return Binned(image=out, levels=levels, ng=int(levels.max()), counts=counts[levels])

@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from ._jit import njit
+
 EPS = np.spacing(1)
 
 Formula = Callable[[], float]
@@ -26,26 +28,26 @@ def _pick(formulas: dict[str, Formula], names: Sequence[str]) -> dict[str, float
 
 
 def firstorder_features(
-    values: np.ndarray, binned_values: np.ndarray, spacing: Sequence[float], shift: float, names: Sequence[str]
+    values: np.ndarray, counts: np.ndarray, spacing: Sequence[float], shift: float, names: Sequence[str]
 ) -> dict[str, float]:
-    """First-order statistics of the ROI intensities ``values`` (float64) and their bins."""
+    """First-order statistics of the ROI intensities ``values`` (float64) and the voxel ``counts`` per bin."""
     x = values
     n = x.size
-    _, counts = np.unique(binned_values, return_counts=True)
     p = counts.astype(float) / float(counts.sum())
-    p10, p25, p75, p90 = np.percentile(x, [10, 25, 75, 90])
-    p50 = np.median(x)
+    p10, p25, p50, p75, p90 = np.percentile(x, [10, 25, 50, 75, 90])  # one partition for all five
     mean = np.mean(x)
     dev = x - mean
-    energy = np.sum((x + shift) ** 2)
-    m2 = np.mean(dev**2)
+    shifted = x + shift
+    energy = np.dot(shifted, shifted)
+    dev2 = dev * dev
+    m2 = np.mean(dev2)
 
     def skew() -> float:
-        m3 = np.mean(dev**3)
+        m3 = np.mean(dev2 * dev)
         return m3 / (m2 if m2 != 0 else 1.0) ** 1.5
 
     def kurt() -> float:
-        m4 = np.mean(dev**4)
+        m4 = np.mean(dev2 * dev2)
         return m4 / (m2 if m2 != 0 else 1.0) ** 2.0
 
     def robust_mad() -> float:
@@ -68,10 +70,10 @@ def firstorder_features(
         "RobustMeanAbsoluteDeviation": robust_mad,
         "RootMeanSquared": lambda: np.sqrt(energy / n) if n else 0.0,
         "Skewness": skew,
-        "StandardDeviation": lambda: np.std(x),
+        "StandardDeviation": lambda: np.sqrt(m2),
         "TotalEnergy": lambda: energy * float(np.multiply.reduce(spacing)),
         "Uniformity": lambda: np.sum(p**2),
-        "Variance": lambda: np.std(x) ** 2,
+        "Variance": lambda: np.sqrt(m2) ** 2,
     }
     return _pick(formulas, names)
 
@@ -79,163 +81,260 @@ def firstorder_features(
 # --------------------------------------------------------------------------- GLCM
 
 
-def glcm_normalise(counts: np.ndarray, symmetric: bool = True) -> np.ndarray:
-    """Symmetrise, drop angles without any pair, and normalise each angle to sum 1 (NaN where empty)."""
-    p = counts + counts.transpose(1, 0, 2) if symmetric else counts.copy()
-    sums = p.sum((0, 1))
-    if p.shape[2] > 1 and np.any(sums == 0):
-        keep = sums != 0
-        p, sums = p[:, :, keep], sums[keep]
-    sums = np.where(sums == 0, np.nan, sums)
-    return p / sums[None, None, :]
+def glcm_normalise(counts: np.ndarray, present: np.ndarray, symmetric: bool = True) -> np.ndarray:
+    """Keep the ``present`` levels, symmetrise, drop angles without any pair, normalise each angle to sum 1."""
+    return _glcm_normalise(counts, present.astype(np.int64), symmetric)
+
+
+@njit
+def _glcm_normalise(counts, present, symmetric):  # pragma: no cover - compiled
+    n = present.size
+    na = counts.shape[2]
+    p = np.empty((n, n, na))
+    sums = np.zeros(na)
+    for i in range(n):
+        for j in range(n):
+            for a in range(na):
+                v = counts[present[i], present[j], a]
+                if symmetric:
+                    v += counts[present[j], present[i], a]
+                p[i, j, a] = v
+                sums[a] += v
+    # pyradiomics drops empty angles when there are several; a lone empty angle stays and gives NaN
+    keep = np.flatnonzero(sums != 0) if na > 1 else np.arange(na)
+    out = np.empty((n, n, keep.size))
+    for k in range(keep.size):
+        a = keep[k]
+        s = sums[a] if sums[a] != 0 else np.nan
+        for i in range(n):
+            for j in range(n):
+                out[i, j, k] = p[i, j, a] / s
+    return out
+
+
+#: Per-angle GLCM features computed by :func:`_glcm_per_angle`, in its output order.
+_GLCM_COLUMNS = (
+    "Autocorrelation", "JointAverage", "ClusterProminence", "ClusterShade", "ClusterTendency", "Contrast",
+    "Correlation", "DifferenceAverage", "DifferenceEntropy", "DifferenceVariance", "JointEnergy", "JointEntropy",
+    "Imc1", "Imc2", "Idm", "Idmn", "Id", "Idn", "InverseVariance", "MaximumProbability", "SumAverage",
+    "SumEntropy", "SumSquares",
+)  # fmt: skip
+
+
+@njit
+def _glcm_per_angle(p, lv, ng):  # pragma: no cover - compiled
+    """All GLCM features but MCC for each angle of the normalised ``p`` (Ng', Ng', Na); rows follow _GLCM_COLUMNS."""
+    n, _, na = p.shape
+    eps = 2.220446049250313e-16
+    out = np.empty((23, na))
+    px = np.empty(n)
+    py = np.empty(n)
+    pdiff = np.empty(ng)
+    psum = np.empty(2 * ng - 1)
+    for a in range(na):
+        for i in range(n):
+            px[i] = 0.0
+            py[i] = 0.0
+        for i in range(n):
+            for j in range(n):
+                v = p[i, j, a]
+                px[i] += v
+                py[j] += v
+        ux = 0.0
+        uy = 0.0
+        for i in range(n):
+            ux += lv[i] * px[i]
+            uy += lv[i] * py[i]
+        pdiff[:] = 0.0
+        psum[:] = 0.0
+        ac = cp = cs = ct = con = ene = hxy = hxy1 = hxy2 = sx = sy = cm = maxp = 0.0
+        for i in range(n):
+            li = lv[i]
+            for j in range(n):
+                lj = lv[j]
+                v = p[i, j, a]
+                pxy = px[i] * py[j]
+                hxy2 -= pxy * np.log2(pxy + eps)
+                if v != v:  # NaN angle (no pair at all): every feature NaN, as in pyradiomics
+                    hxy = np.nan
+                if v == 0.0:
+                    continue
+                pdiff[int(abs(li - lj))] += v
+                psum[int(li + lj) - 2] += v
+                ac += v * li * lj
+                s = li + lj - ux - uy
+                s2 = s * s
+                ct += v * s2
+                cs += v * s2 * s
+                cp += v * s2 * s2
+                d = li - lj
+                con += v * d * d
+                ene += v * v
+                hxy -= v * np.log2(v + eps)
+                hxy1 -= v * np.log2(pxy + eps)
+                dx = li - ux
+                dy = lj - uy
+                sx += v * dx * dx
+                sy += v * dy * dy
+                cm += v * dx * dy
+                if v > maxp:
+                    maxp = v
+        hx = 0.0
+        hy = 0.0
+        for i in range(n):
+            hx -= px[i] * np.log2(px[i] + eps)
+            hy -= py[i] * np.log2(py[i] + eps)
+        davg = dent = idm = idmn = idv = idn = inv = 0.0
+        for k in range(ng):
+            v = pdiff[k]
+            davg += k * v
+            dent -= v * np.log2(v + eps)
+            idm += v / (1 + k * k)
+            idmn += v / (1 + (k * k) / (ng * ng))
+            idv += v / (1 + k)
+            idn += v / (1 + k / ng)
+            if k > 0:
+                inv += v / (k * k)
+        dvar = 0.0
+        for k in range(ng):
+            dvar += pdiff[k] * (k - davg) ** 2
+        savg = sent = 0.0
+        for k in range(2 * ng - 1):
+            v = psum[k]
+            savg += (k + 2) * v
+            sent -= v * np.log2(v + eps)
+        sig = (sx**0.5) * (sy**0.5)
+        corr = 1.0 if sig == 0 else cm / (sig + eps)
+        div = max(hx, hy)
+        imc1 = 0.0 if div == 0 else (hxy - hxy1) / div
+        imc2 = 0.0 if hxy2 == hxy else (1 - np.exp(-2 * (hxy2 - hxy))) ** 0.5
+        row = (ac, ux, cp, cs, ct, con, corr, davg, dent, dvar, ene, hxy, imc1, imc2, idm, idmn, idv, idn, inv,
+               maxp, savg, sent, sx)  # fmt: skip
+        for r in range(23):
+            out[r, a] = row[r]
+        if hxy != hxy:
+            out[:, a] = np.nan
+    return out
 
 
 def glcm_features(p: np.ndarray, levels: np.ndarray, ng: int, names: Sequence[str]) -> dict[str, float]:
     """GLCM features of the normalised matrix ``p`` (Ng', Ng', Na) over the present grey ``levels``."""
     lv = levels.astype(float)
-    i = lv[:, None, None]
-    j = lv[None, :, None]
-    na = p.shape[2]
-    px = p.sum(1, keepdims=True)  # (Ng, 1, Na)
-    py = p.sum(0, keepdims=True)  # (1, Ng, Na)
-    ux = (i * p).sum((0, 1))  # (Na,)
-    uy = (j * p).sum((0, 1))
-    # p_{x+y} and p_{x-y} by bincount over the level sums / differences: one pass each.
-    kd = np.abs(lv[:, None] - lv[None, :]).ravel().astype(np.int64)
-    ks = (lv[:, None] + lv[None, :]).ravel().astype(np.int64) - 2
-    flat = p.reshape(-1, na)
-    k_diff = np.arange(0, ng, dtype=float)
-    k_sum = np.arange(2, 2 * ng + 1, dtype=float)
-    p_diff = np.stack([np.bincount(kd, weights=flat[:, a], minlength=ng) for a in range(na)], 1)
-    p_sum = np.stack([np.bincount(ks, weights=flat[:, a], minlength=2 * ng - 1) for a in range(na)], 1)
-    hxy = -np.sum(p * np.log2(p + EPS), (0, 1))
-    s = (i + j) - ux - uy  # (Ng, Ng, Na)
+    per_angle = _glcm_per_angle(np.ascontiguousarray(p), lv, int(ng))
+    out: dict[str, float] = {}
+    for name in names:
+        if name == "MCC":
+            out[name] = float(_mcc(p))
+        elif name in _GLCM_INDEX:
+            out[name] = float(_nanmean(per_angle[_GLCM_INDEX[name]]))
+        else:
+            raise LookupError(f"Feature not found: {name}")
+    return out
 
-    def mean(v: np.ndarray) -> float:
-        return np.nanmean(v)
 
-    def correlation() -> float:
-        sigx = np.sum(p * (i - ux) ** 2, (0, 1)) ** 0.5
-        sigy = np.sum(p * (j - uy) ** 2, (0, 1)) ** 0.5
-        corm = np.sum(p * (i - ux) * (j - uy), (0, 1))
-        corr = corm / (sigx * sigy + EPS)
-        corr[sigx * sigy == 0] = 1
-        return mean(corr)
+_GLCM_INDEX = {n: k for k, n in enumerate(_GLCM_COLUMNS)}
 
-    def imc1() -> float:
-        hx = -np.sum(px * np.log2(px + EPS), (0, 1))
-        hy = -np.sum(py * np.log2(py + EPS), (0, 1))
-        hxy1 = -np.sum(p * np.log2(px * py + EPS), (0, 1))
-        div = np.fmax(hx, hy)
-        v = hxy - hxy1
-        v[div != 0] /= div[div != 0]
-        v[div == 0] = 0
-        return mean(v)
 
-    def imc2() -> float:
-        pxy = px * py
-        hxy2 = -np.sum(pxy * np.log2(pxy + EPS), (0, 1))
-        v = (1 - np.e ** (-2 * (hxy2 - hxy))) ** 0.5
-        v[hxy2 == hxy] = 0
-        return mean(v)
+def _nanmean(v: np.ndarray) -> float:
+    keep = v[~np.isnan(v)]
+    return float(np.mean(keep)) if keep.size else float("nan")
 
-    def mcc() -> float:
-        if p.shape[0] < 2:
-            return 1.0  # flat region
-        # Q_ij = sum_k p_ik p_jk / (px_i py_k + eps), per angle
-        w = p / (px * py + EPS)
-        q = np.einsum("ika,jka->aij", w, p)
-        ev = np.sort(np.linalg.eigvals(q), axis=1)
-        return np.nanmean(np.sqrt(ev[:, -2])).real
 
-    def diff_variance() -> float:
-        avg = np.sum(k_diff[:, None] * p_diff, 0)
-        return mean(np.sum(p_diff * (k_diff[:, None] - avg) ** 2, 0))
-
-    formulas: dict[str, Formula] = {
-        "Autocorrelation": lambda: mean(np.sum(p * (i * j), (0, 1))),
-        "JointAverage": lambda: mean(ux),
-        "ClusterProminence": lambda: mean(np.sum(p * s**4, (0, 1))),
-        "ClusterShade": lambda: mean(np.sum(p * s**3, (0, 1))),
-        "ClusterTendency": lambda: mean(np.sum(p * s**2, (0, 1))),
-        "Contrast": lambda: mean(np.sum(p * (i - j) ** 2, (0, 1))),
-        "Correlation": correlation,
-        "DifferenceAverage": lambda: mean(np.sum(k_diff[:, None] * p_diff, 0)),
-        "DifferenceEntropy": lambda: mean(-np.sum(p_diff * np.log2(p_diff + EPS), 0)),
-        "DifferenceVariance": diff_variance,
-        "JointEnergy": lambda: mean(np.sum(p**2, (0, 1))),
-        "JointEntropy": lambda: mean(hxy),
-        "Imc1": imc1,
-        "Imc2": imc2,
-        "Idm": lambda: mean(np.sum(p_diff / (1 + k_diff[:, None] ** 2), 0)),
-        "MCC": mcc,
-        "Idmn": lambda: mean(np.sum(p_diff / (1 + k_diff[:, None] ** 2 / ng**2), 0)),
-        "Id": lambda: mean(np.sum(p_diff / (1 + k_diff[:, None]), 0)),
-        "Idn": lambda: mean(np.sum(p_diff / (1 + k_diff[:, None] / ng), 0)),
-        "InverseVariance": lambda: mean(np.sum(p_diff[1:] / k_diff[1:, None] ** 2, 0)),
-        "MaximumProbability": lambda: mean(np.max(p, (0, 1))),
-        "SumAverage": lambda: mean(np.sum(k_sum[:, None] * p_sum, 0)),
-        "SumEntropy": lambda: mean(-np.sum(p_sum * np.log2(p_sum + EPS), 0)),
-        "SumSquares": lambda: mean(np.sum(p * (i - ux) ** 2, (0, 1))),
-    }
-    return _pick(formulas, names)
+def _mcc(p: np.ndarray) -> float:
+    """Maximal correlation coefficient: sqrt of Q's second largest eigenvalue, Q_ij = sum_k p_ik p_jk / (px_i py_k)."""
+    if p.shape[0] < 2:
+        return 1.0  # flat region
+    px = p.sum(1, keepdims=True)
+    py = p.sum(0, keepdims=True)
+    w = p / (px * py + EPS)
+    q = np.einsum("ika,jka->aij", w, p)
+    ev = np.sort(np.linalg.eigvals(q), axis=1)
+    return np.nanmean(np.sqrt(ev[:, -2])).real
 
 
 # --------------------------------------------------------------------------- GLRLM
 
 
+_GLRLM_COLUMNS = (
+    "ShortRunEmphasis", "LongRunEmphasis", "GrayLevelNonUniformity", "GrayLevelNonUniformityNormalized",
+    "RunLengthNonUniformity", "RunLengthNonUniformityNormalized", "RunPercentage", "GrayLevelVariance",
+    "RunVariance", "RunEntropy", "LowGrayLevelRunEmphasis", "HighGrayLevelRunEmphasis",
+    "ShortRunLowGrayLevelEmphasis", "ShortRunHighGrayLevelEmphasis", "LongRunLowGrayLevelEmphasis",
+    "LongRunHighGrayLevelEmphasis",
+)  # fmt: skip
+_GLRLM_INDEX = {n: k for k, n in enumerate(_GLRLM_COLUMNS)}
+
+
+@njit
+def _glrlm_per_angle(p, lv):  # pragma: no cover - compiled
+    """GLRLM features for each angle of run counts ``p`` (Ng', Nr, Na); an angle without runs gives NaN."""
+    ng, nrl, na = p.shape
+    eps = 2.220446049250313e-16
+    out = np.empty((16, na))
+    pr = np.empty(nrl)
+    pg = np.empty(ng)
+    for a in range(na):
+        pr[:] = 0.0
+        pg[:] = 0.0
+        for i in range(ng):
+            for j in range(nrl):
+                v = p[i, j, a]
+                pr[j] += v
+                pg[i] += v
+        nr = 0.0
+        for i in range(ng):
+            nr += pg[i]
+        if nr == 0:
+            out[:, a] = np.nan
+            continue
+        sre = lre = rln = np_ = ui = uj = 0.0
+        for j in range(nrl):
+            r = j + 1.0
+            v = pr[j]
+            sre += v / (r * r)
+            lre += v * r * r
+            rln += v * v
+            np_ += v * r
+            uj += v / nr * r
+        gln = lgl = hgl = 0.0
+        for i in range(ng):
+            v = pg[i]
+            li = lv[i]
+            gln += v * v
+            lgl += v / (li * li)
+            hgl += v * li * li
+            ui += v / nr * li
+        glv = 0.0
+        for i in range(ng):
+            glv += pg[i] / nr * (lv[i] - ui) ** 2
+        rv = 0.0
+        for j in range(nrl):
+            rv += pr[j] / nr * (j + 1.0 - uj) ** 2
+        ent = srl = srh = lrl = lrh = 0.0
+        for i in range(ng):
+            i2 = lv[i] * lv[i]
+            for j in range(nrl):
+                v = p[i, j, a]
+                if v == 0.0:
+                    continue
+                j2 = (j + 1.0) * (j + 1.0)
+                q = v / nr
+                ent -= q * np.log2(q + eps)
+                srl += v / (i2 * j2)
+                srh += v * i2 / j2
+                lrl += v * j2 / i2
+                lrh += v * (j2 * i2)
+        row = (sre / nr, lre / nr, gln / nr, gln / (nr * nr), rln / nr, rln / (nr * nr), nr / np_, glv, rv, ent,
+               lgl / nr, hgl / nr, srl / nr, srh / nr, lrl / nr, lrh / nr)  # fmt: skip
+        for r in range(16):
+            out[r, a] = row[r]
+    return out
+
+
 def glrlm_features(counts: np.ndarray, levels: np.ndarray, names: Sequence[str]) -> dict[str, float]:
-    """GLRLM features of run counts (Ng', Nr, Na), averaged over the non-empty angles."""
-    p = counts
-    nr = p.sum((0, 1))
-    if p.shape[2] > 1 and np.any(nr == 0):
-        keep = nr != 0
-        p, nr = p[:, :, keep], nr[keep]
-    nr = np.where(nr == 0, np.nan, nr)
-    pr = p.sum(0)  # (Nr, Na)
-    pg = p.sum(1)  # (Ng, Na)
-    iv = levels.astype(float)[:, None]
-    jv = np.arange(1, p.shape[1] + 1, dtype=np.float64)
-    used = pr.sum(1) != 0
-    p, pr, jv = p[:, used], pr[used], jv[used][:, None]
-    i3, j3 = iv[:, :, None].transpose(0, 2, 1), jv[None, :, :]  # (Ng,1,1), (1,Nr,1)
-
-    def mean(v: np.ndarray) -> float:
-        return np.nanmean(v)
-
-    def glv() -> float:
-        q = pg / nr
-        u = np.sum(q * iv, 0)
-        return mean(np.sum(q * (iv - u) ** 2, 0))
-
-    def rv() -> float:
-        q = pr / nr
-        u = np.sum(q * jv, 0)
-        return mean(np.sum(q * (jv - u) ** 2, 0))
-
-    def entropy() -> float:
-        q = p / nr
-        return mean(-np.sum(q * np.log2(q + EPS), (0, 1)))
-
-    formulas: dict[str, Formula] = {
-        "ShortRunEmphasis": lambda: mean(np.sum(pr / jv**2, 0) / nr),
-        "LongRunEmphasis": lambda: mean(np.sum(pr * jv**2, 0) / nr),
-        "GrayLevelNonUniformity": lambda: mean(np.sum(pg**2, 0) / nr),
-        "GrayLevelNonUniformityNormalized": lambda: mean(np.sum(pg**2, 0) / nr**2),
-        "RunLengthNonUniformity": lambda: mean(np.sum(pr**2, 0) / nr),
-        "RunLengthNonUniformityNormalized": lambda: mean(np.sum(pr**2, 0) / nr**2),
-        "RunPercentage": lambda: mean(nr / np.sum(pr * jv, 0)),
-        "GrayLevelVariance": glv,
-        "RunVariance": rv,
-        "RunEntropy": entropy,
-        "LowGrayLevelRunEmphasis": lambda: mean(np.sum(pg / iv**2, 0) / nr),
-        "HighGrayLevelRunEmphasis": lambda: mean(np.sum(pg * iv**2, 0) / nr),
-        "ShortRunLowGrayLevelEmphasis": lambda: mean(np.sum(p / (i3**2 * j3**2), (0, 1)) / nr),
-        "ShortRunHighGrayLevelEmphasis": lambda: mean(np.sum(p * i3**2 / j3**2, (0, 1)) / nr),
-        "LongRunLowGrayLevelEmphasis": lambda: mean(np.sum(p * j3**2 / i3**2, (0, 1)) / nr),
-        "LongRunHighGrayLevelEmphasis": lambda: mean(np.sum(p * (j3**2 * i3**2), (0, 1)) / nr),
-    }
-    return _pick(formulas, names)
+    """GLRLM features of run counts (Ng', Nr, Na), averaged over the angles that hold runs."""
+    per_angle = _glrlm_per_angle(np.ascontiguousarray(counts), levels.astype(float))
+    return {n: _nanmean(per_angle[_GLRLM_INDEX[n]]) for n in names}
 
 
 # --------------------------------------------------------------------------- GLSZM / GLDM (one zone-like layout)

@@ -10,6 +10,7 @@ class sees is bit-identical to pyradiomics'. What the engine replaces is the fea
 from __future__ import annotations
 
 import collections
+import functools
 import logging
 from typing import Any
 
@@ -42,11 +43,16 @@ def check_supported(params: dict[str, Any]) -> None:
         )
 
 
-def _feature_names(cls_name: str, requested: list[str] | None) -> list[str]:
-    """The feature names pyradiomics would compute, in its order (all non-deprecated ones when none requested)."""
+@functools.lru_cache(maxsize=None)
+def _known_features(cls_name: str) -> dict[str, bool]:
     from radiomics import getFeatureClasses
 
-    known = getFeatureClasses()[cls_name].getFeatureNames()  # name -> deprecated, in pyradiomics' order
+    return getFeatureClasses()[cls_name].getFeatureNames()  # name -> deprecated, in pyradiomics' order
+
+
+def _feature_names(cls_name: str, requested: list[str] | None) -> list[str]:
+    """The feature names pyradiomics would compute, in its order (all non-deprecated ones when none requested)."""
+    known = _known_features(cls_name)
     if not requested:
         return [n for n, deprecated in known.items() if not deprecated]
     missing = [n for n in requested if n not in known]
@@ -95,29 +101,29 @@ def compute_texture(
             img3 = np.ascontiguousarray(_as3d(binned.image))
             mask3 = np.ascontiguousarray(_as3d(roi).astype(np.uint8))
         assert img3 is not None and mask3 is not None
-        absent = np.setdiff1d(np.arange(1, binned.ng + 1), binned.levels) - 1
+        present = binned.levels - 1  # pyradiomics drops the rows/columns of levels absent from the ROI
         if cls_name == "firstorder":
             values = F.firstorder_features(
                 arr[roi].astype(float),
-                binned.image[roi],
+                binned.counts,
                 image.GetSpacing(),
                 settings.get("voxelArrayShift", 0),
                 names,
             )
         elif cls_name == "glcm":
             counts = M.glcm(img3, mask3, _angles(arr.shape, settings, False, dist), binned.ng)
-            counts = np.delete(np.delete(counts, absent, 0), absent, 1)
-            values = F.glcm_features(F.glcm_normalise(counts), binned.levels, binned.ng, names)
+            p = F.glcm_normalise(counts, present, bool(settings.get("symmetricalGLCM", True)))
+            values = F.glcm_features(p, binned.levels, binned.ng, names)
         elif cls_name == "glrlm":
             counts = M.glrlm(img3, mask3, _angles(arr.shape, settings, False, [1]), binned.ng, int(max(arr.shape)))
-            values = F.glrlm_features(np.delete(counts, absent, 0), binned.levels, names)
+            values = F.glrlm_features(counts[present], binned.levels, names)
         elif cls_name == "glszm":
             counts = M.glszm(img3, mask3, _angles(arr.shape, settings, True, [1]), binned.ng)
-            values = F.glszm_features(np.delete(counts, absent, 0), binned.levels, names)
+            values = F.glszm_features(counts[present], binned.levels, names)
         elif cls_name == "gldm":
             a = _angles(arr.shape, settings, True, dist)
             counts = M.gldm(img3, mask3, a, binned.ng, int(settings.get("gldm_a", 0)))
-            values = F.gldm_features(np.delete(counts, absent, 0), binned.levels, names)
+            values = F.gldm_features(counts[present], binned.levels, names)
         else:  # ngtdm
             table = M.ngtdm(img3, mask3, _angles(arr.shape, settings, True, dist), binned.ng)
             values = F.ngtdm_features(table, names)
@@ -126,24 +132,95 @@ def compute_texture(
     return out
 
 
-_EXTRACTOR_CLASS: type | None = None
+def _image_diagnostics(out: dict[str, Any], image: sitk.Image, prefix: str) -> None:
+    arr = sitk.GetArrayViewFromImage(image).astype("float")
+    out[f"diagnostics_Image-{prefix}_Mean"] = np.mean(arr)
+    out[f"diagnostics_Image-{prefix}_Minimum"] = np.min(arr)
+    out[f"diagnostics_Image-{prefix}_Maximum"] = np.max(arr)
 
 
-def extractor_class() -> type:
-    """pyradiomics' ``RadiomicsFeatureExtractor`` with the feature stage replaced by the engine's."""
-    global _EXTRACTOR_CLASS
-    if _EXTRACTOR_CLASS is None:
+def _mask_diagnostics(out: dict[str, Any], image: sitk.Image | None, mask: sitk.Image, label: int, prefix: str) -> None:
+    roi = sitk.GetArrayViewFromImage(mask) == label
+    out[f"diagnostics_Mask-{prefix}_VoxelNum"] = int(np.count_nonzero(roi))
+    ccif = sitk.ConnectedComponentImageFilter()
+    ccif.FullyConnectedOn()
+    ccif.Execute(mask == label)
+    out[f"diagnostics_Mask-{prefix}_VolumeNum"] = ccif.GetObjectCount()
+    if image is not None:
+        values = sitk.GetArrayViewFromImage(image)[roi].astype("float")
+        out[f"diagnostics_Mask-{prefix}_Mean"] = np.mean(values)
+        out[f"diagnostics_Mask-{prefix}_Minimum"] = np.min(values)
+        out[f"diagnostics_Mask-{prefix}_Maximum"] = np.max(values)
+
+
+def execute(extractor: Any, image: sitk.Image, mask: sitk.Image) -> collections.OrderedDict[str, Any]:
+    """pyradiomics' ``RadiomicsFeatureExtractor.execute`` (segment-based) with the engine's feature stage.
+
+    The steps and their SimpleITK calls are pyradiomics' own, in its order. Of the diagnostics only the
+    numeric ones (intensity mean/min/max, ROI voxel and volume counts) are produced: the hashes,
+    versions and settings pyradiomics adds as text cost a third of the preprocessing time and carry
+    no number.
+    """
+    from radiomics import imageoperations as ops
+
+    s = extractor.settings.copy()
+    label = s.get("label", 1)
+    if s.get("geometryTolerance") is not None:
+        extractor._setTolerance()
+    diag: collections.OrderedDict[str, Any] | None = collections.OrderedDict() if s.get("additionalInfo") else None
+
+    mask = ops.getMask(mask, **s)
+    if diag is not None:
+        _image_diagnostics(diag, image, "original")
+        _mask_diagnostics(diag, None, mask, label, "original")
+    if s.get("normalize", False):
+        image = ops.normalizeImage(image, **s)
+    if s.get("interpolator") is not None and s.get("resampledPixelSpacing") is not None:
+        image, mask = ops.resampleImage(image, mask, **s)
+        if diag is not None:
+            _image_diagnostics(diag, image, "interpolated")
+            _mask_diagnostics(diag, image, mask, label, "interpolated")
+    elif s.get("preCrop", False):
+        bb, corrected = ops.checkMask(image, mask, **s)
+        if corrected is not None:
+            mask = corrected
+        if bb is None:
+            raise ValueError("Mask checks failed during pre-crop")
+        image, mask = ops.cropToTumorMask(image, mask, bb, **s)
+
+    bounding_box, corrected = ops.checkMask(image, mask, **s)
+    if corrected is not None:
+        if diag is not None:
+            _mask_diagnostics(diag, image, corrected, label, "corrected")
+        mask = corrected
+
+    vector: collections.OrderedDict[str, Any] = collections.OrderedDict()
+    if diag is not None:
+        vector.update(diag)
+    vector.update(extractor.computeShape(image, mask, bounding_box, **s))
+    for image_type, custom in extractor.enabledImagetypes.items():
+        args = s.copy()
+        args.update(custom)
+        for filtered, type_name, kwargs in getattr(ops, f"get{image_type}Image")(image, mask, **args):
+            cropped, cropped_mask = ops.cropToTumorMask(filtered, mask, bounding_box, padDistance=0)
+            vector.update(compute_texture(cropped, cropped_mask, type_name, extractor.enabledFeatures, kwargs))
+    return vector
+
+
+class FastExtractor:
+    """A pyradiomics extractor (its parameter parsing and defaults) whose ``execute`` runs the engine."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
         from radiomics.featureextractor import RadiomicsFeatureExtractor
 
-        class FastExtractor(RadiomicsFeatureExtractor):
-            def computeFeatures(self, image, mask, imageTypeName, **kwargs):  # noqa: N802 - pyradiomics' name
-                return compute_texture(image, mask, imageTypeName, self.enabledFeatures, kwargs)
+        check_supported(params)
+        self.pyradiomics = RadiomicsFeatureExtractor(params)
 
-        _EXTRACTOR_CLASS = FastExtractor
-    return _EXTRACTOR_CLASS
+    def execute(self, image: sitk.Image, mask: sitk.Image) -> collections.OrderedDict[str, Any]:
+        """Features of ``image`` inside ``mask``, keyed as pyradiomics keys them."""
+        return execute(self.pyradiomics, image, mask)
 
 
-def make_extractor(params: dict[str, Any]) -> Any:
+def make_extractor(params: dict[str, Any]) -> FastExtractor:
     """A fast extractor for pyradiomics ``params`` (the dict of a parameter file)."""
-    check_supported(params)
-    return extractor_class()(params)
+    return FastExtractor(params)

@@ -29,7 +29,7 @@ ImageSet = str | Path | Sequence[str | Path] | FeatureStats
 
 _SETTING_KEYS = (
     "params_file", "feature_classes", "image_types", "log_sigma", "bin_width", "resize",
-    "norm_ref", "norm_type", "log", "sqrtm", "means_only",
+    "norm_ref", "norm_type", "log", "sqrtm", "means_only", "engine",
 )  # fmt: skip
 _ANALYSIS_KEYS = ("bootstrap", "seed", "level", "kid", "fd_inf", "match_sample_count")
 
@@ -209,7 +209,8 @@ def compute_frd(
     ``a`` and ``b`` are folders, lists of files, statistics files (``.npz`` from
     ``--save-stats``) or :class:`FeatureStats`. ``options`` override the preset:
     ``params_file``, ``feature_classes``, ``image_types``, ``log_sigma``, ``bin_width``,
-    ``resize``, ``norm_ref``, ``norm_type``, ``log``, ``sqrtm``, ``means_only``.
+    ``resize``, ``norm_ref``, ``norm_type``, ``log``, ``sqrtm``, ``means_only``, and
+    ``engine`` (``"pyradiomics"``, the default, or ``"fast"``: frd's compiled engine, see docs/performance.md).
 
     >>> import frd
     >>> result = frd.compute_frd("real/", "synthetic/")  # doctest: +SKIP

@@ -74,6 +74,10 @@ _EXTRACTORS: dict[tuple[str, int], Any] = {}
 
 def _extractor(settings: Settings, dim: int) -> Any:
     key = (settings.extraction_hash, dim)
+    if key not in _EXTRACTORS and settings.engine == "fast":
+        from .engine.pipeline import make_extractor
+
+        _EXTRACTORS[key] = make_extractor(settings.params(dim))
     if key not in _EXTRACTORS:
         import radiomics
         from radiomics import featureextractor
@@ -129,6 +133,8 @@ def extract_image(
         extractor = _extractor(settings, dim)
         with fast_glcm():
             output = extractor.execute(img, msk)
+    except FRDError:  # e.g. the fast engine declining settings it cannot reproduce: already typed and worded
+        raise
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ExtractionError(f"feature extraction failed for {image.path}: {reason}") from exc

@@ -9,8 +9,7 @@ Modules: :mod:`.discretize` (binning), :mod:`.matrices` (texture matrices, numba
 
 from __future__ import annotations
 
+from ..settings import ENGINES
 from ._jit import EngineUnavailableError, available
-
-ENGINES = ("pyradiomics", "fast")
 
 __all__ = ["ENGINES", "EngineUnavailableError", "available"]

@@ -19,7 +19,7 @@ import SimpleITK as sitk
 
 from . import features as F
 from . import matrices as M
-from ._jit import EngineUnavailableError
+from ._jit import EngineUnavailableError, available
 from .discretize import Binned, discretize
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def check_supported(params: dict[str, Any]) -> None:
         )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _known_features(cls_name: str) -> dict[str, bool]:
     from radiomics import getFeatureClasses
 
@@ -213,6 +213,8 @@ class FastExtractor:
     def __init__(self, params: dict[str, Any]) -> None:
         from radiomics.featureextractor import RadiomicsFeatureExtractor
 
+        if not available():
+            raise EngineUnavailableError("the fast radiomics engine needs numba: pip install 'frd[fast]'")
         check_supported(params)
         self.pyradiomics = RadiomicsFeatureExtractor(params)
 

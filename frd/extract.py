@@ -74,10 +74,6 @@ _EXTRACTORS: dict[tuple[str, int], Any] = {}
 
 def _extractor(settings: Settings, dim: int) -> Any:
     key = (settings.extraction_hash, dim)
-    if key not in _EXTRACTORS and settings.engine == "fast":
-        from .engine.pipeline import make_extractor
-
-        _EXTRACTORS[key] = make_extractor(settings.params(dim))
     if key not in _EXTRACTORS:
         import radiomics
         from radiomics import featureextractor
@@ -85,7 +81,12 @@ def _extractor(settings: Settings, dim: int) -> Any:
         radiomics.setVerbosity(60)
         logging.getLogger("radiomics").setLevel(logging.ERROR)
         logging.getLogger("pykwalify").setLevel(logging.WARNING)  # it logs every parameter validation
-        _EXTRACTORS[key] = featureextractor.RadiomicsFeatureExtractor(settings.params(dim))
+        if settings.engine == "fast":
+            from .engine.pipeline import make_extractor
+
+            _EXTRACTORS[key] = make_extractor(settings.params(dim))
+        else:
+            _EXTRACTORS[key] = featureextractor.RadiomicsFeatureExtractor(settings.params(dim))
     return _EXTRACTORS[key]
 
 

@@ -11,6 +11,34 @@ from typing import Any
 
 import numpy as np
 
+from ._jit import njit
+
+
+@njit
+def _digitize(values, edges):  # pragma: no cover - compiled
+    """np.digitize(values, edges) for increasing edges: the number of edges <= each value.
+
+    The bin is guessed from the (near-)uniform spacing, then corrected against the edges
+    themselves, so the result is digitize's exactly, at a fraction of a binary search's cost.
+    """
+    ne = edges.size
+    lo = edges[0]
+    width = (edges[-1] - lo) / (ne - 1) if ne > 1 else 1.0
+    out = np.empty(values.size, dtype=np.int32)
+    for n in range(values.size):
+        v = values[n]
+        if v != v:  # NaN sorts after every edge
+            out[n] = ne
+            continue
+        guess = (v - lo) / width
+        k = 0 if guess < 0 else (ne if guess >= ne else int(guess) + 1)
+        while k < ne and edges[k] <= v:
+            k += 1
+        while k > 0 and edges[k - 1] > v:
+            k -= 1
+        out[n] = k
+    return out
+
 
 def bin_edges(values: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
     """pyradiomics' ``getBinEdges``: fixed bin width from min - (min mod width), or ``binCount`` bins."""
@@ -44,8 +72,7 @@ def discretize(image: np.ndarray, mask: np.ndarray, settings: dict[str, Any]) ->
     values = image[mask]
     edges = bin_edges(values, settings)
     out = np.zeros(image.shape, dtype=np.int32)
-    # np.digitize(values, edges) for increasing edges, without its monotonicity check
-    out[mask] = np.searchsorted(edges, values, side="right")
+    out[mask] = _digitize(values, np.asarray(edges, dtype=np.float64))
     counts = np.bincount(out[mask])
     levels = np.flatnonzero(counts)
     return Binned(image=out, levels=levels, ng=int(levels.max()), counts=counts[levels])

@@ -220,13 +220,13 @@ def _glcm_per_angle(p, lv, ng):  # pragma: no cover - compiled
 def glcm_features(p: np.ndarray, levels: np.ndarray, ng: int, names: Sequence[str]) -> dict[str, float]:
     """GLCM features of the normalised matrix ``p`` (Ng', Ng', Na) over the present grey ``levels``."""
     lv = levels.astype(float)
-    per_angle = _glcm_per_angle(np.ascontiguousarray(p), lv, int(ng))
+    means = _row_nanmeans(_glcm_per_angle(np.ascontiguousarray(p), lv, int(ng)))
     out: dict[str, float] = {}
     for name in names:
         if name == "MCC":
             out[name] = float(_mcc(p))
         elif name in _GLCM_INDEX:
-            out[name] = float(_nanmean(per_angle[_GLCM_INDEX[name]]))
+            out[name] = float(means[_GLCM_INDEX[name]])
         else:
             raise LookupError(f"Feature not found: {name}")
     return out
@@ -235,9 +235,20 @@ def glcm_features(p: np.ndarray, levels: np.ndarray, ng: int, names: Sequence[st
 _GLCM_INDEX = {n: k for k, n in enumerate(_GLCM_COLUMNS)}
 
 
-def _nanmean(v: np.ndarray) -> float:
-    keep = v[~np.isnan(v)]
-    return float(np.mean(keep)) if keep.size else float("nan")
+@njit
+def _row_nanmeans(rows):  # pragma: no cover - compiled
+    """np.nanmean along axis 1 (NaN for a row without any number), without the warning."""
+    out = np.empty(rows.shape[0])
+    for r in range(rows.shape[0]):
+        total = 0.0
+        count = 0
+        for c in range(rows.shape[1]):
+            v = rows[r, c]
+            if v == v:
+                total += v
+                count += 1
+        out[r] = total / count if count else np.nan
+    return out
 
 
 def _mcc(p: np.ndarray) -> float:
@@ -333,8 +344,8 @@ def _glrlm_per_angle(p, lv):  # pragma: no cover - compiled
 
 def glrlm_features(counts: np.ndarray, levels: np.ndarray, names: Sequence[str]) -> dict[str, float]:
     """GLRLM features of run counts (Ng', Nr, Na), averaged over the angles that hold runs."""
-    per_angle = _glrlm_per_angle(np.ascontiguousarray(counts), levels.astype(float))
-    return {n: _nanmean(per_angle[_GLRLM_INDEX[n]]) for n in names}
+    means = _row_nanmeans(_glrlm_per_angle(np.ascontiguousarray(counts), levels.astype(float)))
+    return {n: float(means[_GLRLM_INDEX[n]]) for n in names}
 
 
 # --------------------------------------------------------------------------- GLSZM / GLDM (one zone-like layout)

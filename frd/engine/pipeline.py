@@ -153,6 +153,39 @@ def _mask_diagnostics(out: dict[str, Any], image: sitk.Image | None, mask: sitk.
         out[f"diagnostics_Mask-{prefix}_Maximum"] = np.max(values)
 
 
+def check_mask(image: sitk.Image, mask: sitk.Image, **s: Any) -> tuple[np.ndarray, sitk.Image | None]:
+    """pyradiomics' ``imageoperations.checkMask`` without the intensity histograms it never reads.
+
+    Its ``LabelStatisticsImageFilter`` builds a histogram per label by default, 90 % of the call's
+    time; the bounding box and voxel count it uses do not depend on it. A geometry mismatch
+    (``correctMask`` territory) goes to pyradiomics' own function, errors and all.
+    """
+    from radiomics import imageoperations as ops
+
+    label = int(s.get("label", 1))
+    lsif = sitk.LabelStatisticsImageFilter()
+    lsif.SetUseHistograms(False)
+    try:
+        lsif.Execute(image, mask)
+    except RuntimeError:
+        return ops.checkMask(image, mask, **s)
+    if label not in lsif.GetLabels():
+        raise ValueError(f"Label ({label:g}) not present in mask")
+    bounding_box = np.array(lsif.GetBoundingBox(label))
+    ndims = np.sum((bounding_box[1::2] - bounding_box[0::2] + 1) > 1)
+    min_dims = s.get("minimumROIDimensions", 2)
+    if ndims == 0:
+        raise ValueError("mask only contains 1 segmented voxel! Cannot extract features for a single voxel.")
+    if ndims < min_dims:
+        raise ValueError(f"mask has too few dimensions (number of dimensions {ndims:d}, minimum required {min_dims:d})")
+    min_size = s.get("minimumROISize")
+    if min_size is not None and lsif.GetCount(label) <= min_size:
+        raise ValueError(
+            f"Size of the ROI is too small (minimum size: {min_size:g}, ROI size: {lsif.GetCount(label):g}"
+        )
+    return bounding_box, None
+
+
 def execute(extractor: Any, image: sitk.Image, mask: sitk.Image) -> collections.OrderedDict[str, Any]:
     """pyradiomics' ``RadiomicsFeatureExtractor.execute`` (segment-based) with the engine's feature stage.
 
@@ -181,14 +214,14 @@ def execute(extractor: Any, image: sitk.Image, mask: sitk.Image) -> collections.
             _image_diagnostics(diag, image, "interpolated")
             _mask_diagnostics(diag, image, mask, label, "interpolated")
     elif s.get("preCrop", False):
-        bb, corrected = ops.checkMask(image, mask, **s)
+        bb, corrected = check_mask(image, mask, **s)
         if corrected is not None:
             mask = corrected
         if bb is None:
             raise ValueError("Mask checks failed during pre-crop")
         image, mask = ops.cropToTumorMask(image, mask, bb, **s)
 
-    bounding_box, corrected = ops.checkMask(image, mask, **s)
+    bounding_box, corrected = check_mask(image, mask, **s)
     if corrected is not None:
         if diag is not None:
             _mask_diagnostics(diag, image, corrected, label, "corrected")

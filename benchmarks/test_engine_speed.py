@@ -1,0 +1,106 @@
+"""The fast radiomics engine vs pyradiomics, per image on one core, and ``frd A B`` end to end.
+
+Run with ``pytest benchmarks/test_engine_speed.py`` (numba installed: ``frd[fast]``). Per image
+means :func:`frd.extract.extract_image` on generated PNGs in this process, one thread: reading,
+preprocessing (normalisation, resampling, wavelets) and features, as frd extracts. Every pair of
+timings is taken in the same run, so the ratios hold on a loaded machine too; the ratios and
+medians are written to build/benchmarks/engine_speed.json and printed at the end.
+
+Targets (issue 14): v1 2D 256² fast ≥ 10× pyradiomics per core (≤ 41 ms per image); v0 and ccnet
+≥ 10×; end to end, ``frd A B --engine fast`` ≥ 5× today's ``frd A B`` cold.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import frd
+from frd.extract import extract_image
+from frd.io import discover
+from frd.settings import resolve_settings
+
+from datagen import write_png_set
+
+pytest.importorskip("numba")
+
+RESULTS: dict[str, float] = {}
+OUT = Path(__file__).parents[1] / "build" / "benchmarks" / "engine_speed.json"
+PER_IMAGE = 8  # images per timing round
+CASES = [("v1", 256), ("v1", 128), ("v0", 256), ("ccnet", 256)]
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    root = tmp_path_factory.mktemp("engine-bench")
+    out = {}
+    for size in sorted({s for _, s in CASES}):
+        write_png_set(root / str(size), PER_IMAGE, seed=size, size=size)
+        out[size] = discover(root / str(size))
+    yield out
+    _report()
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    import SimpleITK as sitk
+    from threadpoolctl import threadpool_limits
+
+    before = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+    with threadpool_limits(limits=1):
+        yield
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(before)
+
+
+def _per_image(benchmark, refs, settings, name):
+    extract_image(refs[0], None, settings)  # compile / load the numba cache outside the timing
+
+    def run():
+        for ref in refs:
+            extract_image(ref, None, settings)
+
+    benchmark.pedantic(run, rounds=3, warmup_rounds=0)
+    RESULTS[name] = benchmark.stats.stats.median / len(refs)
+
+
+@pytest.mark.parametrize("engine", ["pyradiomics", "fast"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-{c[1]}")
+def test_per_image(benchmark, images, case, engine):
+    preset, size = case
+    _per_image(benchmark, images[size], resolve_settings(preset, engine=engine), f"{preset}_{size}_{engine}_s")
+
+
+@pytest.mark.parametrize("engine", ["pyradiomics", "fast"])
+def test_frd_cli_cold(benchmark, tmp_path_factory, engine):
+    """``frd A B`` on 2 x 32 256² PNGs with an empty cache, every core (default workers)."""
+    root = tmp_path_factory.mktemp(f"e2e-{engine}")
+    write_png_set(root / "a", 32, seed=11, size=256)
+    write_png_set(root / "b", 32, seed=12, size=256, smooth=1.2, contrast=0.7)
+    exe = str(Path(sys.executable).with_name("frd"))
+    caches = iter(range(100))
+
+    def run():
+        cache = root / f"cache{next(caches)}"
+        cmd = [exe, str(root / "a"), str(root / "b"), "-q", "--cache-dir", str(cache), "--engine", engine]
+        subprocess.run(cmd, check=True, capture_output=True)
+
+    benchmark.pedantic(run, rounds=2)
+    RESULTS[f"frd_cli_cold_2x32_{engine}_s"] = benchmark.stats.stats.median
+
+
+def _report() -> None:
+    r = RESULTS
+    ratios = {}
+    for preset, size in CASES:
+        slow, fast = r.get(f"{preset}_{size}_pyradiomics_s"), r.get(f"{preset}_{size}_fast_s")
+        if slow and fast:
+            ratios[f"{preset}_{size}_pyradiomics_over_fast"] = slow / fast
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    report = {"median_s": r, "ratios": ratios, "versions": frd.versions()}
+    OUT.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    print("\n" + json.dumps(report, indent=2))

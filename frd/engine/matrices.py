@@ -18,29 +18,6 @@ from ._jit import njit
 
 
 @njit
-def glcm(img, mask, angles, ng):  # pragma: no cover - compiled
-    """Co-occurrence counts P[i-1, j-1, a] of (centre i, neighbour j) along each angle (not symmetrised)."""
-    nz, ny, nx = img.shape
-    na = angles.shape[0]
-    out = np.zeros((ng, ng, na))
-    for z in range(nz):
-        for y in range(ny):
-            for x in range(nx):
-                if not mask[z, y, x]:
-                    continue
-                gi = img[z, y, x] - 1
-                for a in range(na):
-                    zz = z + angles[a, 0]
-                    yy = y + angles[a, 1]
-                    xx = x + angles[a, 2]
-                    if zz < 0 or zz >= nz or yy < 0 or yy >= ny or xx < 0 or xx >= nx:
-                        continue
-                    if mask[zz, yy, xx]:
-                        out[gi, img[zz, yy, xx] - 1, a] += 1.0
-    return out
-
-
-@njit
 def glrlm(img, mask, angles, ng, nr):  # pragma: no cover - compiled
     """Run-length counts P[i-1, r-1, a]; an angle whose lines never hold two ROI voxels is zeroed (2D ROI)."""
     nz, ny, nx = img.shape
@@ -142,11 +119,21 @@ def glszm(img, mask, angles, ng):  # pragma: no cover - compiled
 
 
 @njit
-def gldm(img, mask, angles, ng, alpha):  # pragma: no cover - compiled
-    """Dependence counts P[i-1, d]: voxels of grey level i with d neighbours within ``alpha`` grey levels."""
+def neighbourhood(img, mask, angles, sym_index, ng, n_sym, alpha, want_glcm, want_gldm, want_ngtdm):  # pragma: no cover
+    """GLCM, GLDM and NGTDM in one pass over each voxel's ROI neighbours (``angles``: both directions).
+
+    * GLCM[i-1, j-1, u]: pairs along angle u and its opposite, i.e. pyradiomics' one-directional
+      matrix plus its transpose (the symmetric GLCM); ``sym_index`` maps each angle to u < n_sym.
+    * GLDM[i-1, d]: voxels of level i with d neighbours within ``alpha`` grey levels.
+    * NGTDM[i-1]: [voxel count, sum of |i - mean of ROI neighbours|, i], in pyradiomics' voxel order.
+    """
     nz, ny, nx = img.shape
     na = angles.shape[0]
-    out = np.zeros((ng, na + 1))
+    glcm = np.zeros((ng, ng, n_sym) if want_glcm else (0, 0, 0))
+    gldm = np.zeros((ng, na + 1) if want_gldm else (0, 0))
+    ngtdm = np.zeros((ng, 3) if want_ngtdm else (0, 3))
+    for g in range(ngtdm.shape[0]):
+        ngtdm[g, 2] = g + 1
     for z in range(nz):
         for y in range(ny):
             for x in range(nx):
@@ -154,31 +141,6 @@ def gldm(img, mask, angles, ng, alpha):  # pragma: no cover - compiled
                     continue
                 gi = img[z, y, x]
                 dep = 0
-                for a in range(na):
-                    zz = z + angles[a, 0]
-                    yy = y + angles[a, 1]
-                    xx = x + angles[a, 2]
-                    if zz < 0 or zz >= nz or yy < 0 or yy >= ny or xx < 0 or xx >= nx:
-                        continue
-                    if mask[zz, yy, xx] and abs(gi - img[zz, yy, xx]) <= alpha:
-                        dep += 1
-                out[gi - 1, dep] += 1.0
-    return out
-
-
-@njit
-def ngtdm(img, mask, angles, ng):  # pragma: no cover - compiled
-    """Per grey level: [voxel count, sum of |i - mean of ROI neighbours|, grey level], in pyradiomics' voxel order."""
-    nz, ny, nx = img.shape
-    na = angles.shape[0]
-    out = np.zeros((ng, 3))
-    for g in range(ng):
-        out[g, 2] = g + 1
-    for z in range(nz):
-        for y in range(ny):
-            for x in range(nx):
-                if not mask[z, y, x]:
-                    continue
                 count = 0.0
                 total = 0.0
                 for a in range(na):
@@ -187,11 +149,18 @@ def ngtdm(img, mask, angles, ng):  # pragma: no cover - compiled
                     xx = x + angles[a, 2]
                     if zz < 0 or zz >= nz or yy < 0 or yy >= ny or xx < 0 or xx >= nx:
                         continue
-                    if mask[zz, yy, xx]:
-                        count += 1.0
-                        total += img[zz, yy, xx]
-                gi = img[z, y, x]
-                diff = 0.0 if count == 0 else abs(float(gi) - total / count)
-                out[gi - 1, 0] += 1.0
-                out[gi - 1, 1] += diff
-    return out
+                    if not mask[zz, yy, xx]:
+                        continue
+                    gj = img[zz, yy, xx]
+                    if want_glcm:
+                        glcm[gi - 1, gj - 1, sym_index[a]] += 1.0
+                    if abs(gi - gj) <= alpha:
+                        dep += 1
+                    count += 1.0
+                    total += gj
+                if want_gldm:
+                    gldm[gi - 1, dep] += 1.0
+                if want_ngtdm:
+                    ngtdm[gi - 1, 0] += 1.0
+                    ngtdm[gi - 1, 1] += 0.0 if count == 0 else abs(float(gi) - total / count)
+    return glcm, gldm, ngtdm

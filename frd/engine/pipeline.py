@@ -80,6 +80,40 @@ def _angles(shape: tuple[int, ...], settings: dict[str, Any], bidirectional: boo
     return np.ascontiguousarray(a)
 
 
+def symmetric_angle_index(one_way: np.ndarray, both_ways: np.ndarray) -> np.ndarray:
+    """For each angle of ``both_ways``, the index of the ``one_way`` angle it equals or opposes."""
+    index = np.empty(len(both_ways), dtype=np.int64)
+    for b, angle in enumerate(both_ways):
+        hits = np.flatnonzero(np.all(one_way == angle, 1) | np.all(one_way == -angle, 1))
+        index[b] = hits[0]
+    return index
+
+
+def _neighbourhood(
+    img3: np.ndarray,
+    mask3: np.ndarray,
+    shape: tuple[int, ...],
+    ng: int,
+    enabled: dict[str, list[str] | None],
+    settings: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    dist = settings.get("distances", [1])
+    both = _angles(shape, settings, True, dist)
+    one = _angles(shape, settings, False, dist)
+    return M.neighbourhood(
+        img3,
+        mask3,
+        both,
+        symmetric_angle_index(one, both),
+        ng,
+        len(one),
+        int(settings.get("gldm_a", 0)),
+        "glcm" in enabled,
+        "gldm" in enabled,
+        "ngtdm" in enabled,
+    )
+
+
 def compute_texture(
     image: sitk.Image, mask: sitk.Image, image_type: str, enabled: dict[str, list[str] | None], settings: dict[str, Any]
 ) -> collections.OrderedDict[str, float]:
@@ -89,7 +123,7 @@ def compute_texture(
     roi = sitk.GetArrayFromImage(mask) == settings.get("label", 1)
     binned: Binned | None = None
     mask3 = img3 = None
-    dist = settings.get("distances", [1])
+    near: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # GLCM, GLDM, NGTDM of one pass
     for cls_name, requested in enabled.items():
         if cls_name.startswith("shape"):
             continue
@@ -102,6 +136,8 @@ def compute_texture(
             mask3 = np.ascontiguousarray(_as3d(roi).astype(np.uint8))
         assert img3 is not None and mask3 is not None
         present = binned.levels - 1  # pyradiomics drops the rows/columns of levels absent from the ROI
+        if near is None and cls_name in ("glcm", "gldm", "ngtdm"):
+            near = _neighbourhood(img3, mask3, arr.shape, binned.ng, enabled, settings)
         if cls_name == "firstorder":
             values = F.firstorder_features(
                 arr[roi].astype(float),
@@ -111,8 +147,8 @@ def compute_texture(
                 names,
             )
         elif cls_name == "glcm":
-            counts = M.glcm(img3, mask3, _angles(arr.shape, settings, False, dist), binned.ng)
-            p = F.glcm_normalise(counts, present, bool(settings.get("symmetricalGLCM", True)))
+            assert near is not None
+            p = F.glcm_normalise(near[0], present, False)  # already symmetric
             values = F.glcm_features(p, binned.levels, binned.ng, names)
         elif cls_name == "glrlm":
             counts = M.glrlm(img3, mask3, _angles(arr.shape, settings, False, [1]), binned.ng, int(max(arr.shape)))
@@ -121,12 +157,11 @@ def compute_texture(
             counts = M.glszm(img3, mask3, _angles(arr.shape, settings, True, [1]), binned.ng)
             values = F.glszm_features(counts[present], binned.levels, names)
         elif cls_name == "gldm":
-            a = _angles(arr.shape, settings, True, dist)
-            counts = M.gldm(img3, mask3, a, binned.ng, int(settings.get("gldm_a", 0)))
-            values = F.gldm_features(counts[present], binned.levels, names)
+            assert near is not None
+            values = F.gldm_features(near[1][present], binned.levels, names)
         else:  # ngtdm
-            table = M.ngtdm(img3, mask3, _angles(arr.shape, settings, True, dist), binned.ng)
-            values = F.ngtdm_features(table, names)
+            assert near is not None
+            values = F.ngtdm_features(near[2], names)
         for name, value in values.items():
             out[f"{image_type}_{cls_name}_{name}"] = value
     return out

@@ -81,35 +81,13 @@ def firstorder_features(
 # --------------------------------------------------------------------------- GLCM
 
 
-def glcm_normalise(counts: np.ndarray, present: np.ndarray, symmetric: bool = True) -> np.ndarray:
-    """Keep the ``present`` levels, symmetrise, drop angles without any pair, normalise each angle to sum 1."""
-    return _glcm_normalise(counts, present.astype(np.int64), symmetric)
-
-
-@njit
-def _glcm_normalise(counts, present, symmetric):  # pragma: no cover - compiled
-    n = present.size
-    na = counts.shape[2]
-    p = np.empty((n, n, na))
-    sums = np.zeros(na)
-    for i in range(n):
-        for j in range(n):
-            for a in range(na):
-                v = counts[present[i], present[j], a]
-                if symmetric:
-                    v += counts[present[j], present[i], a]
-                p[i, j, a] = v
-                sums[a] += v
-    # pyradiomics drops empty angles when there are several; a lone empty angle stays and gives NaN
-    keep = np.flatnonzero(sums != 0) if na > 1 else np.arange(na)
-    out = np.empty((n, n, keep.size))
-    for k in range(keep.size):
-        a = keep[k]
-        s = sums[a] if sums[a] != 0 else np.nan
-        for i in range(n):
-            for j in range(n):
-                out[i, j, k] = p[i, j, a] / s
-    return out
+def glcm_normalise(counts: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """The symmetric counts over the ``present`` levels, empty angles dropped (when several), each summing to 1."""
+    p = counts[present][:, present]
+    sums = p.sum((0, 1))
+    if p.shape[2] > 1:
+        p, sums = p[:, :, sums != 0], sums[sums != 0]
+    return p / np.where(sums == 0, np.nan, sums)[None, None, :]
 
 
 #: Per-angle GLCM features computed by :func:`_glcm_per_angle`, in its output order.
@@ -122,22 +100,54 @@ _GLCM_COLUMNS = (
 
 
 @njit
-def _glcm_per_angle(p, lv, ng):  # pragma: no cover - compiled
-    """All GLCM features but MCC for each angle of the normalised ``p`` (Ng', Ng', Na); rows follow _GLCM_COLUMNS."""
-    n, _, na = p.shape
+def _log2_product(a, b, la, lb):  # pragma: no cover - compiled
+    """log2(a * b + eps) from la = log2(a), lb = log2(b): exact to round-off without a log per pair.
+
+    For a * b >= 1e-4 the eps term is a first-order correction (its square is below 1e-23);
+    smaller products, where eps matters more, take the log itself.
+    """
+    t = a * b
+    if t >= 1e-4:
+        return la + lb + 2.220446049250313e-16 / (t * 0.6931471805599453)
+    return np.log2(t + 2.220446049250313e-16)
+
+
+@njit
+def _glcm_per_angle(counts, present, lv, ng):  # pragma: no cover - compiled
+    """All GLCM features but MCC for each angle; rows follow _GLCM_COLUMNS.
+
+    ``counts`` is the symmetric count matrix over every level 1..Ng, ``present`` the indices of
+    the levels in the ROI; each angle is normalised to sum 1 on the fly. An angle without any
+    pair gives a NaN column, which the mean over angles skips, as pyradiomics drops it.
+    """
+    n = present.size
+    na = counts.shape[2]
     eps = 2.220446049250313e-16
     out = np.empty((23, na))
+    p = np.empty((n, n))
     px = np.empty(n)
     py = np.empty(n)
+    lpx = np.empty(n)
+    lpy = np.empty(n)
     pdiff = np.empty(ng)
     psum = np.empty(2 * ng - 1)
     for a in range(na):
+        total = 0.0
+        for i in range(n):
+            for j in range(n):
+                v = counts[present[i], present[j], a]
+                p[i, j] = v
+                total += v
+        if total == 0:
+            out[:, a] = np.nan
+            continue
         for i in range(n):
             px[i] = 0.0
             py[i] = 0.0
         for i in range(n):
             for j in range(n):
-                v = p[i, j, a]
+                v = p[i, j] / total
+                p[i, j] = v
                 px[i] += v
                 py[j] += v
         ux = 0.0
@@ -145,20 +155,21 @@ def _glcm_per_angle(p, lv, ng):  # pragma: no cover - compiled
         for i in range(n):
             ux += lv[i] * px[i]
             uy += lv[i] * py[i]
+            lpx[i] = np.log2(px[i]) if px[i] > 0 else -np.inf
+            lpy[i] = np.log2(py[i]) if py[i] > 0 else -np.inf
         pdiff[:] = 0.0
         psum[:] = 0.0
         ac = cp = cs = ct = con = ene = hxy = hxy1 = hxy2 = sx = sy = cm = maxp = 0.0
         for i in range(n):
             li = lv[i]
             for j in range(n):
-                lj = lv[j]
-                v = p[i, j, a]
                 pxy = px[i] * py[j]
-                hxy2 -= pxy * np.log2(pxy + eps)
-                if v != v:  # NaN angle (no pair at all): every feature NaN, as in pyradiomics
-                    hxy = np.nan
+                if pxy > 0:
+                    hxy2 -= pxy * _log2_product(px[i], py[j], lpx[i], lpy[j])
+                v = p[i, j]
                 if v == 0.0:
                     continue
+                lj = lv[j]
                 pdiff[int(abs(li - lj))] += v
                 psum[int(li + lj) - 2] += v
                 ac += v * li * lj
@@ -171,7 +182,7 @@ def _glcm_per_angle(p, lv, ng):  # pragma: no cover - compiled
                 con += v * d * d
                 ene += v * v
                 hxy -= v * np.log2(v + eps)
-                hxy1 -= v * np.log2(pxy + eps)
+                hxy1 -= v * _log2_product(px[i], py[j], lpx[i], lpy[j])
                 dx = li - ux
                 dy = lj - uy
                 sx += v * dx * dx
@@ -188,7 +199,8 @@ def _glcm_per_angle(p, lv, ng):  # pragma: no cover - compiled
         for k in range(ng):
             v = pdiff[k]
             davg += k * v
-            dent -= v * np.log2(v + eps)
+            if v > 0:
+                dent -= v * np.log2(v + eps)
             idm += v / (1 + k * k)
             idmn += v / (1 + (k * k) / (ng * ng))
             idv += v / (1 + k)
@@ -202,7 +214,8 @@ def _glcm_per_angle(p, lv, ng):  # pragma: no cover - compiled
         for k in range(2 * ng - 1):
             v = psum[k]
             savg += (k + 2) * v
-            sent -= v * np.log2(v + eps)
+            if v > 0:
+                sent -= v * np.log2(v + eps)
         sig = (sx**0.5) * (sy**0.5)
         corr = 1.0 if sig == 0 else cm / (sig + eps)
         div = max(hx, hy)
@@ -212,19 +225,19 @@ def _glcm_per_angle(p, lv, ng):  # pragma: no cover - compiled
                maxp, savg, sent, sx)  # fmt: skip
         for r in range(23):
             out[r, a] = row[r]
-        if hxy != hxy:
-            out[:, a] = np.nan
     return out
 
 
-def glcm_features(p: np.ndarray, levels: np.ndarray, ng: int, names: Sequence[str]) -> dict[str, float]:
-    """GLCM features of the normalised matrix ``p`` (Ng', Ng', Na) over the present grey ``levels``."""
-    lv = levels.astype(float)
-    means = _row_nanmeans(_glcm_per_angle(np.ascontiguousarray(p), lv, int(ng)))
+def glcm_features(
+    counts: np.ndarray, present: np.ndarray, levels: np.ndarray, ng: int, names: Sequence[str]
+) -> dict[str, float]:
+    """GLCM features of the symmetric counts (Ng, Ng, Na) over the ROI's ``present`` level indices."""
+    idx = present.astype(np.int64)
+    means = _row_nanmeans(_glcm_per_angle(counts, idx, levels.astype(float), int(ng)))
     out: dict[str, float] = {}
     for name in names:
         if name == "MCC":
-            out[name] = float(_mcc(p))
+            out[name] = float(_mcc(glcm_normalise(counts, idx)))
         elif name in _GLCM_INDEX:
             out[name] = float(means[_GLCM_INDEX[name]])
         else:

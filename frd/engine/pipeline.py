@@ -68,16 +68,24 @@ def _as3d(arr: np.ndarray) -> np.ndarray:
 
 def _angles(shape: tuple[int, ...], settings: dict[str, Any], bidirectional: bool, distances: Any) -> np.ndarray:
     """pyradiomics' neighbour offsets for an image of ``shape``, padded to (Na, 3)."""
+    force2d = bool(settings.get("force2D", False))
+    dim = int(settings.get("force2Ddimension", 0))
+    return _angles_cached(tuple(shape), bidirectional, force2d, dim, tuple(int(d) for d in distances))
+
+
+@functools.lru_cache(maxsize=256)
+def _angles_cached(
+    shape: tuple[int, ...], bidirectional: bool, force2d: bool, dim: int, distances: tuple[int, ...]
+) -> np.ndarray:
     from radiomics import cMatrices
 
-    force2d = bool(settings.get("force2D", False))
-    a = cMatrices.generate_angles(
-        np.array(shape), np.array(distances), bidirectional, force2d, int(settings.get("force2Ddimension", 0))
-    )
+    a = cMatrices.generate_angles(np.array(shape), np.array(distances), bidirectional, force2d, dim)
     a = np.asarray(a, dtype=np.int64)
     if a.shape[1] == 2:
         a = np.concatenate([np.zeros((a.shape[0], 1), dtype=np.int64), a], 1)
-    return np.ascontiguousarray(a)
+    a = np.ascontiguousarray(a)
+    a.flags.writeable = False  # shared by every call with this shape
+    return a
 
 
 def symmetric_angle_index(one_way: np.ndarray, both_ways: np.ndarray) -> np.ndarray:
@@ -115,12 +123,16 @@ def _neighbourhood(
 
 
 def compute_texture(
-    image: sitk.Image, mask: sitk.Image, image_type: str, enabled: dict[str, list[str] | None], settings: dict[str, Any]
+    arr: np.ndarray,
+    roi: np.ndarray,
+    spacing: tuple[float, ...],
+    image_type: str,
+    enabled: dict[str, list[str] | None],
+    settings: dict[str, Any],
 ) -> collections.OrderedDict[str, float]:
-    """Every enabled non-shape feature of one (cropped) image, keyed ``<imageType>_<class>_<feature>``."""
+    """Every enabled non-shape feature of one image cropped to its ROI (boolean ``roi``), keyed
+    ``<imageType>_<class>_<feature>``; ``spacing`` is the image's (x, y[, z]) voxel size."""
     out: collections.OrderedDict[str, float] = collections.OrderedDict()
-    arr = sitk.GetArrayFromImage(image)
-    roi = sitk.GetArrayFromImage(mask) == settings.get("label", 1)
     binned: Binned | None = None
     mask3 = img3 = None
     near: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # GLCM, GLDM, NGTDM of one pass
@@ -142,14 +154,13 @@ def compute_texture(
             values = F.firstorder_features(
                 arr[roi].astype(float),
                 binned.counts,
-                image.GetSpacing(),
+                spacing,
                 settings.get("voxelArrayShift", 0),
                 names,
             )
         elif cls_name == "glcm":
             assert near is not None
-            p = F.glcm_normalise(near[0], present, False)  # already symmetric
-            values = F.glcm_features(p, binned.levels, binned.ng, names)
+            values = F.glcm_features(near[0], present, binned.levels, binned.ng, names)
         elif cls_name == "glrlm":
             counts = M.glrlm(img3, mask3, _angles(arr.shape, settings, False, [1]), binned.ng, int(max(arr.shape)))
             values = F.glrlm_features(counts[present], binned.levels, names)
@@ -266,12 +277,19 @@ def execute(extractor: Any, image: sitk.Image, mask: sitk.Image) -> collections.
     if diag is not None:
         vector.update(diag)
     vector.update(extractor.computeShape(image, mask, bounding_box, **s))
+    # pyradiomics crops each filtered image to the ROI's bounding box (cropToTumorMask, no padding):
+    # the same region as an array slice, z/y/x order reversed from ITK's x/y/z bounding box.
+    box = tuple(slice(int(lo), int(hi) + 1) for lo, hi in zip(bounding_box[0::2], bounding_box[1::2], strict=True))
+    box = box[::-1]
+    roi = sitk.GetArrayViewFromImage(mask)[box] == label
     for image_type, custom in extractor.enabledImagetypes.items():
         args = s.copy()
         args.update(custom)
         for filtered, type_name, kwargs in getattr(ops, f"get{image_type}Image")(image, mask, **args):
-            cropped, cropped_mask = ops.cropToTumorMask(filtered, mask, bounding_box, padDistance=0)
-            vector.update(compute_texture(cropped, cropped_mask, type_name, extractor.enabledFeatures, kwargs))
+            arr = sitk.GetArrayViewFromImage(filtered)[box]
+            vector.update(
+                compute_texture(arr, roi, filtered.GetSpacing(), type_name, extractor.enabledFeatures, kwargs)
+            )
     return vector
 
 

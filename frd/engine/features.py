@@ -99,17 +99,9 @@ _GLCM_COLUMNS = (
 )  # fmt: skip
 
 
-@njit
-def _log2_product(a, b, la, lb):  # pragma: no cover - compiled
-    """log2(a * b + eps) from la = log2(a), lb = log2(b): exact to round-off without a log per pair.
-
-    For a * b >= 1e-4 the eps term is a first-order correction (its square is below 1e-23);
-    smaller products, where eps matters more, take the log itself.
-    """
-    t = a * b
-    if t >= 1e-4:
-        return la + lb + 2.220446049250313e-16 / (t * 0.6931471805599453)
-    return np.log2(t + 2.220446049250313e-16)
+#: Products px_i * py_j at or above this take log2(t + eps) = log2 px_i + log2 py_j + eps / (t ln 2):
+#: the next term, (eps / t)² / 2, is below 3e-12 of a bit there and sums to < 1e-16 of HXY1/HXY2.
+_SPLIT_LOG = 1e-10
 
 
 @njit
@@ -159,13 +151,38 @@ def _glcm_per_angle(counts, present, lv, ng):  # pragma: no cover - compiled
             lpy[i] = np.log2(py[i]) if py[i] > 0 else -np.inf
         pdiff[:] = 0.0
         psum[:] = 0.0
-        ac = cp = cs = ct = con = ene = hxy = hxy1 = hxy2 = sx = sy = cm = maxp = 0.0
+        # HXY1 = -sum p_ij log2(px_i py_j + eps) and HXY2 = -sum px_i py_j log2(px_i py_j + eps) split
+        # log2(px_i py_j) = log2 px_i + log2 py_j, whose sums are O(n); see _SPLIT_LOG.
+        sum_x = sum_y = slx = sly = 0.0
+        small_x = small_y = np.inf
+        nx = ny = 0
+        for i in range(n):
+            if px[i] > 0:
+                sum_x += px[i]
+                slx += px[i] * lpx[i]
+                small_x = min(small_x, px[i])
+                nx += 1
+            if py[i] > 0:
+                sum_y += py[i]
+                sly += py[i] * lpy[i]
+                small_y = min(small_y, py[i])
+                ny += 1
+        split = small_x * small_y >= _SPLIT_LOG
+        ln2 = 0.6931471805599453
+        hxy2 = 0.0
+        if split:
+            hxy2 = -(sum_y * slx + sum_x * sly) - nx * ny * eps / ln2
+        else:
+            for i in range(n):
+                for j in range(n):
+                    t = px[i] * py[j]
+                    if t > 0:
+                        hxy2 -= t * np.log2(t + eps)
+        ac = cp = cs = ct = con = ene = hxy = hxy1 = sx = sy = cm = maxp = 0.0
+        corr1 = 0.0
         for i in range(n):
             li = lv[i]
             for j in range(n):
-                pxy = px[i] * py[j]
-                if pxy > 0:
-                    hxy2 -= pxy * _log2_product(px[i], py[j], lpx[i], lpy[j])
                 v = p[i, j]
                 if v == 0.0:
                     continue
@@ -182,7 +199,10 @@ def _glcm_per_angle(counts, present, lv, ng):  # pragma: no cover - compiled
                 con += v * d * d
                 ene += v * v
                 hxy -= v * np.log2(v + eps)
-                hxy1 -= v * _log2_product(px[i], py[j], lpx[i], lpy[j])
+                if split:
+                    corr1 += v / (px[i] * py[j])
+                else:
+                    hxy1 -= v * np.log2(px[i] * py[j] + eps)
                 dx = li - ux
                 dy = lj - uy
                 sx += v * dx * dx
@@ -190,6 +210,8 @@ def _glcm_per_angle(counts, present, lv, ng):  # pragma: no cover - compiled
                 cm += v * dx * dy
                 if v > maxp:
                     maxp = v
+        if split:  # sum_ij p_ij (log2 px_i + log2 py_j) = sum_i px_i log2 px_i + sum_j py_j log2 py_j
+            hxy1 = -(slx + sly) - corr1 * eps / ln2
         hx = 0.0
         hy = 0.0
         for i in range(n):

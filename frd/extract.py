@@ -84,7 +84,7 @@ def _extractor(settings: Settings, dim: int) -> Any:
         if settings.engine == "fast":
             from .engine.pipeline import make_extractor
 
-            _EXTRACTORS[key] = make_extractor(settings.params(dim))
+            _EXTRACTORS[key] = make_extractor(settings.params(dim), diagnostics=settings.keep_diagnostics)
         else:
             _EXTRACTORS[key] = featureextractor.RadiomicsFeatureExtractor(settings.params(dim))
     return _EXTRACTORS[key]

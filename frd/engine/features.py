@@ -386,36 +386,20 @@ def glrlm_features(counts: np.ndarray, levels: np.ndarray, names: Sequence[str])
 # --------------------------------------------------------------------------- GLSZM / GLDM (one zone-like layout)
 
 
-def _zone_like(p: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Marginals of a (grey level, size) count matrix with empty size columns dropped."""
-    ps = p.sum(0)
-    pg = p.sum(1)
-    jv = np.arange(1, p.shape[1] + 1, dtype=np.float64)
-    used = ps != 0
-    return p[:, used], ps[used], pg, levels.astype(float), jv[used]
-
-
 def glszm_features(counts: np.ndarray, levels: np.ndarray, names: Sequence[str]) -> dict[str, float]:
     """GLSZM features of zone counts (Ng', max zone size)."""
-    ps_full = counts.sum(0)
-    nz = counts.sum()
-    nz = nz if nz != 0 else 1.0
-    npix = np.sum(ps_full * np.arange(1, counts.shape[1] + 1, dtype=np.float64))
-    npix = npix if npix != 0 else 1.0
-    p, ps, pg, iv, jv = _zone_like(counts, levels)
-    out = _size_emphasis(p, ps, pg, iv, jv, nz, _GLSZM_NAMES)
-    out["ZonePercentage"] = lambda: nz / npix
-    return _pick(out, names)
+    v = _size_emphasis(np.ascontiguousarray(counts), levels.astype(float))
+    return {n: float(v[_GLSZM_INDEX[n]]) for n in names}
 
 
 def gldm_features(counts: np.ndarray, levels: np.ndarray, names: Sequence[str]) -> dict[str, float]:
     """GLDM features of dependence counts (Ng', Na + 1)."""
-    p, pd, pg, iv, jv = _zone_like(counts, levels)
-    nz = pd.sum()
-    nz = nz if nz != 0 else 1.0
-    return _pick(_size_emphasis(p, pd, pg, iv, jv, nz, _GLDM_NAMES), names)
+    v = _size_emphasis(np.ascontiguousarray(counts), levels.astype(float))
+    return {n: float(v[_GLDM_INDEX[n]]) for n in names}
 
 
+#: Output order of :func:`_size_emphasis`.
+_SIZE_KEYS = ("small", "large", "gln", "glnn", "sn", "snn", "glv", "sv", "ent", "low", "high", "sl", "sh", "ll", "lh")
 _GLSZM_NAMES = {
     "small": "SmallAreaEmphasis", "large": "LargeAreaEmphasis", "gln": "GrayLevelNonUniformity",
     "glnn": "GrayLevelNonUniformityNormalized", "sn": "SizeZoneNonUniformity",
@@ -432,53 +416,75 @@ _GLDM_NAMES = {
     "sh": "SmallDependenceHighGrayLevelEmphasis", "ll": "LargeDependenceLowGrayLevelEmphasis",
     "lh": "LargeDependenceHighGrayLevelEmphasis",
 }  # fmt: skip
+_GLSZM_INDEX = {name: _SIZE_KEYS.index(k) for k, name in _GLSZM_NAMES.items()} | {"ZonePercentage": 15}
+_GLDM_INDEX = {name: _SIZE_KEYS.index(k) for k, name in _GLDM_NAMES.items()}
 
 
-def _size_emphasis(
-    p: np.ndarray,
-    ps: np.ndarray,
-    pg: np.ndarray,
-    iv: np.ndarray,
-    jv: np.ndarray,
-    nz: float,
-    labels: dict[str, str],
-) -> dict[str, Formula]:
-    """The formulas GLSZM and GLDM share, over (grey level i, size/dependence j) counts ``p``."""
-    i2 = iv[:, None] ** 2
-    j2 = jv[None, :] ** 2
+@njit
+def _size_emphasis(p, lv):  # pragma: no cover - compiled
+    """The formulas GLSZM and GLDM share, over (grey level i, size or dependence j) counts ``p``.
 
-    def glv() -> float:
-        q = pg / nz
-        u = np.sum(q * iv)
-        return np.sum(q * (iv - u) ** 2)
-
-    def sv() -> float:
-        q = ps / nz
-        u = np.sum(q * jv)
-        return np.sum(q * (jv - u) ** 2)
-
-    def ent() -> float:
-        q = p / nz
-        return -np.sum(q * np.log2(q + EPS))
-
-    f: dict[str, Formula] = {
-        "small": lambda: np.sum(ps / jv**2) / nz,
-        "large": lambda: np.sum(ps * jv**2) / nz,
-        "gln": lambda: np.sum(pg**2) / nz,
-        "glnn": lambda: np.sum(pg**2) / nz**2,
-        "sn": lambda: np.sum(ps**2) / nz,
-        "snn": lambda: np.sum(ps**2) / nz**2,
-        "glv": glv,
-        "sv": sv,
-        "ent": ent,
-        "low": lambda: np.sum(pg / iv**2) / nz,
-        "high": lambda: np.sum(pg * iv**2) / nz,
-        "sl": lambda: np.sum(p / (i2 * j2)) / nz,
-        "sh": lambda: np.sum(p * i2 / j2) / nz,
-        "ll": lambda: np.sum(p * j2 / i2) / nz,
-        "lh": lambda: np.sum(p * (j2 * i2)) / nz,
-    }
-    return {labels[k]: v for k, v in f.items() if k in labels}
+    Returns the 15 values in _SIZE_KEYS order, then the zone percentage Nz / Np (GLSZM). Nz (the
+    divisor) is the number of zones, or of voxels for the GLDM, 1 where it would be 0.
+    """
+    ng, ns = p.shape
+    eps = 2.220446049250313e-16
+    pg = np.zeros(ng)
+    ps = np.zeros(ns)
+    for i in range(ng):
+        for j in range(ns):
+            pg[i] += p[i, j]
+            ps[j] += p[i, j]
+    nz = 0.0
+    for j in range(ns):
+        nz += ps[j]
+    npix = 0.0
+    for j in range(ns):
+        npix += ps[j] * (j + 1.0)
+    if nz == 0:
+        nz = 1.0
+    if npix == 0:
+        npix = 1.0
+    small = large = sn = uj = 0.0
+    for j in range(ns):
+        r = j + 1.0
+        small += ps[j] / (r * r)
+        large += ps[j] * r * r
+        sn += ps[j] * ps[j]
+        uj += ps[j] / nz * r
+    gln = low = high = ui = 0.0
+    for i in range(ng):
+        li = lv[i]
+        gln += pg[i] * pg[i]
+        low += pg[i] / (li * li)
+        high += pg[i] * li * li
+        ui += pg[i] / nz * li
+    glv = 0.0
+    for i in range(ng):
+        glv += pg[i] / nz * (lv[i] - ui) ** 2
+    sv = 0.0
+    for j in range(ns):
+        sv += ps[j] / nz * (j + 1.0 - uj) ** 2
+    ent = sl = sh = ll = lh = 0.0
+    for i in range(ng):
+        i2 = lv[i] * lv[i]
+        for j in range(ns):
+            v = p[i, j]
+            if v == 0.0:
+                continue
+            j2 = (j + 1.0) * (j + 1.0)
+            q = v / nz
+            ent -= q * np.log2(q + eps)
+            sl += v / (i2 * j2)
+            sh += v * i2 / j2
+            ll += v * j2 / i2
+            lh += v * (j2 * i2)
+    out = np.empty(16)
+    vals = (small / nz, large / nz, gln / nz, gln / (nz * nz), sn / nz, sn / (nz * nz), glv, sv, ent,
+            low / nz, high / nz, sl / nz, sh / nz, ll / nz, lh / nz, nz / npix)  # fmt: skip
+    for k in range(16):
+        out[k] = vals[k]
+    return out
 
 
 # --------------------------------------------------------------------------- NGTDM

@@ -232,13 +232,29 @@ def check_mask(image: sitk.Image, mask: sitk.Image, **s: Any) -> tuple[np.ndarra
     return bounding_box, None
 
 
-def execute(extractor: Any, image: sitk.Image, mask: sitk.Image) -> collections.OrderedDict[str, Any]:
+def get_mask(mask: sitk.Image, **s: Any) -> sitk.Image:
+    """pyradiomics' ``imageoperations.getMask`` for scalar masks, checking the label without sorting every voxel."""
+    from radiomics import imageoperations as ops
+
+    if "vector" in mask.GetPixelIDTypeAsString().lower():
+        return ops.getMask(mask, **s)
+    mask = sitk.Cast(mask, sitk.sitkUInt32)
+    arr = sitk.GetArrayViewFromImage(mask)
+    label = s.get("label", 1)
+    if not (arr == label).any():  # pyradiomics' own function words both errors
+        return ops.getMask(mask, **s)
+    return mask
+
+
+def execute(
+    extractor: Any, image: sitk.Image, mask: sitk.Image, diagnostics: bool = True
+) -> collections.OrderedDict[str, Any]:
     """pyradiomics' ``RadiomicsFeatureExtractor.execute`` (segment-based) with the engine's feature stage.
 
     The steps and their SimpleITK calls are pyradiomics' own, in its order. Of the diagnostics only the
-    numeric ones (intensity mean/min/max, ROI voxel and volume counts) are produced: the hashes,
-    versions and settings pyradiomics adds as text cost a third of the preprocessing time and carry
-    no number.
+    numeric ones (intensity mean/min/max, ROI voxel and volume counts) are produced, and only with
+    ``diagnostics``: the hashes, versions and settings pyradiomics adds as text cost a third of the
+    preprocessing time and carry no number.
     """
     from radiomics import imageoperations as ops
 
@@ -246,9 +262,10 @@ def execute(extractor: Any, image: sitk.Image, mask: sitk.Image) -> collections.
     label = s.get("label", 1)
     if s.get("geometryTolerance") is not None:
         extractor._setTolerance()
-    diag: collections.OrderedDict[str, Any] | None = collections.OrderedDict() if s.get("additionalInfo") else None
+    wanted = diagnostics and s.get("additionalInfo")
+    diag: collections.OrderedDict[str, Any] | None = collections.OrderedDict() if wanted else None
 
-    mask = ops.getMask(mask, **s)
+    mask = get_mask(mask, **s)
     if diag is not None:
         _image_diagnostics(diag, image, "original")
         _mask_diagnostics(diag, None, mask, label, "original")
@@ -296,19 +313,21 @@ def execute(extractor: Any, image: sitk.Image, mask: sitk.Image) -> collections.
 class FastExtractor:
     """A pyradiomics extractor (its parameter parsing and defaults) whose ``execute`` runs the engine."""
 
-    def __init__(self, params: dict[str, Any]) -> None:
+    def __init__(self, params: dict[str, Any], diagnostics: bool = True) -> None:
         from radiomics.featureextractor import RadiomicsFeatureExtractor
 
         if not available():
             raise EngineUnavailableError("the fast radiomics engine needs numba: pip install 'frd[fast]'")
         check_supported(params)
         self.pyradiomics = RadiomicsFeatureExtractor(params)
+        self.diagnostics = diagnostics
 
     def execute(self, image: sitk.Image, mask: sitk.Image) -> collections.OrderedDict[str, Any]:
         """Features of ``image`` inside ``mask``, keyed as pyradiomics keys them."""
-        return execute(self.pyradiomics, image, mask)
+        return execute(self.pyradiomics, image, mask, self.diagnostics)
 
 
-def make_extractor(params: dict[str, Any]) -> FastExtractor:
-    """A fast extractor for pyradiomics ``params`` (the dict of a parameter file)."""
-    return FastExtractor(params)
+def make_extractor(params: dict[str, Any], diagnostics: bool = True) -> FastExtractor:
+    """A fast extractor for pyradiomics ``params`` (the dict of a parameter file); ``diagnostics=False``
+    leaves out the ``diagnostics_*`` entries (frd keeps them only where a preset uses them, v1)."""
+    return FastExtractor(params, diagnostics)

@@ -144,6 +144,43 @@ def test_flat_image_features_match() -> None:
         make_extractor(params).execute(img, m)
 
 
+@pytest.mark.parametrize("preset", ["v1", "v0", "ccnet"])
+def test_frd_feature_vectors_match_across_engines(preset: str) -> None:
+    """What frd keeps per image (names, order, diagnostics of v1 only) is the same with either engine."""
+    from frd.extract import extract_image
+    from frd.io import ImageRef
+
+    rng = np.random.default_rng(11)
+    ref = ImageRef(path="x.png", key="x", array=_texture(rng, (40, 44), "smooth").astype(np.float32))
+    names_a, values_a, dim_a = extract_image(ref, None, resolve_settings(preset))
+    names_b, values_b, dim_b = extract_image(ref, None, resolve_settings(preset, engine="fast"))
+    assert names_b == names_a and dim_b == dim_a
+    assert any(n.startswith("diagnostics_") for n in names_b) == (preset == "v1")
+    report = compare(dict(zip(names_a, values_a, strict=True)), dict(zip(names_b, values_b, strict=True)), 255.0)
+    assert report.mismatches == []
+
+
+def test_missing_label_fails_as_in_pyradiomics() -> None:
+    rng = np.random.default_rng(5)
+    img, m = _pair(_texture(rng, (20, 20), "noise"), _mask(rng, (20, 20), "blob") * 2, "v0")
+    params = resolve_settings("v0").params(2)
+    with pytest.raises(ValueError) as ref:
+        _pyradiomics(params, img, m)
+    with pytest.raises(ValueError) as got:
+        make_extractor(params).execute(img, m)
+    assert str(got.value) == str(ref.value) and "Label (1) not present" in str(got.value)
+
+
+def test_diagnostics_can_be_left_out() -> None:
+    rng = np.random.default_rng(6)
+    img, m = _pair(_texture(rng, (20, 20), "noise"), _mask(rng, (20, 20), "full"), "v0")
+    params = resolve_settings("v0").params(2)
+    with_diag = make_extractor(params).execute(img, m)
+    without = make_extractor(params, diagnostics=False).execute(img, m)
+    assert any(k.startswith("diagnostics_") for k in with_diag)
+    assert list(without) == [k for k in with_diag if not k.startswith("diagnostics_")]
+
+
 # --------------------------------------------------------------------------- matrices
 
 

@@ -285,6 +285,17 @@ def test_compute_frd_fast_equals_pyradiomics_engine(png_sets, tmp_path) -> None:
     assert again.frd == fast.frd and again.timings["images_cached"] == again.n[0] + again.n[1]
 
 
+def test_statistics_of_one_engine_are_refused_by_the_other(png_sets, tmp_path) -> None:
+    from frd.api import compute_stats
+    from frd.errors import StatsMismatchError
+
+    fast = resolve_settings("ccnet", engine="fast")
+    (stats,) = compute_stats([png_sets[0]], fast, workers=1, cache_dir=tmp_path)
+    assert compute_stats([stats], fast)[0] is stats
+    with pytest.raises(StatsMismatchError):
+        compute_stats([stats], resolve_settings("ccnet"))
+
+
 def test_cli_engine_option(png_sets, tmp_path) -> None:
     from click.testing import CliRunner
 

@@ -18,13 +18,26 @@ from ._jit import njit
 
 
 @njit
+def _steps(pos, step, n):  # pragma: no cover - compiled
+    """How many voxels a line from ``pos`` moving by ``step`` stays inside 0..n-1 (any count if step is 0)."""
+    if step > 0:
+        return (n - 1 - pos) // step + 1
+    if step < 0:
+        return pos // (-step) + 1
+    return 1 << 30
+
+
+@njit
 def glrlm(img, mask, angles, ng, nr):  # pragma: no cover - compiled
     """Run-length counts P[i-1, r-1, a]; an angle whose lines never hold two ROI voxels is zeroed (2D ROI)."""
     nz, ny, nx = img.shape
     na = angles.shape[0]
     out = np.zeros((ng, nr, na))
+    flat_img = img.ravel()
+    flat_mask = mask.ravel()
     for a in range(na):
         dz, dy, dx = angles[a, 0], angles[a, 1], angles[a, 2]
+        off = (dz * ny + dy) * nx + dx
         multi = False
         for z in range(nz):
             for y in range(ny):
@@ -33,14 +46,15 @@ def glrlm(img, mask, angles, ng, nr):  # pragma: no cover - compiled
                     pz, py, px = z - dz, y - dy, x - dx
                     if 0 <= pz < nz and 0 <= py < ny and 0 <= px < nx:
                         continue
+                    length = min(_steps(z, dz, nz), _steps(y, dy, ny), _steps(x, dx, nx))
+                    j = (z * ny + y) * nx + x
                     gl = -1
                     rl = 0
                     elements = 0
-                    cz, cy, cx = z, y, x
-                    while 0 <= cz < nz and 0 <= cy < ny and 0 <= cx < nx:
-                        if mask[cz, cy, cx]:
+                    for _ in range(length):
+                        if flat_mask[j]:
                             elements += 1
-                            v = img[cz, cy, cx]
+                            v = flat_img[j]
                             if gl == -1:
                                 gl = v
                             elif v == gl:
@@ -53,9 +67,7 @@ def glrlm(img, mask, angles, ng, nr):  # pragma: no cover - compiled
                             out[gl - 1, rl, a] += 1.0
                             gl = -1
                             rl = 0
-                        cz += dz
-                        cy += dy
-                        cx += dx
+                        j += off
                     if gl > -1:
                         out[gl - 1, rl, a] += 1.0
                     if elements > 1:
@@ -66,52 +78,68 @@ def glrlm(img, mask, angles, ng, nr):  # pragma: no cover - compiled
 
 
 @njit
-def glszm(img, mask, angles, ng):  # pragma: no cover - compiled
-    """Zone counts P[i-1, s-1]: connected zones (neighbours = ``angles``, both directions) of one grey level."""
+def _padded(img, mask, angles):  # pragma: no cover - compiled
+    """Flat copies of ``img``/``mask`` with a border of unmasked voxels as wide as the largest offset,
+    and each angle as a flat offset: every neighbour of an ROI voxel is then a valid index, and one
+    outside the image is simply not in the ROI, as pyradiomics' bounds checks treat it."""
     nz, ny, nx = img.shape
-    na = angles.shape[0]
-    todo = mask.copy()
-    nvox = 0
+    pz = py = px = 0
+    for a in range(angles.shape[0]):
+        pz = max(pz, abs(angles[a, 0]))
+        py = max(py, abs(angles[a, 1]))
+        px = max(px, abs(angles[a, 2]))
+    qz, qy, qx = nz + 2 * pz, ny + 2 * py, nx + 2 * px
+    flat_img = np.zeros(qz * qy * qx, dtype=np.int32)
+    flat_mask = np.zeros(qz * qy * qx, dtype=np.uint8)
     for z in range(nz):
         for y in range(ny):
+            base = ((z + pz) * qy + y + py) * qx + px
             for x in range(nx):
-                if todo[z, y, x]:
-                    nvox += 1
-    stack = np.empty((max(nvox, 1), 3), dtype=np.int64)
+                if mask[z, y, x]:
+                    flat_img[base + x] = img[z, y, x]
+                    flat_mask[base + x] = 1
+    offsets = np.empty(angles.shape[0], dtype=np.int64)
+    for a in range(angles.shape[0]):
+        offsets[a] = (angles[a, 0] * qy + angles[a, 1]) * qx + angles[a, 2]
+    return flat_img, flat_mask, offsets
+
+
+@njit
+def glszm(img, mask, angles, ng):  # pragma: no cover - compiled
+    """Zone counts P[i-1, s-1]: connected zones (neighbours = ``angles``, both directions) of one grey level."""
+    flat_img, todo, offsets = _padded(img, mask, angles)
+    na = offsets.size
+    nvox = 0
+    for k in range(todo.size):
+        nvox += todo[k]
+    stack = np.empty(max(nvox, 1), dtype=np.int64)
     zones_gl = np.empty(max(nvox, 1), dtype=np.int64)
     zones_size = np.empty(max(nvox, 1), dtype=np.int64)
     nzones = 0
     max_size = 0
-    for z in range(nz):
-        for y in range(ny):
-            for x in range(nx):
-                if not todo[z, y, x]:
-                    continue
-                gl = img[z, y, x]
-                top = 0
-                stack[top, 0], stack[top, 1], stack[top, 2] = z, y, x
-                top += 1
-                todo[z, y, x] = 0
-                size = 0
-                while top > 0:
-                    top -= 1
-                    kz, ky, kx = stack[top, 0], stack[top, 1], stack[top, 2]
-                    size += 1
-                    for a in range(na):
-                        zz = kz + angles[a, 0]
-                        yy = ky + angles[a, 1]
-                        xx = kx + angles[a, 2]
-                        if zz < 0 or zz >= nz or yy < 0 or yy >= ny or xx < 0 or xx >= nx:
-                            continue
-                        if todo[zz, yy, xx] and img[zz, yy, xx] == gl:
-                            todo[zz, yy, xx] = 0
-                            stack[top, 0], stack[top, 1], stack[top, 2] = zz, yy, xx
-                            top += 1
-                zones_gl[nzones] = gl
-                zones_size[nzones] = size
-                nzones += 1
-                if size > max_size:
-                    max_size = size
+    for start in range(todo.size):
+        if not todo[start]:
+            continue
+        gl = flat_img[start]
+        stack[0] = start
+        top = 1
+        todo[start] = 0
+        size = 0
+        while top > 0:
+            top -= 1
+            k = stack[top]
+            size += 1
+            for a in range(na):
+                j = k + offsets[a]
+                if todo[j] and flat_img[j] == gl:
+                    todo[j] = 0
+                    stack[top] = j
+                    top += 1
+        zones_gl[nzones] = gl
+        zones_size[nzones] = size
+        nzones += 1
+        if size > max_size:
+            max_size = size
     out = np.zeros((ng, max_size))
     for k in range(nzones):
         out[zones_gl[k] - 1, zones_size[k] - 1] += 1.0
@@ -127,40 +155,34 @@ def neighbourhood(img, mask, angles, sym_index, ng, n_sym, alpha, want_glcm, wan
     * GLDM[i-1, d]: voxels of level i with d neighbours within ``alpha`` grey levels.
     * NGTDM[i-1]: [voxel count, sum of |i - mean of ROI neighbours|, i], in pyradiomics' voxel order.
     """
-    nz, ny, nx = img.shape
-    na = angles.shape[0]
+    flat_img, flat_mask, offsets = _padded(img, mask, angles)
+    na = offsets.size
     glcm = np.zeros((ng, ng, n_sym) if want_glcm else (0, 0, 0))
     gldm = np.zeros((ng, na + 1) if want_gldm else (0, 0))
     ngtdm = np.zeros((ng, 3) if want_ngtdm else (0, 3))
     for g in range(ngtdm.shape[0]):
         ngtdm[g, 2] = g + 1
-    for z in range(nz):
-        for y in range(ny):
-            for x in range(nx):
-                if not mask[z, y, x]:
-                    continue
-                gi = img[z, y, x]
-                dep = 0
-                count = 0.0
-                total = 0.0
-                for a in range(na):
-                    zz = z + angles[a, 0]
-                    yy = y + angles[a, 1]
-                    xx = x + angles[a, 2]
-                    if zz < 0 or zz >= nz or yy < 0 or yy >= ny or xx < 0 or xx >= nx:
-                        continue
-                    if not mask[zz, yy, xx]:
-                        continue
-                    gj = img[zz, yy, xx]
-                    if want_glcm:
-                        glcm[gi - 1, gj - 1, sym_index[a]] += 1.0
-                    if abs(gi - gj) <= alpha:
-                        dep += 1
-                    count += 1.0
-                    total += gj
-                if want_gldm:
-                    gldm[gi - 1, dep] += 1.0
-                if want_ngtdm:
-                    ngtdm[gi - 1, 0] += 1.0
-                    ngtdm[gi - 1, 1] += 0.0 if count == 0 else abs(float(gi) - total / count)
+    for i in range(flat_mask.size):  # raster order, as pyradiomics' voxel loop
+        if not flat_mask[i]:
+            continue
+        gi = flat_img[i]
+        dep = 0
+        count = 0.0
+        total = 0.0
+        for a in range(na):
+            j = i + offsets[a]
+            if not flat_mask[j]:
+                continue
+            gj = flat_img[j]
+            if want_glcm:
+                glcm[gi - 1, gj - 1, sym_index[a]] += 1.0
+            if abs(gi - gj) <= alpha:
+                dep += 1
+            count += 1.0
+            total += gj
+        if want_gldm:
+            gldm[gi - 1, dep] += 1.0
+        if want_ngtdm:
+            ngtdm[gi - 1, 0] += 1.0
+            ngtdm[gi - 1, 1] += 0.0 if count == 0 else abs(float(gi) - total / count)
     return glcm, gldm, ngtdm

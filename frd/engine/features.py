@@ -386,15 +386,16 @@ def glrlm_features(counts: np.ndarray, levels: np.ndarray, names: Sequence[str])
 # --------------------------------------------------------------------------- GLSZM / GLDM (one zone-like layout)
 
 
-def glszm_features(counts: np.ndarray, levels: np.ndarray, names: Sequence[str]) -> dict[str, float]:
-    """GLSZM features of zone counts (Ng', max zone size)."""
-    v = _size_emphasis(np.ascontiguousarray(counts), levels.astype(float))
+def glszm_features(counts: np.ndarray, sizes: np.ndarray, levels: np.ndarray, names: Sequence[str]) -> dict[str, float]:
+    """GLSZM features of zone counts (Ng', len(sizes)) over the zone ``sizes`` that occur."""
+    v = _size_emphasis(np.ascontiguousarray(counts), levels.astype(float), sizes)
     return {n: float(v[_GLSZM_INDEX[n]]) for n in names}
 
 
 def gldm_features(counts: np.ndarray, levels: np.ndarray, names: Sequence[str]) -> dict[str, float]:
     """GLDM features of dependence counts (Ng', Na + 1)."""
-    v = _size_emphasis(np.ascontiguousarray(counts), levels.astype(float))
+    deps = np.arange(1, counts.shape[1] + 1, dtype=np.float64)  # column j holds j dependent neighbours
+    v = _size_emphasis(np.ascontiguousarray(counts), levels.astype(float), deps)
     return {n: float(v[_GLDM_INDEX[n]]) for n in names}
 
 
@@ -421,8 +422,8 @@ _GLDM_INDEX = {name: _SIZE_KEYS.index(k) for k, name in _GLDM_NAMES.items()}
 
 
 @njit
-def _size_emphasis(p, lv):  # pragma: no cover - compiled
-    """The formulas GLSZM and GLDM share, over (grey level i, size or dependence j) counts ``p``.
+def _size_emphasis(p, lv, jv):  # pragma: no cover - compiled
+    """The formulas GLSZM and GLDM share, over (grey level i, size or dependence jv[j]) counts ``p``.
 
     Returns the 15 values in _SIZE_KEYS order, then the zone percentage Nz / Np (GLSZM). Nz (the
     divisor) is the number of zones, or of voxels for the GLDM, 1 where it would be 0.
@@ -440,14 +441,14 @@ def _size_emphasis(p, lv):  # pragma: no cover - compiled
         nz += ps[j]
     npix = 0.0
     for j in range(ns):
-        npix += ps[j] * (j + 1.0)
+        npix += ps[j] * jv[j]
     if nz == 0:
         nz = 1.0
     if npix == 0:
         npix = 1.0
     small = large = sn = uj = 0.0
     for j in range(ns):
-        r = j + 1.0
+        r = jv[j]
         small += ps[j] / (r * r)
         large += ps[j] * r * r
         sn += ps[j] * ps[j]
@@ -464,7 +465,7 @@ def _size_emphasis(p, lv):  # pragma: no cover - compiled
         glv += pg[i] / nz * (lv[i] - ui) ** 2
     sv = 0.0
     for j in range(ns):
-        sv += ps[j] / nz * (j + 1.0 - uj) ** 2
+        sv += ps[j] / nz * (jv[j] - uj) ** 2
     ent = sl = sh = ll = lh = 0.0
     for i in range(ng):
         i2 = lv[i] * lv[i]
@@ -472,7 +473,7 @@ def _size_emphasis(p, lv):  # pragma: no cover - compiled
             v = p[i, j]
             if v == 0.0:
                 continue
-            j2 = (j + 1.0) * (j + 1.0)
+            j2 = jv[j] * jv[j]
             q = v / nz
             ent -= q * np.log2(q + eps)
             sl += v / (i2 * j2)

@@ -106,7 +106,11 @@ def _padded(img, mask, angles):  # pragma: no cover - compiled
 
 @njit
 def glszm(img, mask, angles, ng):  # pragma: no cover - compiled
-    """Zone counts P[i-1, s-1]: connected zones (neighbours = ``angles``, both directions) of one grey level."""
+    """Zone counts: connected zones (neighbours = ``angles``, both directions) of one grey level.
+
+    Returns (P, sizes): P[i-1, c] counts the zones of level i and size ``sizes[c]``, for the sizes
+    that occur (ascending); pyradiomics' matrix has a column for every size up to the largest.
+    """
     flat_img, todo, offsets = _padded(img, mask, angles)
     na = offsets.size
     nvox = 0
@@ -140,10 +144,17 @@ def glszm(img, mask, angles, ng):  # pragma: no cover - compiled
         nzones += 1
         if size > max_size:
             max_size = size
-    out = np.zeros((ng, max_size))
+    # Only the zone sizes that occur: pyradiomics drops the empty size columns before any formula.
+    column = np.full(max_size + 1, -1, dtype=np.int64)
     for k in range(nzones):
-        out[zones_gl[k] - 1, zones_size[k] - 1] += 1.0
-    return out
+        column[zones_size[k]] = 0
+    sizes = np.flatnonzero(column >= 0)
+    for c in range(sizes.size):
+        column[sizes[c]] = c
+    out = np.zeros((ng, sizes.size))
+    for k in range(nzones):
+        out[zones_gl[k] - 1, column[zones_size[k]]] += 1.0
+    return out, sizes.astype(np.float64)
 
 
 @njit

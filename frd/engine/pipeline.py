@@ -165,8 +165,8 @@ def compute_texture(
             counts = M.glrlm(img3, mask3, _angles(arr.shape, settings, False, [1]), binned.ng, int(max(arr.shape)))
             values = F.glrlm_features(counts[present], binned.levels, names)
         elif cls_name == "glszm":
-            counts = M.glszm(img3, mask3, _angles(arr.shape, settings, True, [1]), binned.ng)
-            values = F.glszm_features(counts[present], binned.levels, names)
+            counts, sizes = M.glszm(img3, mask3, _angles(arr.shape, settings, True, [1]), binned.ng)
+            values = F.glszm_features(counts[present], sizes, binned.levels, names)
         elif cls_name == "gldm":
             assert near is not None
             values = F.gldm_features(near[1][present], binned.levels, names)

@@ -114,7 +114,7 @@ def test_every_feature_matches_pyradiomics_2d(preset: str, case: tuple) -> None:
     assert worst < REL_TOL
 
 
-@pytest.mark.parametrize("preset", ["v0", "v1"])
+@pytest.mark.parametrize("preset", ["v0", pytest.param("v1", marks=pytest.mark.slow)])
 def test_every_feature_matches_pyradiomics_3d(preset: str) -> None:
     rng = np.random.default_rng(7)
     shape = (14, 18, 16)
@@ -276,6 +276,7 @@ def test_missing_numba_is_a_typed_error(monkeypatch: pytest.MonkeyPatch) -> None
         make_extractor(resolve_settings("v0").params(2))
 
 
+@pytest.mark.slow
 def test_compute_frd_fast_equals_pyradiomics_engine(png_sets, tmp_path) -> None:
     import frd
 
@@ -316,3 +317,10 @@ def test_cli_engine_option(png_sets, tmp_path) -> None:
 def test_import_frd_does_not_import_numba() -> None:
     code = "import sys, frd, frd.api, frd.cli, frd.extract; assert 'numba' not in sys.modules, 'numba imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_streaming_and_metric_front_ends_take_the_engine() -> None:
+    from frd.streaming import FRD
+
+    assert FRD(preset="ccnet", engine="fast").settings.engine == "fast"
+    assert FRD(preset="ccnet").settings.engine == "pyradiomics"

@@ -130,6 +130,35 @@ def test_every_feature_matches_pyradiomics_3d(preset: str) -> None:
     assert any("log-sigma" in k for k in got) == (preset == "v1")
 
 
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"binCount": 16},
+        {"distances": [1, 2]},
+        {"label": 2},
+        {"normalize": True, "normalizeScale": 50, "resampledPixelSpacing": [1.5, 1.5], "interpolator": "sitkLinear"},
+    ],
+    ids=["binCount", "distances", "label", "resampled"],
+)
+def test_parameter_file_settings_match(setting: dict) -> None:
+    """Settings a --params file can set, and other image types, give pyradiomics' numbers too."""
+    rng = np.random.default_rng(9)
+    base = resolve_settings("v0").params(2)
+    params = {
+        "imageType": {"Original": {}, "Square": {}, "Gradient": {}, "LoG": {"sigma": [1.0]}},
+        "featureClass": base["featureClass"],
+        "setting": base["setting"] | setting,
+    }
+    msk = _mask(rng, (40, 40), "blob") * int(setting.get("label", 1))
+    img, m = _pair(_texture(rng, (40, 40), "smooth"), msk.astype(np.uint8), "v0")
+    ref = _pyradiomics(params, img, m)
+    got = {k: float(v) for k, v in make_extractor(params).execute(img, m).items()}
+    assert list(got) == list(ref)
+    assert any(k.startswith("square_") for k in got) and any(k.startswith("log-sigma") for k in got)
+    report = compare(ref, got, intensity_scale(img))
+    assert report.mismatches == [], report.mismatches[:5]
+
+
 def test_flat_image_features_match() -> None:
     """A constant ROI: one grey level, degenerate matrices, pyradiomics' 0/1/NaN conventions."""
     rng = np.random.default_rng(3)

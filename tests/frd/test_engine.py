@@ -159,6 +159,20 @@ def test_parameter_file_settings_match(setting: dict) -> None:
     assert report.mismatches == [], report.mismatches[:5]
 
 
+def test_corrected_mask_matches() -> None:
+    """A mask on another grid (correctMask, as v0 sets it) is resampled by pyradiomics' own code path."""
+    rng = np.random.default_rng(12)
+    img, _ = _pair(_texture(rng, (40, 40), "smooth"), _mask(rng, (40, 40), "full"), "v0")
+    m = sitk.GetImageFromArray(_mask(rng, (30, 30), "blob"))
+    m.SetSpacing((1.25, 1.25))
+    params = resolve_settings("v0").params(2)
+    ref = _pyradiomics(params, img, m)
+    got = {k: float(v) for k, v in make_extractor(params).execute(img, m).items()}
+    assert "diagnostics_Mask-corrected_VoxelNum" in got
+    assert list(got) == list(ref)
+    assert compare(ref, got, intensity_scale(img)).mismatches == []
+
+
 def test_flat_image_features_match() -> None:
     """A constant ROI: one grey level, degenerate matrices, pyradiomics' 0/1/NaN conventions."""
     rng = np.random.default_rng(3)

@@ -1,10 +1,11 @@
-"""The fast engine's extractor: pyradiomics' image handling, the engine's feature classes.
+"""The fast engine's extractor: pyradiomics' image handling, the engine's feature stage.
 
-Loading, normalisation, resampling, mask checks, diagnostics, shape and the filtered image types
-(Wavelet, LoG, ...) stay pyradiomics' own SimpleITK/PyWavelets calls, so every image a feature
-class sees is bit-identical to pyradiomics'. What the engine replaces is the feature stage:
-``computeFeatures`` bins each image once, builds every texture matrix with compiled kernels
-(:mod:`frd.engine.matrices`) and evaluates pyradiomics' formulas (:mod:`frd.engine.features`).
+:func:`execute` follows pyradiomics' ``RadiomicsFeatureExtractor.execute`` step by step: loading,
+normalisation, resampling, mask checks, shape and the filtered image types (Wavelet, LoG, ...)
+are pyradiomics' own SimpleITK/PyWavelets calls, so every image a feature class sees is
+bit-identical to pyradiomics'. :func:`compute_texture` replaces pyradiomics' feature classes: it
+bins each image once, builds the texture matrices with compiled kernels (:mod:`.matrices`) and
+evaluates pyradiomics' formulas (:mod:`.features`).
 """
 
 from __future__ import annotations

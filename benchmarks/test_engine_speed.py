@@ -45,7 +45,12 @@ def images(tmp_path_factory):
     for size in sorted({s for _, s in CASES}):
         write_png_set(root / str(size), PER_IMAGE, seed=size, size=size)
         out[size] = discover(root / str(size))
-    yield out
+    return out
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_at_end():
+    yield
     _report()
 
 

@@ -98,6 +98,21 @@ def symmetric_angle_index(one_way: np.ndarray, both_ways: np.ndarray) -> np.ndar
     return index
 
 
+def _symmetric_index_cached(shape: tuple[int, ...], settings: dict[str, Any], dist: Any) -> np.ndarray:
+    force2d = bool(settings.get("force2D", False))
+    dim = int(settings.get("force2Ddimension", 0))
+    return _symmetric_index(tuple(shape), force2d, dim, tuple(int(d) for d in dist))
+
+
+@functools.lru_cache(maxsize=256)
+def _symmetric_index(shape: tuple[int, ...], force2d: bool, dim: int, dist: tuple[int, ...]) -> np.ndarray:
+    index = symmetric_angle_index(
+        _angles_cached(shape, False, force2d, dim, dist), _angles_cached(shape, True, force2d, dim, dist)
+    )
+    index.flags.writeable = False
+    return index
+
+
 def _neighbourhood(
     img3: np.ndarray,
     mask3: np.ndarray,
@@ -113,7 +128,7 @@ def _neighbourhood(
         img3,
         mask3,
         both,
-        symmetric_angle_index(one, both),
+        _symmetric_index_cached(shape, settings, dist),
         ng,
         len(one),
         int(settings.get("gldm_a", 0)),

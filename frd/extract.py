@@ -242,6 +242,10 @@ def extract_sets(
 
     t1 = time.perf_counter()
     if todo:
+        if settings.engine == "fast":  # numba missing or settings it cannot reproduce: one typed error, up front
+            from .engine.pipeline import ensure_usable
+
+            ensure_usable(settings.params_2d, settings.params_3d)
         _compute(todo, settings, workers, progress, results)
         for i, _img, _msk in todo:
             kind, payload = results[i]

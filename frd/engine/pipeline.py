@@ -44,6 +44,18 @@ def check_supported(params: dict[str, Any]) -> None:
         )
 
 
+def ensure_usable(*params: dict[str, Any]) -> None:
+    """Raise :class:`EngineUnavailableError` unless numba is installed and every ``params`` is supported.
+
+    Called before any image is extracted, so that a worker never meets it per image (where
+    ``--skip-invalid`` would skip every image instead of stopping).
+    """
+    if not available():
+        raise EngineUnavailableError("the fast radiomics engine needs numba: pip install 'frd[fast]'")
+    for p in params:
+        check_supported(p)
+
+
 @functools.cache
 def _known_features(cls_name: str) -> dict[str, bool]:
     from radiomics import getFeatureClasses
@@ -332,9 +344,7 @@ class FastExtractor:
     def __init__(self, params: dict[str, Any], diagnostics: bool = True) -> None:
         from radiomics.featureextractor import RadiomicsFeatureExtractor
 
-        if not available():
-            raise EngineUnavailableError("the fast radiomics engine needs numba: pip install 'frd[fast]'")
-        check_supported(params)
+        ensure_usable(params)
         self.pyradiomics = RadiomicsFeatureExtractor(params)
         self.diagnostics = diagnostics
 

@@ -311,12 +311,30 @@ def test_settings_the_engine_cannot_reproduce_are_refused(tmp_path) -> None:
         make_extractor(params)
 
 
-def test_missing_numba_is_a_typed_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_numba_is_a_typed_error(monkeypatch: pytest.MonkeyPatch, png_sets, tmp_path) -> None:
+    import frd
     import frd.engine.pipeline as pipeline
 
     monkeypatch.setattr(pipeline, "available", lambda: False)
     with pytest.raises(EngineUnavailableError, match=r"frd\[fast\]"):
         make_extractor(resolve_settings("v0").params(2))
+    # before any image, so --skip-invalid cannot turn it into skipping every image
+    with pytest.raises(EngineUnavailableError, match=r"frd\[fast\]"):
+        frd.compute_frd(*png_sets, preset="v0", engine="fast", skip_invalid=True, workers=1, cache_dir=tmp_path)
+
+
+def test_unsupported_parameter_file_fails_once_in_the_cli(png_sets, tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from frd.cli import main
+
+    params = tmp_path / "p.yaml"
+    params.write_text("setting:\n  weightingNorm: euclidean\nfeatureClass:\n  glcm:\n", encoding="utf-8")
+    a, b = png_sets
+    args = [str(a), str(b), "--params", str(params), "--engine", "fast", "--skip-invalid", "-w", "1"]
+    run = CliRunner().invoke(main, [*args, "--cache-dir", str(tmp_path / "c")])
+    assert run.exit_code == 2
+    assert "weightingNorm" in run.output and "Traceback" not in run.output
 
 
 @pytest.mark.slow

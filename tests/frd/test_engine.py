@@ -14,6 +14,8 @@ import zlib
 import numpy as np
 import pytest
 import SimpleITK as sitk
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("numba", reason="the fast engine is the frd[fast] extra")  # CI installs it via frd[test]
 
@@ -222,6 +224,30 @@ def test_diagnostics_can_be_left_out() -> None:
     without = make_extractor(params, diagnostics=False).execute(img, m)
     assert any(k.startswith("diagnostics_") for k in with_diag)
     assert list(without) == [k for k in with_diag if not k.startswith("diagnostics_")]
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    shape=st.tuples(st.integers(3, 18), st.integers(3, 18)),
+    levels=st.integers(1, 12),
+    fill=st.floats(0.05, 1.0),
+    bin_width=st.sampled_from([1, 3, 25]),
+)
+def test_random_small_images_match_pyradiomics(seed, shape, levels, fill, bin_width) -> None:
+    """Tiny images, few grey levels, ragged masks: the degenerate matrices pyradiomics special-cases."""
+    rng = np.random.default_rng(seed)
+    arr = rng.integers(0, levels, shape).astype(np.float64) * (255.0 / max(levels - 1, 1))
+    msk = (rng.random(shape) < fill).astype(np.uint8)
+    msk[shape[0] // 2, :] = 1  # at least one full row: an ROI pyradiomics accepts (>= 2 voxels)
+    params = resolve_settings("v0").params(2)
+    params = params | {"setting": params["setting"] | {"binWidth": bin_width}}
+    img, m = _pair(arr, msk, "v0")
+    ref = _pyradiomics(params, img, m)
+    got = {k: float(v) for k, v in make_extractor(params).execute(img, m).items()}
+    assert list(got) == list(ref)
+    report = compare(ref, got, intensity_scale(img))
+    assert report.mismatches == [], report.mismatches[:5]
 
 
 # --------------------------------------------------------------------------- matrices

@@ -34,9 +34,10 @@ _UNSUPPORTED_SETTINGS = ("weightingNorm", "voxelBased", "resegmentRange")
 
 def check_supported(params: dict[str, Any]) -> None:
     """Raise :class:`EngineUnavailableError` for parameters the fast engine cannot reproduce exactly."""
-    setting = params.get("setting") or {}
-    bad = [k for k in _UNSUPPORTED_SETTINGS if setting.get(k) is not None]
-    if setting.get("symmetricalGLCM", True) is not True:
+    # image types can carry their own settings, which pyradiomics merges over the global ones
+    layers = [params.get("setting") or {}] + [c or {} for c in (params.get("imageType") or {}).values()]
+    bad = sorted({k for s in layers for k in _UNSUPPORTED_SETTINGS if s.get(k) is not None})
+    if any(s.get("symmetricalGLCM", True) is not True for s in layers):
         bad.append("symmetricalGLCM")
     if bad:
         raise EngineUnavailableError(

@@ -335,6 +335,9 @@ def test_settings_the_engine_cannot_reproduce_are_refused(tmp_path) -> None:
     params = resolve_settings("v0").params(2) | {"setting": {"weightingNorm": "euclidean"}}
     with pytest.raises(EngineUnavailableError, match="weightingNorm"):
         make_extractor(params)
+    per_type = resolve_settings("v0").params(2) | {"imageType": {"Original": {"symmetricalGLCM": False}}}
+    with pytest.raises(EngineUnavailableError, match="symmetricalGLCM"):
+        make_extractor(per_type)
 
 
 def test_missing_numba_is_a_typed_error(monkeypatch: pytest.MonkeyPatch, png_sets, tmp_path) -> None:

@@ -249,7 +249,8 @@ def compute_frd(
 
     ``preset`` is a preset name or resolved :class:`Settings`; ``options`` override a named
     preset (``params_file``, ``feature_classes``, ``image_types``, ``log_sigma``, ``bin_width``,
-    ``resize``, ``norm_ref``, ``norm_type``, ``log``, ``sqrtm``, ``means_only``) or choose the
+    ``resize``, ``norm_ref``, ``norm_type``, ``log``, ``sqrtm``, ``means_only``,
+    ``engine``: ``"pyradiomics"``, the default, or ``"fast"``, frd's compiled engine) or choose the
     analyses (``bootstrap``, ``seed``, ``level``, ``kid``, ``fd_inf``, ``match_sample_count``;
     or pass ``analysis=Analysis(...)``).
 

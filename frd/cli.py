@@ -105,6 +105,12 @@ _EXTRACTION = _options(
     click.option("--norm-ref", type=click.Choice(NORM_REFS), help="Normalize against A (d1), A∪B or each set."),
     click.option("--log/--no-log", "log_", default=None, help="Report ln(d²) (v1) or d² (v0, ccnet)."),
     click.option("--sqrtm", type=click.Choice(SQRTM_METHODS), help="Matrix square root (see docs/presets.md)."),
+    click.option(
+        "--engine",
+        type=click.Choice(["pyradiomics", "fast"]),
+        default=None,
+        help="Radiomics engine: pyradiomics (default) or fast (frd's compiled port; needs frd[fast]).",
+    ),
     click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice."),
     click.option("-w", "--workers", type=click.IntRange(min=1), help="Processes (default: min(8, usable cores))."),
     click.option(
@@ -227,6 +233,7 @@ def _settings(o: dict[str, Any]) -> Any:
         log=o["log_"],
         sqrtm=o["sqrtm"],
         means_only=o.get("means_only", False),
+        engine=o.get("engine"),
     )
 
 

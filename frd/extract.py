@@ -83,7 +83,12 @@ def _extractor(settings: Settings, dim: int) -> Any:
         radiomics.setVerbosity(60)
         logging.getLogger("radiomics").setLevel(logging.ERROR)
         logging.getLogger("pykwalify").setLevel(logging.WARNING)  # it logs every parameter validation
-        _EXTRACTORS[key] = featureextractor.RadiomicsFeatureExtractor(settings.params(dim))
+        if settings.engine == "fast":
+            from .engine.pipeline import make_extractor
+
+            _EXTRACTORS[key] = make_extractor(settings.params(dim), diagnostics=settings.keep_diagnostics)
+        else:
+            _EXTRACTORS[key] = featureextractor.RadiomicsFeatureExtractor(settings.params(dim))
     return _EXTRACTORS[key]
 
 
@@ -156,6 +161,8 @@ def extract_image(
         extractor = _extractor(settings, dim)
         with fast_glcm():
             output = extractor.execute(img, msk)
+    except FRDError:  # e.g. the fast engine declining settings it cannot reproduce: already typed and worded
+        raise
     except Exception as exc:
         reason = unreadable_reason(exc)  # the cause, not ITK's C++ source line
         raise ExtractionError(f"feature extraction failed for {image.path}: {reason}") from exc
@@ -289,6 +296,10 @@ def extract_sets(
 
     t1 = time.perf_counter()
     if todo:
+        if settings.engine == "fast":  # numba missing or settings it cannot reproduce: one typed error, up front
+            from .engine.pipeline import ensure_usable
+
+            ensure_usable(settings.params_2d, settings.params_3d)
         _compute(todo, settings, workers, progress, results)
         for i, _img, _msk in todo:
             kind, payload = results[i]

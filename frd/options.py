@@ -49,6 +49,7 @@ class SettingOptions(TypedDict, total=False):
     log: bool | None
     sqrtm: str | None
     means_only: bool
+    engine: str | None
 
 
 class Options(SettingOptions, total=False):

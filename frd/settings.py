@@ -20,6 +20,9 @@ from .presets import PRESETS, V1_LOG_SIGMA
 #: Bumped whenever the per-image feature vector of the same settings could change.
 FEATURE_FORMAT = 1
 
+#: Radiomics engines: pyradiomics itself, or frd's compiled port of its formulas (frd.engine, the ``fast`` extra).
+ENGINES = ("pyradiomics", "fast")
+
 
 @lru_cache(maxsize=1)
 def pyradiomics_version() -> str:
@@ -52,6 +55,7 @@ class Settings:
     log: bool
     sqrtm: str
     means_only: bool = False
+    engine: str = "pyradiomics"
 
     def params(self, dim: int) -> dict[str, Any]:
         """pyradiomics parameters for 2D or 3D images."""
@@ -59,7 +63,9 @@ class Settings:
 
     def extraction_dict(self) -> dict[str, Any]:
         """The part of the settings that determines each image's raw feature vector."""
-        return {
+        # The engine enters the cache key; the default keeps the keys of caches written before it existed.
+        engine = {} if self.engine == "pyradiomics" else {"engine": self.engine}
+        return engine | {
             "params_2d": self.params_2d,
             "params_3d": self.params_3d,
             "keep_diagnostics": self.keep_diagnostics,
@@ -190,6 +196,7 @@ def resolve_settings(
     log: bool | None = None,
     sqrtm: str | None = None,
     means_only: bool = False,
+    engine: str | None = None,
 ) -> Settings:
     """Start from ``preset`` and apply the overrides given (``None`` keeps the preset's value).
 
@@ -213,6 +220,8 @@ def resolve_settings(
         raise SettingsError(f"norm_type must be one of {', '.join(NORM_TYPES)}, got {norm_type!r}")
     if sqrtm is not None and sqrtm not in SQRTM_METHODS:
         raise SettingsError(f"sqrtm must be one of {', '.join(SQRTM_METHODS)}, got {sqrtm!r}")
+    if engine is not None and engine not in ENGINES:
+        raise SettingsError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if bin_width is not None and not (
         isinstance(bin_width, numbers.Real)
         and not isinstance(bin_width, bool)
@@ -246,6 +255,7 @@ def resolve_settings(
         log=base.log if log is None else bool(log),
         sqrtm=sqrtm or base.sqrtm,
         means_only=bool(means_only),
+        engine=engine or "pyradiomics",
     )
     if norm_type is not None and norm_type != base.norm_type:
         # The preset's range belongs to its own normalization: z-scores keep their unit scale.

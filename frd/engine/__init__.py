@@ -1,0 +1,15 @@
+"""frd's own radiomics engine: pyradiomics' features, computed by compiled code.
+
+``engine="fast"`` in :func:`frd.compute_frd` (``--engine fast``) routes extraction here. The engine
+needs numba (``pip install 'frd[fast]'``); ``import frd`` never imports it.
+
+Modules: :mod:`.discretize` (binning), :mod:`.matrices` (texture matrices, numba),
+:mod:`.features` (pyradiomics' formulas), :mod:`.pipeline` (the extractor).
+"""
+
+from __future__ import annotations
+
+from ..settings import ENGINES
+from ._jit import EngineUnavailableError, available
+
+__all__ = ["ENGINES", "EngineUnavailableError", "available"]

@@ -1,0 +1,416 @@
+"""frd's fast radiomics engine against pyradiomics-bhklab itself, on generated images.
+
+Three levels: the texture matrices equal pyradiomics' C matrices exactly; every feature of every
+preset agrees within 1e-6 relative (values at round-off level within 1e-9 of the intensity scale);
+and ``engine="fast"`` runs through the API and the CLI with its own cache key.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zlib
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+pytest.importorskip("numba", reason="the fast engine is the frd[fast] extra")  # CI installs it via frd[test]
+
+from frd.engine import EngineUnavailableError
+from frd.engine import matrices as M
+from frd.engine.exactness import REL_TOL, ROUNDOFF, compare, intensity_scale
+from frd.engine.pipeline import make_extractor, symmetric_angle_index
+from frd.settings import resolve_settings
+
+# --------------------------------------------------------------------------- generated images
+
+
+def _texture(rng: np.random.Generator, shape: tuple[int, ...], kind: str) -> np.ndarray:
+    """Grey images in [0, 255] of a few kinds that exercise different matrix shapes."""
+    if kind == "noise":
+        return rng.random(shape) * 255
+    if kind == "smooth":
+        grids = np.meshgrid(*[np.arange(n) for n in shape], indexing="ij")
+        return 127 + 100 * np.sin(grids[-1] / 5.0) * np.cos(grids[-2] / 7.0) + rng.normal(0, 5, shape)
+    if kind == "blocks":  # piecewise constant: long runs, large zones, many empty grey levels
+        coarse = rng.integers(0, 6, [max(1, n // 6) for n in shape]) * 40.0
+        out = coarse
+        for axis, n in enumerate(shape):
+            out = np.repeat(out, 6, axis=axis)[(slice(None),) * axis + (slice(0, n),)]
+        return out
+    if kind == "flat":
+        return np.full(shape, 77.0)
+    raise ValueError(kind)
+
+
+def _mask(rng: np.random.Generator, shape: tuple[int, ...], kind: str) -> np.ndarray:
+    if kind == "full":
+        return np.ones(shape, np.uint8)
+    if kind == "blob":
+        grids = np.meshgrid(*[np.arange(n) - n / 2 for n in shape], indexing="ij")
+        r = np.sqrt(sum(g**2 for g in grids))
+        return (r < min(shape) / 3 + rng.normal(0, 1.5, shape)).astype(np.uint8)
+    if kind == "two":  # two disconnected regions
+        m = np.zeros(shape, np.uint8)
+        m[(slice(2, 9),) * len(shape)] = 1
+        m[(slice(-9, -3),) * len(shape)] = 1
+        return m
+    raise ValueError(kind)
+
+
+def _pair(arr: np.ndarray, msk: np.ndarray, preset: str) -> tuple[sitk.Image, sitk.Image]:
+    """Image and mask as frd hands them to pyradiomics for ``preset`` (v1: 2D as a (1, H, W) volume)."""
+    s = resolve_settings(preset)
+    if arr.ndim == 2 and s.expand_2d:
+        arr, msk = arr[np.newaxis], msk[np.newaxis]
+    img = sitk.GetImageFromArray(arr.astype(np.float32))
+    m = sitk.GetImageFromArray(msk)
+    m.CopyInformation(img)
+    return img, m
+
+
+def _pyradiomics(params: dict, img: sitk.Image, msk: sitk.Image) -> dict[str, float]:
+    import radiomics
+    from radiomics import featureextractor
+
+    radiomics.setVerbosity(60)
+    out = featureextractor.RadiomicsFeatureExtractor(params).execute(img, msk)
+    numeric = {}
+    for k, v in out.items():
+        try:
+            numeric[k] = float(v)
+        except (TypeError, ValueError):
+            continue  # text diagnostics (versions, hashes, settings)
+    return numeric
+
+
+CASES_2D = [
+    ("noise", "full", (40, 40)),
+    ("smooth", "blob", (48, 40)),
+    ("blocks", "two", (36, 36)),
+    ("noise", "blob", (33, 47)),
+]
+
+
+def _check(preset: str, arr: np.ndarray, msk: np.ndarray, dim: int) -> float:
+    s = resolve_settings(preset)
+    img, m = _pair(arr, msk, preset)
+    ref = _pyradiomics(s.params(dim), img, m)
+    got = make_extractor(s.params(dim)).execute(img, m)
+    assert list(got) == list(ref)  # the same numeric features, in pyradiomics' order
+    report = compare(ref, {k: float(v) for k, v in got.items()}, intensity_scale(img))
+    assert report.mismatches == [], report.mismatches[:5]
+    assert len(got) >= 90
+    return report.worst_rel
+
+
+@pytest.mark.parametrize("preset", ["v1", "v0", "ccnet"])
+@pytest.mark.parametrize("case", CASES_2D, ids=lambda c: "-".join(map(str, c)))
+def test_every_feature_matches_pyradiomics_2d(preset: str, case: tuple) -> None:
+    texture, mask, shape = case
+    rng = np.random.default_rng(zlib.crc32(repr(case).encode()))  # str hash() is salted per process
+    worst = _check(preset, _texture(rng, shape, texture), _mask(rng, shape, mask), 2)
+    assert worst < REL_TOL
+
+
+@pytest.mark.parametrize("preset", ["v0", pytest.param("v1", marks=pytest.mark.slow)])
+def test_every_feature_matches_pyradiomics_3d(preset: str) -> None:
+    rng = np.random.default_rng(7)
+    shape = (14, 18, 16)
+    arr = _texture(rng, shape, "smooth")
+    img, m = sitk.GetImageFromArray(arr.astype(np.float32)), sitk.GetImageFromArray(_mask(rng, shape, "blob"))
+    img.SetSpacing((2.0, 2.0, 2.0))  # v1 resamples to 2 mm: keep the volume small
+    m.CopyInformation(img)
+    s = resolve_settings(preset)
+    ref = _pyradiomics(s.params(3), img, m)
+    got = make_extractor(s.params(3)).execute(img, m)
+    report = compare(ref, {k: float(v) for k, v in got.items()}, intensity_scale(img))
+    assert report.mismatches == [], report.mismatches[:5]
+    assert any("log-sigma" in k for k in got) == (preset == "v1")
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"binCount": 16},
+        {"distances": [1, 2]},
+        {"label": 2},
+        {"normalize": True, "normalizeScale": 50, "resampledPixelSpacing": [1.5, 1.5], "interpolator": "sitkLinear"},
+    ],
+    ids=["binCount", "distances", "label", "resampled"],
+)
+def test_parameter_file_settings_match(setting: dict) -> None:
+    """Settings a --params file can set, and other image types, give pyradiomics' numbers too."""
+    rng = np.random.default_rng(9)
+    base = resolve_settings("v0").params(2)
+    params = {
+        "imageType": {"Original": {}, "Square": {}, "Gradient": {}, "LoG": {"sigma": [1.0]}},
+        "featureClass": base["featureClass"],
+        "setting": base["setting"] | setting,
+    }
+    msk = _mask(rng, (40, 40), "blob") * int(setting.get("label", 1))
+    img, m = _pair(_texture(rng, (40, 40), "smooth"), msk.astype(np.uint8), "v0")
+    ref = _pyradiomics(params, img, m)
+    got = {k: float(v) for k, v in make_extractor(params).execute(img, m).items()}
+    assert list(got) == list(ref)
+    assert any(k.startswith("square_") for k in got) and any(k.startswith("log-sigma") for k in got)
+    report = compare(ref, got, intensity_scale(img))
+    assert report.mismatches == [], report.mismatches[:5]
+
+
+def test_corrected_mask_matches() -> None:
+    """A mask on another grid (correctMask, as v0 sets it) is resampled by pyradiomics' own code path."""
+    rng = np.random.default_rng(12)
+    img, _ = _pair(_texture(rng, (40, 40), "smooth"), _mask(rng, (40, 40), "full"), "v0")
+    m = sitk.GetImageFromArray(_mask(rng, (30, 30), "blob"))
+    m.SetSpacing((1.25, 1.25))
+    params = resolve_settings("v0").params(2)
+    ref = _pyradiomics(params, img, m)
+    got = {k: float(v) for k, v in make_extractor(params).execute(img, m).items()}
+    assert "diagnostics_Mask-corrected_VoxelNum" in got
+    assert list(got) == list(ref)
+    assert compare(ref, got, intensity_scale(img)).mismatches == []
+
+
+def test_flat_image_features_match() -> None:
+    """A constant ROI: one grey level, degenerate matrices, pyradiomics' 0/1/NaN conventions."""
+    rng = np.random.default_rng(3)
+    arr, msk = _texture(rng, (24, 24), "flat"), _mask(rng, (24, 24), "blob")
+    _check("v0", arr, msk, 2)
+    # v1 normalises by the standard deviation: a flat image is NaN, and both engines refuse it alike
+    params = resolve_settings("v1").params(2)
+    img, m = _pair(arr, msk, "v1")
+    with pytest.raises(ValueError, match="arange"):
+        _pyradiomics(params, img, m)
+    with pytest.raises(ValueError, match="arange"):
+        make_extractor(params).execute(img, m)
+
+
+@pytest.mark.parametrize("preset", ["v1", "v0", "ccnet"])
+def test_frd_feature_vectors_match_across_engines(preset: str) -> None:
+    """What frd keeps per image (names, order, diagnostics of v1 only) is the same with either engine."""
+    from frd.extract import extract_image
+    from frd.io import ImageRef
+
+    rng = np.random.default_rng(11)
+    ref = ImageRef(path="x.png", key="x", array=_texture(rng, (40, 44), "smooth").astype(np.float32))
+    names_a, values_a, dim_a = extract_image(ref, None, resolve_settings(preset))
+    names_b, values_b, dim_b = extract_image(ref, None, resolve_settings(preset, engine="fast"))
+    assert names_b == names_a and dim_b == dim_a
+    assert any(n.startswith("diagnostics_") for n in names_b) == (preset == "v1")
+    report = compare(dict(zip(names_a, values_a, strict=True)), dict(zip(names_b, values_b, strict=True)), 255.0)
+    assert report.mismatches == []
+
+
+def test_missing_label_fails_as_in_pyradiomics() -> None:
+    rng = np.random.default_rng(5)
+    img, m = _pair(_texture(rng, (20, 20), "noise"), _mask(rng, (20, 20), "blob") * 2, "v0")
+    params = resolve_settings("v0").params(2)
+    with pytest.raises(ValueError) as ref:
+        _pyradiomics(params, img, m)
+    with pytest.raises(ValueError) as got:
+        make_extractor(params).execute(img, m)
+    assert str(got.value) == str(ref.value) and "Label (1) not present" in str(got.value)
+
+
+def test_diagnostics_can_be_left_out() -> None:
+    rng = np.random.default_rng(6)
+    img, m = _pair(_texture(rng, (20, 20), "noise"), _mask(rng, (20, 20), "full"), "v0")
+    params = resolve_settings("v0").params(2)
+    with_diag = make_extractor(params).execute(img, m)
+    without = make_extractor(params, diagnostics=False).execute(img, m)
+    assert any(k.startswith("diagnostics_") for k in with_diag)
+    assert list(without) == [k for k in with_diag if not k.startswith("diagnostics_")]
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    shape=st.tuples(st.integers(3, 18), st.integers(3, 18)),
+    levels=st.integers(1, 12),
+    fill=st.floats(0.05, 1.0),
+    bin_width=st.sampled_from([1, 3, 25]),
+)
+def test_random_small_images_match_pyradiomics(seed, shape, levels, fill, bin_width) -> None:
+    """Tiny images, few grey levels, ragged masks: the degenerate matrices pyradiomics special-cases."""
+    rng = np.random.default_rng(seed)
+    arr = rng.integers(0, levels, shape).astype(np.float64) * (255.0 / max(levels - 1, 1))
+    msk = (rng.random(shape) < fill).astype(np.uint8)
+    msk[shape[0] // 2, :] = 1  # at least one full row: an ROI pyradiomics accepts (>= 2 voxels)
+    params = resolve_settings("v0").params(2)
+    params = params | {"setting": params["setting"] | {"binWidth": bin_width}}
+    img, m = _pair(arr, msk, "v0")
+    ref = _pyradiomics(params, img, m)
+    got = {k: float(v) for k, v in make_extractor(params).execute(img, m).items()}
+    assert list(got) == list(ref)
+    report = compare(ref, got, intensity_scale(img))
+    assert report.mismatches == [], report.mismatches[:5]
+
+
+# --------------------------------------------------------------------------- matrices
+
+
+def _angles(shape: tuple[int, ...], bidirectional: bool) -> np.ndarray:
+    from radiomics import cMatrices
+
+    a = np.asarray(cMatrices.generate_angles(np.array(shape), np.array([1]), bidirectional, False, 0), np.int64)
+    return np.concatenate([np.zeros((len(a), 1), np.int64), a], 1) if a.shape[1] == 2 else a
+
+
+@pytest.mark.parametrize("shape", [(23, 31), (7, 9, 11)])
+def test_matrices_equal_pyradiomics_c_matrices(shape: tuple[int, ...]) -> None:
+    from radiomics import cMatrices
+
+    rng = np.random.default_rng(len(shape))
+    ng = 6
+    img = rng.integers(1, ng + 1, shape).astype(np.int32)
+    # blocks of one level make runs and zones longer than one voxel
+    img[tuple(slice(2, 6) for _ in shape)] = 3
+    mask = (rng.random(shape) < 0.8).astype(bool)
+    img3 = img[np.newaxis] if img.ndim == 2 else img
+    m3 = (mask[np.newaxis] if mask.ndim == 2 else mask).astype(np.uint8)
+    one = np.array([1])
+
+    both, one_way = _angles(shape, True), _angles(shape, False)
+    glcm, gldm, ngtdm = M.neighbourhood(
+        img3, m3, both, symmetric_angle_index(one_way, both), ng, len(one_way), 0, True, True, True
+    )
+    ref_glcm, _ = cMatrices.calculate_glcm(img, mask, one, ng, False, 0)
+    np.testing.assert_array_equal(glcm, ref_glcm[0] + ref_glcm[0].transpose(1, 0, 2))  # the symmetric GLCM
+
+    nr = int(max(shape))
+    ref_glrlm, _ = cMatrices.calculate_glrlm(img, mask, ng, nr, False, 0)
+    np.testing.assert_array_equal(M.glrlm(img3, m3, _angles(shape, False), ng, nr), ref_glrlm[0])
+
+    ref_glszm = cMatrices.calculate_glszm(img, mask, ng, int(mask.sum()), False, 0)[0]
+    zones, sizes = M.glszm(img3, m3, _angles(shape, True), ng)
+    dense = np.zeros_like(ref_glszm)
+    dense[:, sizes.astype(int) - 1] = zones
+    np.testing.assert_array_equal(dense, ref_glszm)
+    assert set(sizes.astype(int) - 1) == set(np.flatnonzero(ref_glszm.any(0)))
+
+    ref_gldm = cMatrices.calculate_gldm(img, mask, one, ng, 0, False, 0)
+    np.testing.assert_array_equal(gldm, ref_gldm[0][:, : gldm.shape[1]])
+    assert not ref_gldm[0][:, gldm.shape[1] :].any()
+
+    ref_ngtdm = cMatrices.calculate_ngtdm(img, mask, one, ng, False, 0)
+    np.testing.assert_array_equal(ngtdm, ref_ngtdm[0])
+
+
+# --------------------------------------------------------------------------- exactness report
+
+
+def test_roundoff_values_are_reported_not_compared_relatively() -> None:
+    ref = {"a_firstorder_Mean": 3e-16, "b_glcm_Contrast": 12.0}
+    ok = compare(ref, {"a_firstorder_Mean": -5e-16, "b_glcm_Contrast": 12.0 * (1 + 1e-9)}, 300.0)
+    assert ok.roundoff == ["a_firstorder_Mean"] and ok.mismatches == []
+    bad = compare(ref, {"a_firstorder_Mean": 1e-3, "b_glcm_Contrast": 12.1}, 300.0)
+    assert [m[0] for m in bad.mismatches] == ["a_firstorder_Mean", "b_glcm_Contrast"]
+    assert ROUNDOFF == 1e-9
+
+
+# --------------------------------------------------------------------------- settings, API, CLI
+
+
+def test_engine_enters_the_cache_key_and_the_default_key_is_unchanged() -> None:
+    base = resolve_settings("v0")
+    fast = resolve_settings("v0", engine="fast")
+    assert "engine" not in base.extraction_dict()
+    assert base.extraction_hash == resolve_settings("v0", engine="pyradiomics").extraction_hash
+    assert fast.extraction_hash != base.extraction_hash
+    assert fast.stats_hash != base.stats_hash
+
+
+def test_unknown_engine_is_a_settings_error() -> None:
+    from frd.errors import SettingsError
+
+    with pytest.raises(SettingsError, match="engine must be one of"):
+        resolve_settings("v1", engine="gpu")
+
+
+def test_settings_the_engine_cannot_reproduce_are_refused(tmp_path) -> None:
+    params = resolve_settings("v0").params(2) | {"setting": {"weightingNorm": "euclidean"}}
+    with pytest.raises(EngineUnavailableError, match="weightingNorm"):
+        make_extractor(params)
+    per_type = resolve_settings("v0").params(2) | {"imageType": {"Original": {"symmetricalGLCM": False}}}
+    with pytest.raises(EngineUnavailableError, match="symmetricalGLCM"):
+        make_extractor(per_type)
+
+
+def test_missing_numba_is_a_typed_error(monkeypatch: pytest.MonkeyPatch, png_sets, tmp_path) -> None:
+    import frd
+    import frd.engine.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "available", lambda: False)
+    with pytest.raises(EngineUnavailableError, match=r"frd\[fast\]"):
+        make_extractor(resolve_settings("v0").params(2))
+    # before any image, so --skip-invalid cannot turn it into skipping every image
+    with pytest.raises(EngineUnavailableError, match=r"frd\[fast\]"):
+        frd.compute_frd(*png_sets, preset="v0", engine="fast", skip_invalid=True, workers=1, cache_dir=tmp_path)
+
+
+def test_unsupported_parameter_file_fails_once_in_the_cli(png_sets, tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from frd.cli import main
+
+    params = tmp_path / "p.yaml"
+    params.write_text("setting:\n  weightingNorm: euclidean\nfeatureClass:\n  glcm:\n", encoding="utf-8")
+    a, b = png_sets
+    args = [str(a), str(b), "--params", str(params), "--engine", "fast", "--skip-invalid", "-w", "1"]
+    run = CliRunner().invoke(main, [*args, "--cache-dir", str(tmp_path / "c")])
+    assert run.exit_code == 2
+    assert "weightingNorm" in run.output and "Traceback" not in run.output
+
+
+@pytest.mark.slow
+def test_compute_frd_fast_equals_pyradiomics_engine(png_sets, tmp_path) -> None:
+    import frd
+
+    a, b = png_sets
+    slow = frd.compute_frd(a, b, preset="v0", workers=1, cache_dir=tmp_path)
+    fast = frd.compute_frd(a, b, preset="v0", workers=1, cache_dir=tmp_path, engine="fast")
+    assert fast.settings["engine"] == "fast"
+    assert fast.frd == pytest.approx(slow.frd, rel=1e-6)
+    # the second fast run is served from the cache under the fast engine's own key
+    again = frd.compute_frd(a, b, preset="v0", workers=1, cache_dir=tmp_path, engine="fast")
+    assert again.frd == fast.frd and again.timings["images_cached"] == again.n[0] + again.n[1]
+
+
+def test_statistics_of_one_engine_are_refused_by_the_other(png_sets, tmp_path) -> None:
+    from frd.api import compute_stats
+    from frd.errors import StatsMismatchError
+
+    fast = resolve_settings("ccnet", engine="fast")
+    (stats,) = compute_stats([png_sets[0]], fast, workers=1, cache_dir=tmp_path)
+    assert compute_stats([stats], fast)[0] is stats
+    with pytest.raises(StatsMismatchError):
+        compute_stats([stats], resolve_settings("ccnet"))
+
+
+def test_cli_engine_option(png_sets, tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from frd.cli import main
+
+    a, b = png_sets
+    run = CliRunner().invoke(main, [str(a), str(b), "--preset", "ccnet", "--engine", "fast", "-w", "1", "-q"])
+    assert run.exit_code == 0, run.output
+    assert float(run.output.strip()) > 0
+    bad = CliRunner().invoke(main, [str(a), str(b), "--engine", "gpu"])
+    assert bad.exit_code == 2
+
+
+def test_import_frd_does_not_import_numba() -> None:
+    code = "import sys, frd, frd.api, frd.cli, frd.extract; assert 'numba' not in sys.modules, 'numba imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_streaming_and_metric_front_ends_take_the_engine() -> None:
+    from frd.streaming import FRD
+
+    assert FRD(preset="ccnet", engine="fast").settings.engine == "fast"
+    assert FRD(preset="ccnet").settings.engine == "pyradiomics"

@@ -16,8 +16,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
-from torchmetrics import Metric
+
+from ._extras import MissingExtraError
+
+try:
+    import torch
+    from torchmetrics import Metric
+except ImportError as err:  # one line naming the extra instead of a bare ModuleNotFoundError
+    raise MissingExtraError("frd.metric_torch", "torch", missing=err.name) from err
 
 from .api import _split_options, frd_from_stats
 from .errors import SettingsError

@@ -144,3 +144,23 @@ def test_shell_completion(module, var, words, expected):
     assert f"plain,{expected}" in r.stdout.splitlines()
     script = _python(f"import sys; sys.argv[0] = {prog!r}\nfrom {module} import main\nmain()", **{var: "bash_source"})
     assert f"{var}=bash_complete" in script.stdout
+
+
+def test_sd_config_without_the_sd_extra_is_one_line_exit_2(tmp_path):
+    """The CLI path: training the sd21 config with diffusers and transformers unimportable."""
+    from ccnet_zoo.data.phantom import PhantomConfig, generate_phantom
+
+    generate_phantom(tmp_path / "data", PhantomConfig(patients=4, slices=2, size=32), progress=False)
+    for sub in ("vae", "unet", "text_encoder", "tokenizer"):
+        (tmp_path / "sd" / sub).mkdir(parents=True)
+    code = (
+        "import sys; sys.modules['diffusers'] = None; sys.modules['transformers'] = None; sys.argv[0] = 'ccnet-zoo'\n"
+        "from ccnet_zoo._console import main\nmain()"
+    )
+    args = ["train", "ldm", "--config", "sd21", "--data", "data", "--out", "run", "--pretrained", "sd", "--quiet"]
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=tmp_path,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)  # fmt: skip
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().splitlines() == [
+        "ccnet-zoo train: error: the SD-2.1 path (kind 'sd') needs the sd extra: pip install \"frd-radiomics[sd]\""
+    ]

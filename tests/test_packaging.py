@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import ast
+import functools
 import itertools
+import os
 import re
+import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
 
+import pytest
 import tomllib
 
 ROOT = Path(__file__).parents[1]
@@ -52,8 +56,13 @@ def _declared(reqs: list[str]) -> set[str]:
     return {re.split(r"[ <>=!~;\[]", r, maxsplit=1)[0].lower().replace("_", "-") for r in reqs}
 
 
+@functools.cache
+def _packages_distributions() -> dict[str, list[str]]:
+    return metadata.packages_distributions()
+
+
 def _distributions(module: str) -> set[str]:
-    return {d.lower().replace("_", "-") for d in metadata.packages_distributions().get(module, [])}
+    return {d.lower().replace("_", "-") for d in _packages_distributions().get(module, [])}
 
 
 def test_frd_imports_only_core_dependencies():
@@ -172,6 +181,51 @@ def test_constraints_pin_torch_for_every_install():
     for line in installs:
         words = line.split()
         assert any(a == "-c" and b == "constraints.txt" for a, b in itertools.pairwise(words)), line
+
+
+#: Optional imports of ccnet_zoo that no extra declares, and why.
+UNDECLARED_OPTIONAL = {"openpyxl": "Duke's .xlsx sheets; the CSV export works without it (one-line hint)"}
+
+
+def _guarded_imports(package: str) -> set[str]:
+    names: set[str] = set()
+    for path in (ROOT / package).rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        guarded = _guarded(tree)
+        for node in ast.walk(tree):
+            if id(node) not in guarded:
+                continue
+            if isinstance(node, ast.Import):
+                names.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return {n for n in names if n not in sys.stdlib_module_names and n not in ("frd", "ccnet_zoo")}
+
+
+def test_zoo_optional_imports_are_the_sd_extra():
+    """What ccnet_zoo imports only behind ``except ImportError`` (the SD-2.1 path) is declared in [sd]."""
+    optional = PYPROJECT["project"]["optional-dependencies"]
+    declared = _declared(optional["zoo"] + optional["sd"])
+    guarded = _guarded_imports("ccnet_zoo") - set(UNDECLARED_OPTIONAL)
+    assert {"diffusers", "transformers"} <= guarded
+    for module in guarded:
+        assert _distributions(module) & declared, f"ccnet_zoo optionally imports {module}, not declared in [sd]"
+
+
+@pytest.mark.slow
+def test_importing_all_of_ccnet_zoo_imports_no_pandas_or_sd_libraries():
+    """[zoo] dropped pandas, diffusers and transformers: importing every module of ccnet_zoo needs none of them."""
+    code = (
+        "import importlib, pkgutil, sys, ccnet_zoo\n"
+        "for m in pkgutil.walk_packages(ccnet_zoo.__path__, 'ccnet_zoo.'):\n"
+        "    if not m.name.endswith('__main__'):\n"
+        "        importlib.import_module(m.name)\n"
+        "print(sorted(m for m in ('pandas', 'diffusers', 'transformers', 'torch') if m in sys.modules))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "['torch']"  # torch shows the modules really were imported
 
 
 def test_ccnet_zoo_cli_runs():

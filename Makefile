@@ -15,7 +15,7 @@ export PYTHONUTF8 := 1
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install $(PIP_FLAGS) --upgrade "pip>=24" "setuptools>=77" wheel
-	$(PIP) install $(PIP_FLAGS) -e ".[zoo,test,docs]"
+	$(PIP) install $(PIP_FLAGS) -e ".[zoo,sd,test,docs]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -1,7 +1,8 @@
 """CC-Net (ContrastControlNet) end to end: DCE-MRI data, models, training, sampling and evaluation.
 
-Needs the ``zoo`` extra: ``pip install "frd[zoo]"``. ``from ccnet_zoo import CCNetPipeline`` imports torch
-(on first use); ``import ccnet_zoo`` alone does not. See docs/architecture.md for the layers.
+Needs the ``zoo`` extra: ``pip install "frd-radiomics[zoo]"`` (the SD-2.1 path: ``[sd]``).
+``from ccnet_zoo import CCNetPipeline`` imports torch (on first use); ``import ccnet_zoo`` alone does not.
+See docs/architecture.md for the layers.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""``python -m ccnet_zoo`` = ``ccnet-zoo``."""
+"""``python -m ccnet_zoo``: the same as the ``ccnet-zoo`` command."""
 
-from ccnet_zoo.cli import main
+from ccnet_zoo._console import main
 
 if __name__ == "__main__":
     main(prog_name="python -m ccnet_zoo")

@@ -25,6 +25,17 @@ class _DefaultGroup(click.Group):
             args = ["score", *args]
         return super().parse_args(ctx, args)
 
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The group's help, then the options of the default command (``frd A B [options]``)."""
+        super().format_help(ctx, formatter)
+        score = self.commands["score"]
+        sub = click.Context(score, info_name="score", parent=ctx)
+        help_option = score.get_help_option(sub)
+        options = [p for p in score.get_params(sub) if isinstance(p, click.Option) and p is not help_option]
+        rows = [rec for p in options if (rec := p.get_help_record(sub)) is not None]
+        with formatter.section("Score options (frd A B [options])"):
+            formatter.write_dl(rows)
+
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
     level = logging.ERROR if quiet else (logging.WARNING - 10 * min(verbose, 2))

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ._extras import install_command
 from .cache import FeatureCache
 from .errors import FRDError, TooFewImagesError
 from .extract import ExtractionJob, extract_sets
@@ -81,7 +82,7 @@ def compute_stats_dask(
         import dask.bag as db
         from distributed import Client, LocalCluster
     except ImportError as exc:
-        raise FRDError("--scheduler dask needs dask and distributed: pip install 'frd[dask]'") from exc
+        raise FRDError(f"--scheduler dask needs dask and distributed: {install_command('dask')}") from exc
     masks = list(masks) if masks is not None else [None] * len(sources)
     items: list[tuple[int, int, ImageRef, ImageRef | None]] = []
     loaded: dict[int, FeatureStats] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from ._extras import install_command
 from ._files import create_new, refuse_existing
 from .errors import FRDError, SettingsError
 from .stats import FeatureStats
@@ -39,7 +40,7 @@ def save_features(path: str | Path, sets: list[tuple[str, FeatureStats]]) -> Pat
 
             pd.DataFrame(rows, columns=["set", "path", *names]).to_parquet(tmp, index=False)
         except ImportError as exc:
-            raise FRDError("Parquet needs pandas and pyarrow: pip install 'frd[parquet]', or use .csv") from exc
+            raise FRDError(f"Parquet needs pandas and pyarrow: {install_command('parquet')}, or use .csv") from exc
 
     create_new(path, write)
     return path

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ._extras import install_command
 from .errors import FRDError, OutputExistsError
 from .settings import Settings
 from .stats import FeatureStats, normalize
@@ -128,7 +129,7 @@ def _plots(res: Interpretation, ya: np.ndarray, yb: np.ndarray, out: Path, top: 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as exc:
-        raise FRDError("the plots need matplotlib: pip install 'frd[interpret]'") from exc
+        raise FRDError(f"the plots need matplotlib: {install_command('interpret')}") from exc
     files = []
 
     k = min(top, len(res.features))

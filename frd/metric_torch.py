@@ -23,8 +23,14 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torchmetrics import Metric
+
+from ._extras import MissingExtraError
+
+try:
+    import torch
+    from torchmetrics import Metric
+except ImportError as err:  # one line naming the extra instead of a bare ModuleNotFoundError
+    raise MissingExtraError("frd.metric_torch", "torch", missing=err.name) from err
 
 from .api import frd_from_stats
 from .arrays import as_array_images, check_data_range, float_warning

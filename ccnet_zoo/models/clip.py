@@ -14,6 +14,7 @@ import torch
 
 from ccnet_zoo.models.errors import ConfigError
 from ccnet_zoo.models.text import TextEncoder
+from frd._extras import install_command
 
 
 class ClipTextEncoder(TextEncoder):
@@ -24,7 +25,7 @@ class ClipTextEncoder(TextEncoder):
         try:
             from transformers import CLIPTextModel, CLIPTokenizer
         except ImportError as err:
-            raise ConfigError("text.kind 'clip' needs transformers: pip install transformers") from err
+            raise ConfigError(f"text.kind 'clip' (SD-2.1 path) needs the sd extra: {install_command('sd')}") from err
         folder = Path(folder)
         for sub in ("tokenizer", "text_encoder"):
             if not (folder / sub).is_dir():

@@ -18,13 +18,14 @@ from ccnet_zoo.models.autoencoder import Autoencoder
 from ccnet_zoo.models.controlnet import Controller
 from ccnet_zoo.models.errors import ConfigError
 from ccnet_zoo.models.unet import Denoiser
+from frd._extras import install_command
 
 
 def _diffusers():
     try:
         import diffusers
     except ImportError as err:
-        raise ConfigError("the SD-2.1 path (kind 'sd') needs diffusers: pip install diffusers") from err
+        raise ConfigError(f"the SD-2.1 path (kind 'sd') needs the sd extra: {install_command('sd')}") from err
     return diffusers
 
 

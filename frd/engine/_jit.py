@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .._extras import install_command
 from ..errors import SettingsError
 
 
 class EngineUnavailableError(SettingsError):
-    """The fast engine needs numba: ``pip install 'frd[fast]'``."""
+    """The fast engine needs numba: ``pip install 'frd-radiomics[fast]'``."""
 
 
 try:
@@ -23,7 +24,7 @@ def njit(fn: Callable[..., Any]) -> Callable[..., Any]:
     if _numba is None:
 
         def missing(*_args: Any, **_kwargs: Any) -> Any:
-            raise EngineUnavailableError("the fast radiomics engine needs numba: pip install 'frd[fast]'")
+            raise EngineUnavailableError(f"the fast radiomics engine needs numba: {install_command('fast')}")
 
         missing.__name__ = fn.__name__
         missing.__doc__ = fn.__doc__

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import SimpleITK as sitk
 
+from .._extras import install_command
 from . import features as F
 from . import matrices as M
 from ._jit import EngineUnavailableError, available
@@ -52,7 +53,7 @@ def ensure_usable(*params: dict[str, Any]) -> None:
     ``--skip-invalid`` would skip every image instead of stopping).
     """
     if not available():
-        raise EngineUnavailableError("the fast radiomics engine needs numba: pip install 'frd[fast]'")
+        raise EngineUnavailableError(f"the fast radiomics engine needs numba: {install_command('fast')}")
     for p in params:
         check_supported(p)
 

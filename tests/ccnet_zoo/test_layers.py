@@ -26,6 +26,7 @@ LAYERS = {
     "pipeline": 3,
     "reproduce": 4,
     "cli": 5,
+    "_console": 5,  # the console script: checks the zoo extra, then runs cli
     "__main__": 5,
     "__init__": 5,  # the package's façade re-exports the pipeline lazily
 }

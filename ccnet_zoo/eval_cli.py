@@ -40,14 +40,14 @@ def _fail(command: str, err: Exception | str) -> NoReturn:
 @click.option("--fid-sqrtm", type=click.Choice(["scipy", "eigh"]), default="scipy", show_default=True,
               help="Matrix square root of FID: scipy (the field's) or eigh (frd's, ~10x faster).")  # fmt: skip
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1))
-@click.option("--device", default="cpu", show_default=True, help="torch device for FID/LPIPS.")
+@click.option("--device", default=None, help="torch device for FID/LPIPS [default: cuda when present].")
 @click.option("--strict", is_flag=True, help="Fail when a file has no partner instead of leaving it out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON instead of a table.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="Also write the JSON report (with per-pair values) to this file (never overwritten).")  # fmt: skip
 def metrics(real: str, synth: str, metrics: tuple[str, ...], phase: int | None, real_phase: int | None,
             paper_quirks: bool, frd_preset: str, frd_workers: int | None, inception: str, alexnet: str,
-            fid_sqrtm: str, batch_size: int, device: str, strict: bool, as_json: bool,
+            fid_sqrtm: str, batch_size: int, device: str | None, strict: bool, as_json: bool,
             out: str | None) -> None:  # fmt: skip
     """FRD, FID, LPIPS and MSE between REAL and SYNTH images paired by patient/slice/phase (docs/evaluation.md).
 
@@ -56,6 +56,7 @@ def metrics(real: str, synth: str, metrics: tuple[str, ...], phase: int | None, 
     import torch
 
     from ccnet_zoo.metrics import MetricsError, compute_metrics, report_table
+    from ccnet_zoo.models.errors import ModelError
     from ccnet_zoo.weights import WeightsError
     from frd import FRDError
 
@@ -69,7 +70,7 @@ def metrics(real: str, synth: str, metrics: tuple[str, ...], phase: int | None, 
                                  frd_preset=frd_preset, frd_options=frd_options, inception=inception,
                                  alexnet=alexnet, batch_size=batch_size, device=device,
                                  fid_sqrtm=fid_sqrtm)  # fmt: skip
-    except (MetricsError, WeightsError, FRDError) as err:
+    except (MetricsError, WeightsError, FRDError, ModelError) as err:  # ModelError: a --device not here
         _fail("metrics", err)
     if out is not None:
         with open(out, "x", encoding="utf-8") as fh:

@@ -109,8 +109,6 @@ def generate(run: str | None, weights: str | None, data: str, out: str, split: t
              quiet: bool) -> None:  # fmt: skip
     """Synthesize post-contrast phases from the pre-contrast images of a split (DDIM, batched, seeded)."""
     _logging()
-    import torch
-
     from ccnet_zoo.sample.generate import generate_split
     from ccnet_zoo.sample.pipeline import FROM_CONFIG, CCNetPipeline
     from ccnet_zoo.train.data import load_rows
@@ -118,13 +116,9 @@ def generate(run: str | None, weights: str | None, data: str, out: str, split: t
     try:
         if text_branch and guidance_scale is not None:
             raise click.UsageError("--text-branch and --guidance-scale exclude each other")
-        from ccnet_zoo.models.errors import ModelError
+        from ccnet_zoo.device import use_device
 
-        dev = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        if dev.startswith("cuda") and not torch.cuda.is_available():
-            raise ModelError("--device cuda was asked for but no GPU is available; use --device cpu")
-        if dev == "cpu":
-            torch.set_num_threads(threads)
+        dev = use_device(device, threads)  # the GPU when present; cuda = cuda:LOCAL_RANK
         if (run is None) == (weights is None):
             raise click.UsageError("give exactly one of --controlnet RUN and --weights NAME")
         if weights is not None:

@@ -38,7 +38,7 @@ class MonaiCodec(LatentCodec):
         super().__init__()
         from monai.networks.nets import AutoencoderKL
 
-        kwargs = {"spatial_dims": 2, "include_fc": False, **params}
+        kwargs = {"spatial_dims": 2, "include_fc": False, "use_flash_attention": True, **params}  # SDPA attention
         try:
             self.autoencoder = AutoencoderKL(**kwargs)
         except (TypeError, ValueError, AssertionError) as err:

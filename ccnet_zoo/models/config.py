@@ -48,6 +48,9 @@ TRAIN_KEYS: dict[str, tuple[tuple[type, ...], bool]] = {
     "perceptual_weight": (_NUM, False), "adv_start_epoch": ((int,), False),
     # ldm / controlnet
     "text_dropout": (_NUM, False), "conditioning_scale": (_NUM, False),
+    # throughput (docs/performance.md): bf16|fp16, auto|bool, false|true|backend, steps, epochs, bool
+    "amp_dtype": ((str,), False), "channels_last": ((bool, str), False), "compile": ((bool, str), False),
+    "log_every": ((int,), False), "checkpoint_every": ((int,), False), "preload": ((bool,), False),
 }  # fmt: skip
 TOP_KEYS = {"name", "description", "image_size", "seed", "train", "base", *SCHEMA}
 STAGES = ("ae", "ldm", "controlnet")

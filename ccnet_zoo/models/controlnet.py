@@ -46,7 +46,9 @@ class MonaiController(Controller):
         super().__init__()
         from monai.networks.nets import ControlNet
 
-        kwargs = {"spatial_dims": 2, "with_conditioning": True, "num_class_embeds": 1, **params}
+        # use_flash_attention: torch SDPA (flash / memory-efficient kernels on GPUs), same weights as the naive path
+        kwargs = {"spatial_dims": 2, "with_conditioning": True, "num_class_embeds": 1, "use_flash_attention": True,
+                  **params}  # fmt: skip
         try:
             self.net = ControlNet(**kwargs)
         except (TypeError, ValueError, AssertionError) as err:

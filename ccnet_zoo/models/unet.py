@@ -39,7 +39,9 @@ class MonaiDenoiser(Denoiser):
         super().__init__()
         from monai.networks.nets import DiffusionModelUNet
 
-        kwargs = {"spatial_dims": 2, "with_conditioning": True, "num_class_embeds": 1, **params}
+        # use_flash_attention: torch SDPA (flash / memory-efficient kernels on GPUs), same weights as the naive path
+        kwargs = {"spatial_dims": 2, "with_conditioning": True, "num_class_embeds": 1, "use_flash_attention": True,
+                  **params}  # fmt: skip
         try:
             self.net = DiffusionModelUNet(**kwargs)
         except (TypeError, ValueError, AssertionError) as err:

@@ -17,7 +17,7 @@ from ccnet_zoo.models.autoencoder import MonaiCodec, build_discriminator, kl_los
 from ccnet_zoo.models.checkpoint import module_tensors
 from ccnet_zoo.models.errors import ConfigError
 from ccnet_zoo.train.loop import Batch, Stage
-from ccnet_zoo.train.runtime import Runtime, Stepper
+from ccnet_zoo.train.runtime import Runtime, Stepper, adamw, compile_module
 
 
 class AutoencoderStage(Stage):
@@ -33,17 +33,18 @@ class AutoencoderStage(Stage):
                               "skip 'train ae' and pass --pretrained to the ldm stage")  # fmt: skip
         tc = cfg["train"]["ae"]
         self.rt = runtime
-        self.codec = MonaiCodec(cfg["stage1"].get("params") or {}, cfg["stage1"]["scale_factor"]).to(runtime.device)
-        self.disc = build_discriminator(cfg["discriminator"]["params"]).to(runtime.device)
-        self.codec_ddp, self.disc_ddp = runtime.wrap(self.codec), runtime.wrap(self.disc)
+        self.codec = runtime.place(MonaiCodec(cfg["stage1"].get("params") or {}, cfg["stage1"]["scale_factor"]))
+        self.disc = runtime.place(build_discriminator(cfg["discriminator"]["params"]))
+        self.codec_ddp = compile_module(runtime.wrap(self.codec), tc.get("compile", False))
+        self.disc_ddp = runtime.wrap(self.disc)
         self.trainable = {"codec": self.codec, "disc": self.disc}
         wd = tc.get("weight_decay", 0.01)
         clip = tc.get("clip_grad_value")
+        dev = runtime.device
         self.steppers = {
-            "g": Stepper(torch.optim.AdamW(self.codec.parameters(), lr=tc["lr"], weight_decay=wd), clip, runtime.amp),
-            "d": Stepper(torch.optim.AdamW(self.disc.parameters(), lr=tc.get("disc_lr", tc["lr"]), weight_decay=wd),
-                         clip, runtime.amp),
-        }  # fmt: skip
+            "g": Stepper(adamw(self.codec.parameters(), tc["lr"], wd, dev), clip, runtime.scale_loss),
+            "d": Stepper(adamw(self.disc.parameters(), tc.get("disc_lr", tc["lr"]), wd, dev), clip, runtime.scale_loss),
+        }
         self.kl_weight = float(tc.get("kl_weight", 1e-8))
         self.adv_weight = float(tc.get("adv_weight", 0.005))
         self.adv_start = int(tc.get("adv_start_epoch", 0))
@@ -63,8 +64,8 @@ class AutoencoderStage(Stage):
             out["perceptual"] = self.perceptual(recon.float(), x.float())
         return out
 
-    def train_step(self, batch: Batch, epoch: int) -> dict[str, float]:
-        x = batch["image"].to(self.rt.device)
+    def train_step(self, batch: Batch, epoch: int) -> dict[str, torch.Tensor]:
+        x = self.rt.to_device(batch["image"])
         adversarial = epoch >= self.adv_start and self.adv_weight > 0
         with self.rt.autocast():
             recon, mu, sigma = self.codec_ddp(x)
@@ -79,8 +80,8 @@ class AutoencoderStage(Stage):
                 loss_g = loss_g + self.adv_weight * parts["adv_g"]
                 self.disc.requires_grad_(True)
         self.steppers["g"].step(loss_g)
-        logs = {k: float(v.detach()) for k, v in parts.items()}
-        logs["loss"] = loss_g.item()
+        logs = {k: v.detach() for k, v in parts.items()}  # tensors: no host sync per step
+        logs["loss"] = loss_g.detach()
         if adversarial:
             with self.rt.autocast():
                 logits = self.disc_ddp(torch.cat([recon.detach().float(), x.float()]).contiguous())[-1]
@@ -94,14 +95,14 @@ class AutoencoderStage(Stage):
                     )
                 )
             self.steppers["d"].step(loss_d)
-            logs["disc"] = loss_d.item()
+            logs["disc"] = loss_d.detach()
         return logs
 
-    def val_step(self, batch: Batch) -> float:
-        x = batch["image"].to(self.rt.device)
+    def val_step(self, batch: Batch) -> torch.Tensor:
+        x = self.rt.to_device(batch["image"])
         with self.rt.autocast():
             recon, _mu, _sigma = self.codec(x)
-        return float(F.l1_loss(recon.float(), x.float()))
+        return F.l1_loss(recon.float(), x.float()).detach()
 
     def best_payload(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         return module_tensors("codec", self.codec), {}

@@ -34,6 +34,14 @@ def _prepare_out(out: Path, resume: bool, overwrite: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
+def _workers(rt: Any) -> int:
+    """Default DataLoader workers: on a GPU, two processes decode and augment while it computes; on the CPU
+    they would compete with the model for the same cores."""
+    import os
+
+    return min(2, max(0, (os.cpu_count() or 1) - 1)) if rt.device.type == "cuda" else 0
+
+
 def train_stage(stage: str, config: str | Path | Mapping[str, Any], data: str | Path, out: str | Path, *,
                 ae: str | Path | None = None, ldm: str | Path | None = None, pretrained: str | Path | None = None,
                 resume: bool = False, overwrite: bool = False, device: str | None = None, threads: int = 1,
@@ -41,9 +49,9 @@ def train_stage(stage: str, config: str | Path | Mapping[str, Any], data: str | 
     """Train ``stage`` (``ae``, ``ldm`` or ``controlnet``); returns the path of the best checkpoint JSON."""
     from ccnet_zoo.models.factory import build_controller, build_denoiser, build_text_encoder
     from ccnet_zoo.models.loading import load_codec, load_ldm
-    from ccnet_zoo.train.data import ImageDataset, load_rows, prompts_of
-    from ccnet_zoo.train.loop import Trainer
-    from ccnet_zoo.train.runtime import Runtime, seed_all
+    from ccnet_zoo.train.data import ImageDataset, load_rows, preload_wanted, prompts_of
+    from ccnet_zoo.train.loop import LOG_EVERY, Trainer
+    from ccnet_zoo.train.runtime import Runtime, channels_last_wanted, seed_all
 
     if stage not in STAGES:
         raise ModelError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
@@ -58,7 +66,8 @@ def train_stage(stage: str, config: str | Path | Mapping[str, Any], data: str | 
         raise ModelError(f"the config has no 'train.{stage}' section")
     tc = cfg["train"][stage]
     out = Path(out)
-    rt = Runtime.create(device, amp=tc.get("amp", True), threads=threads)
+    rt = Runtime.create(device, amp=tc.get("amp", True), threads=threads, amp_dtype=tc.get("amp_dtype", "bf16"))
+    rt.channels_last = channels_last_wanted(tc.get("channels_last", "auto"), rt.device)
     if rt.is_main:
         _prepare_out(out, resume, overwrite)
         (out / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
@@ -67,6 +76,8 @@ def train_stage(stage: str, config: str | Path | Mapping[str, Any], data: str | 
     if not rows["train"]:
         raise ModelError(f"{data} has no training pairs")
     size = cfg["image_size"]
+    n_files = 2 * sum(len(rows[k]) for k in ("train", "validation"))
+    preload = preload_wanted(tc.get("preload"), n_files, size)
     seed_all(cfg["seed"], 999_983)  # identical initial weights on every rank and in every run
     meta: dict[str, Any] = {"stage": stage, "config": cfg, "data": str(Path(data).resolve()), "world": rt.world,
                             "pretrained": str(Path(pretrained).resolve()) if pretrained else None}  # fmt: skip
@@ -74,14 +85,15 @@ def train_stage(stage: str, config: str | Path | Mapping[str, Any], data: str | 
         from ccnet_zoo.train.ae import AutoencoderStage
 
         st = AutoencoderStage(cfg, rt)
-        train_ds, val_ds = ImageDataset(rows["train"], size), ImageDataset(rows["validation"], size)
+        train_ds = ImageDataset(rows["train"], size, preload=preload)
+        val_ds = ImageDataset(rows["validation"], size, preload=preload)
     else:
         from ccnet_zoo.data.dataset import PairedDCEDataset
 
         codec = load_codec(cfg, ae, pretrained)
         meta["ae"] = str(Path(ae).resolve()) if ae else None
-        train_ds = PairedDCEDataset(rows["train"], size, augment=True, seed=cfg["seed"])
-        val_ds = PairedDCEDataset(rows["validation"], size, augment=False)
+        train_ds = PairedDCEDataset(rows["train"], size, augment=True, seed=cfg["seed"], preload=preload)
+        val_ds = PairedDCEDataset(rows["validation"], size, augment=False, preload=preload)
         if stage == "ldm":
             from ccnet_zoo.train.ldm import LDMStage
 
@@ -98,7 +110,9 @@ def train_stage(stage: str, config: str | Path | Mapping[str, Any], data: str | 
             controlnet.init_from(unet)
             st = ControlNetStage(cfg, rt, codec, unet, text, controlnet)
     trainer = Trainer(st, train_ds, val_ds, rt, out, epochs=tc["epochs"], batch_size=tc["batch_size"],
-                      seed=cfg["seed"], meta=meta, num_workers=tc.get("num_workers", 0), progress=progress)  # fmt: skip
+                      seed=cfg["seed"], meta=meta, num_workers=tc.get("num_workers", _workers(rt)),
+                      progress=progress, log_every=tc.get("log_every", LOG_EVERY),
+                      checkpoint_every=tc.get("checkpoint_every", 0))  # fmt: skip
     if resume:
         trainer.resume()
     trainer.fit()

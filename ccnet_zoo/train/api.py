@@ -1,12 +1,15 @@
 """``train_stage``: train one CC-Net stage from a config and a dataset into a run folder.
 
-Run folder: ``config.yaml`` (resolved config), ``checkpoints/{best,last}.json`` + safetensors,
-``losses.csv``, ``losses.png``. ``resume=True`` continues from ``checkpoints/last``.
+Run folder: ``ccnet-run.json`` (the run manifest), ``config.yaml`` (resolved config),
+``checkpoints/{best,last}.json`` + safetensors, ``losses.csv``, ``losses.png``. ``resume=True`` continues from
+``checkpoints/last``; ``overwrite=True`` removes only those files, and only where the manifest is.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,26 +22,50 @@ from ccnet_zoo.models.errors import ModelError
 
 log = logging.getLogger(__name__)
 _OWNED = ("checkpoints", "losses.csv", "losses.png", "config.yaml")
+RUN_MANIFEST = "ccnet-run.json"  # says "this folder is a training run, these names are its files"
+RUN_FORMAT = "ccnet-zoo-run/1"
 
 
-def _prepare_out(out: Path, resume: bool, overwrite: bool) -> None:
+def is_run(out: Path) -> bool:
+    """Whether ``out`` holds a run manifest written by :func:`train_stage`."""
+    try:
+        doc = json.loads((Path(out) / RUN_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and doc.get("format") == RUN_FORMAT
+
+
+def _prepare_out(out: Path, stage: str, resume: bool, overwrite: bool) -> None:
+    """Check ``out`` may hold this run. ``overwrite`` removes only the files of a folder whose run manifest says
+    it is a run (the names in ``_OWNED``, never anything else); a folder holding files of those names without
+    a manifest belongs to someone else and is refused."""
     if out.exists() and not out.is_dir():
         raise ModelError(f"{out} exists and is not a folder")
-    has_run = (out / "checkpoints").exists()
+    ours = is_run(out)
+    clash = [name for name in _OWNED if (out / name).exists()]
+    if clash and not ours:
+        raise ModelError(f"{out} holds {clash[0]} but is not a ccnet-zoo run (no {RUN_MANIFEST}); "
+                         "choose another --out")  # fmt: skip
+    has_run = ours and (out / "checkpoints").exists()
     if has_run and overwrite:
         for name in _OWNED:
             p = out / name
-            shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+            if p.is_symlink() or p.is_file():
+                p.unlink()
+            elif p.is_dir():
+                shutil.rmtree(p)
     elif has_run and not resume:
         raise ModelError(f"{out} already holds a run; pass --resume to continue it or --overwrite to start again")
     out.mkdir(parents=True, exist_ok=True)
+    doc = {"format": RUN_FORMAT, "stage": stage, "files": list(_OWNED)}
+    tmp = out / f".{RUN_MANIFEST}.tmp"
+    tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, out / RUN_MANIFEST)
 
 
 def _workers(rt: Any) -> int:
     """Default DataLoader workers: on a GPU, two processes decode and augment while it computes; on the CPU
     they would compete with the model for the same cores."""
-    import os
-
     return min(2, max(0, (os.cpu_count() or 1) - 1)) if rt.device.type == "cuda" else 0
 
 
@@ -69,7 +96,7 @@ def train_stage(stage: str, config: str | Path | Mapping[str, Any], data: str | 
     rt = Runtime.create(device, amp=tc.get("amp", True), threads=threads, amp_dtype=tc.get("amp_dtype", "bf16"))
     rt.channels_last = channels_last_wanted(tc.get("channels_last", "auto"), rt.device)
     if rt.is_main:
-        _prepare_out(out, resume, overwrite)
+        _prepare_out(out, stage, resume, overwrite)
         (out / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
     rt.barrier()
     rows = load_rows(data, cfg["text"]["source"])

@@ -162,13 +162,14 @@ def verify_cmd(ctx: click.Context, names: tuple[str, ...]) -> None:
 
 @weights.command("path")
 @click.argument("name")
+@click.option("--verify", is_flag=True, help="Re-hash the file in full (default: when it changed since last hashed).")
 @click.pass_context
-def path_cmd(ctx: click.Context, name: str) -> None:
+def path_cmd(ctx: click.Context, name: str, verify: bool) -> None:
     """Print the verified local file of NAME (never downloads)."""
     from ccnet_zoo.weights import WeightsError
 
     try:
-        click.echo(str(_registry(ctx).path(name)))
+        click.echo(str(_registry(ctx).path(name, verify=verify)))
     except WeightsError as err:
         _fail("weights path", err)
 
@@ -182,15 +183,17 @@ def path_cmd(ctx: click.Context, name: str) -> None:
 @click.option("--description", default="", help="What the weights are (data, config, metrics).")
 @click.option("--licence", default="unknown", show_default=True)
 @click.option("--kind", default="other", show_default=True, help="e.g. ccnet, fid-inception, lpips-alexnet.")
+@click.option("--force", is_flag=True, help="Replace an entry of yours with this name.")
 @click.pass_context
 def add_cmd(ctx: click.Context, name: str, file: str | None, url: str | None, sha256: str | None, description: str,
-            licence: str, kind: str) -> None:  # fmt: skip
+            licence: str, kind: str, force: bool) -> None:  # fmt: skip
     """Register NAME in the user registry (in the cache folder; the shipped registry is never modified)."""
     from ccnet_zoo.weights import WeightsError
 
     reg = _registry(ctx)
     try:
-        e = reg.add(name, file=file, url=url, sha256=sha256, description=description, licence=licence, kind=kind)
+        e = reg.add(name, file=file, url=url, sha256=sha256, description=description, licence=licence, kind=kind,
+                    force=force)  # fmt: skip
     except WeightsError as err:
         _fail("weights add", err)
     where = reg.cache_path(name) if file else f"{url} (run `ccnet-zoo weights fetch {name}`)"

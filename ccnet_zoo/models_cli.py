@@ -99,14 +99,15 @@ def train(stage: str, config: str, data: str, out: str, ae: str | None, ldm: str
 @click.option("--pretrained", type=_PATH, default=None, help="Local Stable-Diffusion-2.1-base folder.")
 @click.option("--device", default=None, help="cpu, cuda or cuda:N [default: cuda when present].")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="CPU threads.")
+@click.option("--verify", is_flag=True, help="Re-hash the --weights file in full before use.")
 @click.option("--measure", is_flag=True, help="Also measure lesion enhancement per phase (enhancement.json).")
 @click.option("--overwrite", is_flag=True, help="Replace earlier output in --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def generate(run: str | None, weights: str | None, data: str, out: str, split: tuple[str, ...], steps: int | None,
              guidance_scale: float | None, text_branch: bool, conditioning_scale: float | None,
              batch_size: int | None, seed: int, limit: int | None, ae: str | None, ldm: str | None,
-             pretrained: str | None, device: str | None, threads: int, measure: bool, overwrite: bool,
-             quiet: bool) -> None:  # fmt: skip
+             pretrained: str | None, device: str | None, threads: int, verify: bool, measure: bool,
+             overwrite: bool, quiet: bool) -> None:  # fmt: skip
     """Synthesize post-contrast phases from the pre-contrast images of a split (DDIM, batched, seeded)."""
     _logging()
     from ccnet_zoo.sample.generate import generate_split
@@ -125,7 +126,7 @@ def generate(run: str | None, weights: str | None, data: str, out: str, split: t
             from ccnet_zoo.weights.bundle import load_bundle
             from ccnet_zoo.weights.registry import Registry
 
-            pipe = load_bundle(Registry.load().path(weights), dev)
+            pipe = load_bundle(Registry.load().path(weights, verify=verify), dev)
         else:
             pipe = CCNetPipeline.from_run(run, dev, ae=ae, ldm=ldm, pretrained=pretrained)
         all_rows = load_rows(data, pipe.config["text"]["source"])

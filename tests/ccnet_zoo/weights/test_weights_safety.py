@@ -44,7 +44,7 @@ def _shipped(tmp_path: Path, entries: dict) -> Path:
 )
 def test_registry_names_and_file_fields_are_validated(tmp_path: Path, cache: Path, name: str, fields: dict) -> None:
     entry = {"file": "w.bin", "sha256": SHA, **fields}
-    with pytest.raises(WeightsError, match="plain name|relative path|must not contain"):
+    with pytest.raises(WeightsError, match=r"plain name|relative path|must not contain"):
         Registry.load(shipped=_shipped(tmp_path, {name: entry}))
     user = cache / "registry.json"  # the user registry is read with the same rules
     user.parent.mkdir(parents=True, exist_ok=True)

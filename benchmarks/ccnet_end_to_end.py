@@ -28,8 +28,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from ccnet_zoo.data.phantom import PhantomConfig, generate_phantom
-    from ccnet_zoo.models_cli import generate, train
+    from ccnet_zoo.cli.generate import generate
+    from ccnet_zoo.cli.train import train
+    from ccnet_zoo.data.phantom.generator import PhantomConfig, generate_phantom
 
     torch.set_num_threads(1)
     out = args.out

@@ -15,7 +15,7 @@ import torch
 
 from ccnet_zoo.models.config import load_config
 from ccnet_zoo.models.factory import build_codec, build_controller, build_denoiser, build_text_encoder
-from ccnet_zoo.sample.pipeline import CCNetPipeline
+from ccnet_zoo.pipeline import CCNetPipeline
 from ccnet_zoo.train.runtime import Runtime
 
 RESULTS: dict[str, float] = {}

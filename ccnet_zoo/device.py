@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from ccnet_zoo.models.errors import ModelError
+from ccnet_zoo.errors import CCNetZooError
 
 if TYPE_CHECKING:
     import torch
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 AUTO = ("", "auto")
 
 
-class DeviceError(ModelError):
+class DeviceError(CCNetZooError, ValueError):
     """A ``--device`` that this machine cannot honour (no GPU, bad name or index)."""
 
 

@@ -8,6 +8,7 @@ the default report; paths are relative to the folder of the tsv file (``read_dat
 from __future__ import annotations
 
 import csv
+import functools
 import logging
 import os
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from ccnet_zoo.data import layout
 from ccnet_zoo.data.errors import DataError, OutputExistsError
 from ccnet_zoo.data.prompts import DEFAULT_REPORT
+from frd._files import replace_owned
 
 log = logging.getLogger(__name__)
 DATALIST_COLUMNS = (
@@ -72,6 +74,13 @@ def build_datalist(root: Path, which_text: int | None = 1) -> dict[str, list[dic
     return out
 
 
+def _write_tsv(tmp: str, rows: list[dict[str, object]]) -> None:
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=DATALIST_COLUMNS, delimiter="\t")
+        w.writeheader()
+        w.writerows(rows)
+
+
 def write_datalists(
     root: Path, out_dir: Path | None = None, which_text: int | None = 1, overwrite: bool = False
 ) -> dict[str, Path]:
@@ -85,17 +94,14 @@ def write_datalists(
     out_dir.mkdir(parents=True, exist_ok=True)
     base = out_dir.resolve()
     for split, path in targets.items():
-        tmp = path.with_name(f".{path.name}.tmp")
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            w = csv.DictWriter(fh, fieldnames=DATALIST_COLUMNS, delimiter="\t")
-            w.writeheader()
-            for row in lists[split]:
-                rel = dict(row)
-                for key in ("source", "target", "segmentation_mask"):
-                    if rel[key]:
-                        rel[key] = os.path.relpath(rel[key], base)
-                w.writerow(rel)
-        os.replace(tmp, path)
+        rows = []
+        for row in lists[split]:
+            rel = dict(row)
+            for key in ("source", "target", "segmentation_mask"):
+                if rel[key]:
+                    rel[key] = os.path.relpath(rel[key], base)
+            rows.append(rel)
+        replace_owned(path, functools.partial(_write_tsv, rows=rows))
         log.info("%s: %d pairs", path, len(lists[split]))
     return targets
 

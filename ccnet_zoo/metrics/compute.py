@@ -8,10 +8,9 @@ from untrained weights. Set metrics (FRD, FID) use the paired files of each side
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,71 +18,17 @@ import numpy as np
 
 from ccnet_zoo.metrics.errors import MetricsError
 from ccnet_zoo.metrics.pairing import Pair, Pairing, Source, pair_images
+from ccnet_zoo.metrics.registry import METRICS as REGISTRY
+from ccnet_zoo.metrics.registry import MetricContext
 from ccnet_zoo.metrics.result import MetricResult, MetricsReport
-from ccnet_zoo.weights import Registry, WeightsNotAvailableError
+from ccnet_zoo.weights import Registry
 
 log = logging.getLogger(__name__)
 
-METRICS = ("frd", "fid", "lpips", "mse")
+#: The registered metric names, in table order (see :mod:`ccnet_zoo.metrics.registry`).
+METRICS = tuple(REGISTRY)
 DEFAULT_INCEPTION = "fid-inception"
 DEFAULT_ALEXNET = "lpips-alexnet"
-
-
-@functools.lru_cache(maxsize=4)
-def _inception(path: str, device: str) -> Any:
-    from ccnet_zoo.metrics.inception import load_inception
-
-    return load_inception(path, device)
-
-
-@functools.lru_cache(maxsize=4)
-def _lpips(path: str, linear: str | None) -> Any:
-    from ccnet_zoo.metrics.lpips import load_lpips
-
-    return load_lpips(path, linear)
-
-
-def _per_pair(metric: str, values: np.ndarray, note: str) -> MetricResult:
-    std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
-    return MetricResult(metric, float(values.mean()), std, len(values), per_pair=[float(v) for v in values],
-                        details={"std": "sample std over pairs (ddof=1)", "note": note})  # fmt: skip
-
-
-def _frd(pairs: Sequence[Pair], preset: str, options: dict[str, Any]) -> MetricResult:
-    import frd
-
-    res = frd.compute_frd([p.real for p in pairs], [p.synth for p in pairs], preset=preset, **options)
-    details = {"preset": preset, "settings_hash": res.settings_hash, "d2": res.d2, "n_features": len(res.features),
-               "note": f"frd preset {preset}"}  # fmt: skip
-    if res.ci is not None:
-        details["ci"] = res.ci
-    return MetricResult("frd", float(res.frd), None, [int(x) for x in res.n], details=details)
-
-
-def _fid(pairs: Sequence[Pair], registry: Registry, name: str, quirks: bool, batch_size: int, device: str,
-         sqrtm: str) -> MetricResult:  # fmt: skip
-    from ccnet_zoo.metrics.fid import fid_from_features, inception_features
-
-    path, missing = _weights(registry, name, "fid")
-    if path is None:
-        return missing  # type: ignore[return-value]
-    net = _inception(str(path), device)
-    net_id = registry.entry(name).sha256
-    fa, fb = (inception_features(files, net, paper_quirks=quirks, batch_size=batch_size, device=device, net_id=net_id)
-              for files in ([p.real for p in pairs], [p.synth for p in pairs]))  # fmt: skip
-    t = fid_from_features(fa, fb, sqrtm)
-    note = "paper quirks (224 px min-max, then 299)" if quirks else "299 px bilinear, TF range"
-    details = {"mean_term": t.mean_term, "trace_term": t.trace_term, "dims": int(fa.shape[1]), "weights": str(path),
-               "sqrtm": sqrtm, "note": note}  # fmt: skip
-    return MetricResult("fid", t.d2, None, [len(fa), len(fb)], details=details)
-
-
-def _weights(registry: Registry, name: str, metric: str) -> tuple[Path | None, MetricResult | None]:
-    try:
-        return registry.path(name), None
-    except WeightsNotAvailableError as err:
-        log.info("%s: %s", metric, err)
-        return None, MetricResult.unavailable(metric, str(err), err.hint)
 
 
 def compute_metrics_for_pairs(
@@ -105,7 +50,7 @@ def compute_metrics_for_pairs(
 
     ``device`` runs FID and LPIPS (``None``: the GPU when present, :func:`ccnet_zoo.device.resolve_device`).
     """
-    unknown = [m for m in metrics if m not in METRICS]
+    unknown = [m for m in metrics if m not in REGISTRY]
     if fid_sqrtm not in ("scipy", "eigh"):
         raise MetricsError(f"fid_sqrtm must be 'scipy' or 'eigh', not {fid_sqrtm!r}")
     if unknown:
@@ -113,29 +58,28 @@ def compute_metrics_for_pairs(
     pairs = list(pairing.pairs if isinstance(pairing, Pairing) else pairing)
     if not pairs:
         raise MetricsError("no pairs to evaluate")
-    registry = registry or Registry.load()
     if "fid" in metrics or "lpips" in metrics:  # torch only for the network metrics
         from ccnet_zoo.device import resolve_device
 
         device = str(resolve_device(device))
+    ctx = MetricContext(
+        registry or Registry.load(),
+        paper_quirks=paper_quirks,
+        frd_preset=frd_preset,
+        frd_options=dict(frd_options or {}),
+        inception=inception,
+        alexnet=alexnet,
+        lpips_linear=lpips_linear,
+        batch_size=batch_size,
+        device=device,
+        fid_sqrtm=fid_sqrtm,
+    )
     results: dict[str, MetricResult] = {}
     seconds: dict[str, float] = {}
-    runners: dict[str, Callable[[], MetricResult]] = {}
-    if "frd" in metrics:
-        runners["frd"] = lambda: _frd(pairs, frd_preset, dict(frd_options or {}))
-    if "fid" in metrics:
-        runners["fid"] = lambda: _fid(pairs, registry, inception, paper_quirks, batch_size, device, fid_sqrtm)
-    if "lpips" in metrics:
-        runners["lpips"] = lambda: _run_lpips(pairs, registry, alexnet, lpips_linear, paper_quirks, batch_size, device)
-    if "mse" in metrics:
-        from ccnet_zoo.metrics.mse import mse_pairs
-
-        unit = "uint8 0..255 with wrap-around (paper quirks)" if paper_quirks else "intensities in [0, 1]"
-        runners["mse"] = lambda: _per_pair("mse", mse_pairs(pairs, paper_quirks=paper_quirks), unit)
-    for name in METRICS:
-        if name in runners:
+    for name, metric in REGISTRY.items():  # registry order, whatever the order asked
+        if name in metrics:
             t0 = time.perf_counter()
-            results[name] = runners[name]()
+            results[name] = metric.run(pairs, ctx)
             seconds[name] = round(time.perf_counter() - t0, 3)
     unmatched = pairing if isinstance(pairing, Pairing) else Pairing(pairs)
     settings = {"paper_quirks": paper_quirks, "frd_preset": frd_preset, "frd_options": dict(frd_options or {}),
@@ -143,18 +87,6 @@ def compute_metrics_for_pairs(
                 "fid_sqrtm": fid_sqrtm, "metrics": list(metrics)}  # fmt: skip
     return MetricsReport(results, len(pairs), [str(p) for p in unmatched.unmatched_real],
                          [str(p) for p in unmatched.unmatched_synth], settings, _versions(), seconds)  # fmt: skip
-
-
-def _run_lpips(pairs: Sequence[Pair], registry: Registry, alexnet: str, linear: str | Path | None, quirks: bool,
-               batch_size: int, device: str) -> MetricResult:  # fmt: skip
-    from ccnet_zoo.metrics.lpips import lpips_pairs
-
-    path, missing = _weights(registry, alexnet, "lpips")
-    if path is None:
-        return missing  # type: ignore[return-value]
-    model = _lpips(str(path), str(linear) if linear else None)
-    values = lpips_pairs(pairs, model, paper_quirks=quirks, batch_size=batch_size, device=device)
-    return _per_pair("lpips", values, "AlexNet v0.1, binarised input (paper quirks)" if quirks else "AlexNet v0.1")
 
 
 def compute_metrics(real: Source, synth: Source, *, phase: int | None = None, real_phase: int | None = None,

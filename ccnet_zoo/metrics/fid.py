@@ -10,6 +10,7 @@ FID is d² (the squared Fréchet distance), as everywhere in the field.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,7 +21,10 @@ from numpy.typing import NDArray
 from ccnet_zoo.metrics.errors import MetricsError
 from ccnet_zoo.metrics.images import read_grey
 from ccnet_zoo.metrics.inception import INPUT_SIZE
+from ccnet_zoo.metrics.pairing import Pair
 from ccnet_zoo.metrics.quirks import paper_image
+from ccnet_zoo.metrics.registry import MetricContext
+from ccnet_zoo.metrics.result import MetricResult
 from frd import frechet_terms
 from frd.distance import FrechetTerms
 
@@ -83,3 +87,27 @@ def fid_from_features(a: NDArray[np.floating], b: NDArray[np.floating], sqrtm: s
     if len(a) < 2 or len(b) < 2:
         raise MetricsError(f"FID needs at least 2 images per set, got {len(a)} and {len(b)}")
     return frechet_terms(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False), method=sqrtm)
+
+
+@functools.lru_cache(maxsize=4)
+def _inception(path: str, device: str) -> torch.nn.Module:
+    from ccnet_zoo.metrics.inception import load_inception
+
+    return load_inception(path, device)
+
+
+def compute(pairs: Sequence[Pair], ctx: MetricContext) -> MetricResult:
+    """The registry's entry point: FID of the paired real files against the paired synthetic files."""
+    path, missing = ctx.weights(ctx.inception, "fid")
+    if path is None:
+        return missing  # type: ignore[return-value]
+    net = _inception(str(path), ctx.device)
+    net_id = ctx.registry.entry(ctx.inception).sha256
+    fa, fb = (inception_features(files, net, paper_quirks=ctx.paper_quirks, batch_size=ctx.batch_size,
+                                 device=ctx.device, net_id=net_id)
+              for files in ([p.real for p in pairs], [p.synth for p in pairs]))  # fmt: skip
+    t = fid_from_features(fa, fb, ctx.fid_sqrtm)
+    note = "paper quirks (224 px min-max, then 299)" if ctx.paper_quirks else "299 px bilinear, TF range"
+    details = {"mean_term": t.mean_term, "trace_term": t.trace_term, "dims": int(fa.shape[1]), "weights": str(path),
+               "sqrtm": ctx.fid_sqrtm, "note": note}  # fmt: skip
+    return MetricResult("fid", t.d2, None, [len(fa), len(fb)], details=details)

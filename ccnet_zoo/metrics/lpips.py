@@ -14,6 +14,7 @@ at 224 px (:mod:`ccnet_zoo.metrics.quirks`).
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +28,8 @@ from ccnet_zoo.metrics.errors import MetricsError
 from ccnet_zoo.metrics.images import load_pair
 from ccnet_zoo.metrics.pairing import Pair
 from ccnet_zoo.metrics.quirks import lpips_binarise, paper_image
+from ccnet_zoo.metrics.registry import MetricContext
+from ccnet_zoo.metrics.result import MetricResult, per_pair_result
 
 CHANNELS = (64, 192, 384, 256, 256)
 TAPS = (1, 4, 7, 9, 11)  # indices of relu1..relu5 in torchvision's AlexNet.features
@@ -151,3 +154,19 @@ def lpips_pairs(pairs: Sequence[Pair], model: LPIPS, *, paper_quirks: bool = Fal
                 b = torch.cat([prepared[j][1] for j in idx]).to(device)
                 out[[start + j for j in idx]] = model(a, b).double().cpu().numpy()
     return out
+
+
+@functools.lru_cache(maxsize=4)
+def _cached(path: str, linear: str | None) -> LPIPS:
+    return load_lpips(path, linear)
+
+
+def compute(pairs: Sequence[Pair], ctx: MetricContext) -> MetricResult:
+    """The registry's entry point: LPIPS per pair, mean ± std."""
+    path, missing = ctx.weights(ctx.alexnet, "lpips")
+    if path is None:
+        return missing  # type: ignore[return-value]
+    model = _cached(str(path), str(ctx.lpips_linear) if ctx.lpips_linear else None)
+    values = lpips_pairs(pairs, model, paper_quirks=ctx.paper_quirks, batch_size=ctx.batch_size, device=ctx.device)
+    note = "AlexNet v0.1, binarised input (paper quirks)" if ctx.paper_quirks else "AlexNet v0.1"
+    return per_pair_result("lpips", values, note)

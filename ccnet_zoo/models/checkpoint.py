@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import uuid
 from collections.abc import Mapping
@@ -27,6 +26,7 @@ import torch
 from torch import nn
 
 from ccnet_zoo.models.errors import CheckpointError
+from frd._files import replace_owned, replace_owned_text
 
 FORMAT = "ccnet_zoo/1"
 
@@ -48,14 +48,10 @@ def save_checkpoint(folder: Path, name: str, tensors: Mapping[str, torch.Tensor]
     json_path = folder / f"{name}.json"
     old = _tensor_file(json_path) if json_path.is_file() else None
     tensor_name = f"{name}-{uuid.uuid4().hex[:12]}.safetensors"
-    tmp = folder / f".{tensor_name}.tmp"
-    save_file({k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}, str(tmp))
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, folder / tensor_name)
+    cpu = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+    replace_owned(folder / tensor_name, lambda tmp: save_file(cpu, tmp))
     doc = {"format": FORMAT, "tensors": tensor_name, "sha256": _sha256(folder / tensor_name), **meta}
-    tmp_json = folder / f".{name}.json.tmp"
-    tmp_json.write_text(json.dumps(doc, indent=1, sort_keys=True, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp_json, json_path)
+    replace_owned_text(json_path, json.dumps(doc, indent=1, sort_keys=True, default=str) + "\n")
     if old is not None and old.name != tensor_name and old.is_file():
         old.unlink()
     return json_path

@@ -20,7 +20,7 @@ def _plt():
 def sample_grid(data: Path, generated: Path, out: Path, n: int = 4) -> Path:
     """Rows: test slices; columns: pre-contrast, then real and synthetic for each phase."""
     from ccnet_zoo.data.layout import read_png
-    from ccnet_zoo.sample.generate import read_manifest
+    from ccnet_zoo.pipeline.generate import read_manifest
 
     rows = read_manifest(generated)
     by_slice: dict[tuple[str, str], dict[int, dict[str, str]]] = defaultdict(dict)
@@ -64,7 +64,7 @@ def fit_mask(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 def kinetics_figure(generated: Path, out: Path) -> Path:
     """Mean lesion signal (inside the phantom's lesion masks) against acquisition time: real vs synthetic."""
     from ccnet_zoo.data.layout import read_png
-    from ccnet_zoo.sample.generate import read_manifest
+    from ccnet_zoo.pipeline.generate import read_manifest
 
     series: dict[str, list[tuple[float, float]]] = {"real": [], "CC-Net": [], "pre-contrast": []}
     for r in read_manifest(generated):

@@ -27,6 +27,7 @@ from typing import Any
 from ccnet_zoo.reproduce.config import ROWS, ReproduceConfig
 from ccnet_zoo.reproduce.state import ReproduceError, RunState, digest
 from ccnet_zoo.reproduce.table import build_rows, claim, markdown, to_csv
+from frd._files import replace_owned_text
 
 log = logging.getLogger(__name__)
 STAGES = ("ae", "ldm", "controlnet")
@@ -41,9 +42,7 @@ __all__ = ["ReproduceError", "reproduce_table1"]
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    replace_owned_text(path, text)
 
 
 def _code() -> str:
@@ -72,7 +71,7 @@ def _data(cfg: ReproduceConfig, state: RunState, progress: bool) -> tuple[Path, 
         return root, {"kind": "duke", "root": str(root.resolve()), "metadata": _sha256(root / METADATA_FILE)}
     if cfg.data != "phantom":
         raise ReproduceError(f"--data must be phantom or duke, got {cfg.data!r}")
-    from ccnet_zoo.data.phantom import PhantomConfig, generate_phantom
+    from ccnet_zoo.data.phantom.generator import PhantomConfig, generate_phantom
 
     pc = PhantomConfig(patients=cfg.patients, slices=cfg.slices, size=cfg.size, seed=cfg.seed)
     fp = {"kind": "phantom", "patients": cfg.patients, "slices": cfg.slices, "size": cfg.size, "seed": cfg.seed,
@@ -144,25 +143,22 @@ def _model(cfg: ReproduceConfig, state: RunState, data: Path, data_fp: dict[str,
            progress: bool) -> tuple[Any, dict[str, Any]]:  # fmt: skip
     """(a loader of the pipeline, the model's fingerprint): registered weights, or the three trained stages."""
     from ccnet_zoo.device import resolve_device
+    from ccnet_zoo.pipeline import CCNetPipeline
 
     device = resolve_device(cfg.device)  # generation runs on the GPU when one is present
     if cfg.weights:
-        from ccnet_zoo.weights.bundle import load_bundle
         from ccnet_zoo.weights.registry import Registry
 
-        reg = Registry.load()
-        sha = reg.entry(cfg.weights).sha256
-        return (lambda: load_bundle(reg.path(cfg.weights), str(device))), {"weights": cfg.weights, "sha256": sha}
-    from ccnet_zoo.sample.pipeline import CCNetPipeline
-
+        sha = Registry.load().entry(cfg.weights).sha256
+        return (lambda: CCNetPipeline.from_pretrained(cfg.weights, device)), {"weights": cfg.weights, "sha256": sha}
     run, fp = _train(cfg, state, data, data_fp, progress)
-    return (lambda: CCNetPipeline.from_run(run, device)), fp
+    return (lambda: CCNetPipeline.from_pretrained(run, device)), fp
 
 
 def _generate(cfg: ReproduceConfig, state: RunState, data: Path, data_fp: dict[str, Any],
               progress: bool) -> tuple[Path, dict[str, Any]]:  # fmt: skip
     from ccnet_zoo.models.config import load_config
-    from ccnet_zoo.sample.generate import MANIFEST, generate_split
+    from ccnet_zoo.pipeline import MANIFEST, generate_split
     from ccnet_zoo.train.data import load_rows
 
     out = cfg.out / "generated"

@@ -18,12 +18,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ccnet_zoo.errors import CCNetZooError
+
 log = logging.getLogger(__name__)
 STATE_FILE = "reproduce.json"
 FORMAT = "ccnet-zoo-reproduce/1"
 
 
-class ReproduceError(RuntimeError):
+class ReproduceError(CCNetZooError, RuntimeError):
     """A Table 1 run cannot go on (missing data, unknown weights, ...); the message says what to do."""
 
 

@@ -9,6 +9,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from ccnet_zoo.metrics.registry import METRICS as REGISTRY
 from ccnet_zoo.reproduce.config import METRICS, PAPER_VALUES, ROWS
 
 
@@ -54,8 +55,8 @@ def claim(rows: list[dict[str, Any]], metric: str) -> dict[str, Any]:
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
-    head = "| phase | method | n pairs | FRD | FID | LPIPS | MSE | paper FRD |\n|---|---|---|---|---|---|---|---|"
-    lines = [head]
+    cols = ["phase", "method", "n pairs", *(REGISTRY[m].label for m in METRICS), "paper FRD"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
         paper = f"{r['paper_frd']:.2f}" if r["paper_frd"] is not None else "—"
         cells = " | ".join(r[f"{m}_cell"] for m in METRICS)

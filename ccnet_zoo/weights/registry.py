@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import shutil
 import sys
@@ -39,6 +38,7 @@ from ccnet_zoo.weights.errors import (
     WeightsError,
     WeightsNotAvailableError,
 )
+from frd._files import replace_owned
 
 log = logging.getLogger(__name__)
 
@@ -293,16 +293,14 @@ class Registry:
         elif arch.get("sha256") and digest == arch["sha256"]:
             import zipfile
 
-            tmp = dest.with_name(f".{dest.name}.part")
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            try:
+            def extract(tmp: str) -> None:
                 with zipfile.ZipFile(src) as zf, zf.open(arch["member"]) as fh, open(tmp, "wb") as out:
                     shutil.copyfileobj(fh, out)
-                os.replace(tmp, dest)
+
+            try:
+                replace_owned(dest, extract)
             except (KeyError, zipfile.BadZipFile) as err:
                 raise WeightsError(f"{src}: cannot extract {arch['member']}: {err}") from err
-            finally:
-                tmp.unlink(missing_ok=True)
         else:
             raise HashMismatchError(f"{src}: sha256 {digest} is neither the registered {e.sha256} nor its archive's")
         if verified_hash(dest) != e.sha256:

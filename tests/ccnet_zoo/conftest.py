@@ -16,7 +16,7 @@ def zoo_phantom(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """8 patients x 3 slices, 32 px, 2-4 post phases (train/validation/test all non-empty)."""
     import torch
 
-    from ccnet_zoo.data.phantom import PhantomConfig, generate_phantom
+    from ccnet_zoo.data.phantom.generator import PhantomConfig, generate_phantom
 
     torch.set_num_threads(1)
     out = Path(tmp_path_factory.mktemp("zoo")) / "phantom"

@@ -87,16 +87,18 @@ def test_metrics_default_to_the_gpu(gpus: list[torch.device], tmp_path) -> None:
 
 
 def test_reproduce_generates_on_the_gpu(gpus: list[torch.device], monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    import ccnet_zoo.weights.bundle as bundle
+    from ccnet_zoo.pipeline import CCNetPipeline
     from ccnet_zoo.reproduce.config import ReproduceConfig
     from ccnet_zoo.reproduce.run import _model
 
-    seen: list[str] = []
-    monkeypatch.setattr(bundle, "load_bundle", lambda path, device="cpu": seen.append(device))
+    seen: list[object] = []
+    monkeypatch.setattr(
+        CCNetPipeline, "from_pretrained", classmethod(lambda cls, src, device="cpu", **k: seen.append(device))
+    )
     monkeypatch.setenv("CCNET_ZOO_CACHE", str(tmp_path / "cache"))
     loader, fp = _model(ReproduceConfig(out=tmp_path, weights="ccnet-tiny-phantom"), None, tmp_path, {}, False)
     loader()
-    assert seen == ["cuda:0"] and fp["weights"] == "ccnet-tiny-phantom"
+    assert seen == [torch.device("cuda", 0)] and fp["weights"] == "ccnet-tiny-phantom"
 
 
 def test_cli_device_without_gpu_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:

@@ -10,7 +10,8 @@ import yaml
 from click.testing import CliRunner
 from zoo_helpers import tiny32
 
-from ccnet_zoo.models_cli import generate, train
+from ccnet_zoo.cli.generate import generate
+from ccnet_zoo.cli.train import train
 
 
 def _one_line_error(result, text: str) -> None:
@@ -52,5 +53,5 @@ def test_errors_are_one_line_with_exit_code_2(zoo_phantom: Path, trained_runs: d
 
 
 def test_importing_the_commands_does_not_import_torch() -> None:
-    code = "import sys, ccnet_zoo.models_cli; assert 'torch' not in sys.modules, 'torch imported'"
+    code = "import sys, ccnet_zoo.cli; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -11,18 +11,18 @@ import numpy as np
 import pytest
 
 from ccnet_zoo.data import layout
-from ccnet_zoo.data.acquisition import DUKE_PHASE_MEDIANS_S, sample_timing
 from ccnet_zoo.data.errors import DataError, OutputExistsError
-from ccnet_zoo.data.kinetics import ToftsParams
-from ccnet_zoo.data.phantom import (
+from ccnet_zoo.data.phantom.acquisition import DUKE_PHASE_MEDIANS_S, sample_timing
+from ccnet_zoo.data.phantom.generator import (
     PatientSpec,
     PhantomConfig,
     generate_phantom,
     sample_patient,
     simulate_patient,
 )
+from ccnet_zoo.data.phantom.kinetics import ToftsParams
+from ccnet_zoo.data.phantom.scanner import SCANNER_COUNTS, sample_scanner
 from ccnet_zoo.data.prompts import text1
-from ccnet_zoo.data.scanner import SCANNER_COUNTS, sample_scanner
 
 CFG = PhantomConfig(patients=40, slices=3, size=64, seed=11)
 

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 import frd
-from ccnet_zoo.eval_cli import metrics, weights
+from ccnet_zoo.cli.metrics import metrics
+from ccnet_zoo.cli.weights import weights
 from ccnet_zoo.metrics import compute_metrics, pair_images
 
 

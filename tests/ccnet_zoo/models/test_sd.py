@@ -12,7 +12,7 @@ import torch
 from ccnet_zoo.models.config import load_config
 from ccnet_zoo.models.errors import ConfigError
 from ccnet_zoo.models.factory import build_codec, build_controller, build_denoiser, build_text_encoder
-from ccnet_zoo.sample.pipeline import CCNetPipeline
+from ccnet_zoo.pipeline import CCNetPipeline
 from ccnet_zoo.train.api import train_stage
 
 
@@ -87,8 +87,8 @@ def test_sd_training_and_sampling(sd_folder: Path, zoo_phantom: Path, tmp_path: 
     train_stage("ldm", cfg, zoo_phantom, tmp_path / "ldm", pretrained=sd_folder, progress=False)
     train_stage("controlnet", cfg, zoo_phantom, tmp_path / "cn", ldm=tmp_path / "ldm", pretrained=sd_folder,
                 progress=False)  # fmt: skip
-    pipe = CCNetPipeline.from_run(tmp_path / "cn")
-    out = pipe(torch.zeros(2, 1, 16, 16), torch.tensor([[100.0], [500.0]]), ["a breast."] * 2, guidance_scale=1.0)
+    pipe = CCNetPipeline.from_pretrained(tmp_path / "cn")
+    out = pipe(torch.zeros(2, 1, 16, 16), torch.tensor([[100.0], [500.0]]), ["a breast."] * 2, guidance=1.0)
     assert out.shape == (2, 1, 16, 16) and torch.isfinite(out).all()
 
 

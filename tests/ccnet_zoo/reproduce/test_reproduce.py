@@ -84,19 +84,18 @@ def test_bad_input_is_one_line_exit_2(tmp_path):
 def test_bundle_roundtrip_generates_the_same_images(run, tmp_path):
     import torch
 
-    from ccnet_zoo.sample.pipeline import CCNetPipeline
-    from ccnet_zoo.weights.bundle import export_bundle, load_bundle
+    from ccnet_zoo.pipeline import CCNetPipeline
 
     out, _ = run
-    bundle = export_bundle(out / "runs" / "controlnet", tmp_path / "b.safetensors")
-    a, b = CCNetPipeline.from_run(out / "runs" / "controlnet"), load_bundle(bundle)
+    a = CCNetPipeline.from_pretrained(out / "runs" / "controlnet")
+    b = CCNetPipeline.from_pretrained(a.save_pretrained(tmp_path / "b.safetensors"))
     pre = torch.zeros(2, 1, a.image_size, a.image_size).uniform_(-1, 1, generator=torch.Generator().manual_seed(0))
     acq = torch.tensor([[200.0], [400.0]])
     assert torch.equal(a(pre, acq, ["", ""], steps=2, seed=3), b(pre, acq, ["", ""], steps=2, seed=3))
 
 
 def test_shipped_tiny_weights_work_offline(tmp_path, monkeypatch):
-    from ccnet_zoo.data.phantom import PhantomConfig, generate_phantom
+    from ccnet_zoo.data.phantom.generator import PhantomConfig, generate_phantom
 
     monkeypatch.setenv("CCNET_ZOO_OFFLINE", "1")
     monkeypatch.setenv("CCNET_ZOO_CACHE", str(tmp_path / "cache"))
@@ -121,9 +120,10 @@ def test_shipped_tiny_weights_work_offline(tmp_path, monkeypatch):
 
 def test_reproduce_on_prepared_duke(tmp_path):
     """--data duke: a Duke-layout DICOM tree (written from phantom patients) -> prepare-duke -> reproduce."""
-    from ccnet_zoo.data.duke import DukeConfig, prepare_duke
-    from ccnet_zoo.data.duke_synthetic import write_boxes_csv, write_clinical_csv, write_patient_dicom
-    from ccnet_zoo.data.phantom import PhantomConfig, sample_patient, simulate_patient
+    from duke_fixtures import write_boxes_csv, write_clinical_csv, write_patient_dicom
+
+    from ccnet_zoo.data.duke.prepare import DukeConfig, prepare_duke
+    from ccnet_zoo.data.phantom.generator import PhantomConfig, sample_patient, simulate_patient
 
     cfg = PhantomConfig(patients=8, slices=2, size=64, seed=11, lesion_fraction=1.0, post_phases=2)
     specs = [sample_patient(cfg, i) for i in range(cfg.patients)]

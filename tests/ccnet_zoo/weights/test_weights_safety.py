@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from ccnet_zoo.cli import main
+from ccnet_zoo.models.errors import CheckpointError
 from ccnet_zoo.weights import DownloadError, Registry, WeightsError, WeightsNotAvailableError
 from ccnet_zoo.weights.download import LimitedDownloader, size_limit
 
@@ -148,7 +149,7 @@ def _bundle_with(tmp_path: Path, edit) -> Path:
 def test_bundle_config_larger_than_its_tensors_is_refused_before_building(tmp_path: Path, monkeypatch) -> None:
     import torch
 
-    from ccnet_zoo.weights.bundle import load_bundle
+    from ccnet_zoo.pipeline.loading import read_bundle
 
     def huge(meta):
         meta["config"]["ldm"]["params"]["channels"] = [4096, 8192]
@@ -157,7 +158,7 @@ def test_bundle_config_larger_than_its_tensors_is_refused_before_building(tmp_pa
     path = _bundle_with(tmp_path, huge)
     import safetensors.torch
 
-    import ccnet_zoo.models.factory as factory
+    import ccnet_zoo.pipeline.loading as factory
 
     def never(*a, **k):
         raise AssertionError("tensors loaded or a network built before the bundle was validated")
@@ -170,8 +171,8 @@ def test_bundle_config_larger_than_its_tensors_is_refused_before_building(tmp_pa
         return real_build(cfg, *a, **k)
 
     monkeypatch.setattr(factory, "build_denoiser", meta_only)
-    with pytest.raises(WeightsError, match="refusing to build"):
-        load_bundle(path)
+    with pytest.raises(CheckpointError, match="refusing to build"):
+        read_bundle(path)
 
 
 @pytest.mark.parametrize(
@@ -184,14 +185,14 @@ def test_bundle_config_larger_than_its_tensors_is_refused_before_building(tmp_pa
     ],
 )
 def test_bundle_schema_is_checked(tmp_path: Path, edit) -> None:
-    from ccnet_zoo.weights.bundle import load_bundle
+    from ccnet_zoo.pipeline.loading import read_bundle
 
-    with pytest.raises(WeightsError):
-        load_bundle(_bundle_with(tmp_path, edit))
+    with pytest.raises(CheckpointError):
+        read_bundle(_bundle_with(tmp_path, edit))
 
 
 def test_shipped_bundle_passes_the_checks() -> None:
-    from ccnet_zoo.weights.bundle import check_bundle
+    from ccnet_zoo.pipeline.loading import check_bundle
     from ccnet_zoo.weights.registry import PACKAGE_DIR
 
     assert check_bundle(PACKAGE_DIR / "ccnet-tiny-phantom.safetensors")["config"]["image_size"] == 64

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ccnet_zoo.data.phantom import PatientImages, PatientSpec
+from ccnet_zoo.data.phantom.generator import PatientImages, PatientSpec
 
 PASS_NAMES = ("pre", "1st pass", "2nd pass", "3rd pass", "4th pass")
 MR_STORAGE = "1.2.840.10008.5.1.4.1.1.4"

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from ccnet_zoo.data.duke_tables import PID_RE
+from ccnet_zoo.data.duke.tables import PID_RE
 from ccnet_zoo.data.errors import DataError, DukeLayoutError
 
 log = logging.getLogger(__name__)

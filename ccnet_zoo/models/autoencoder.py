@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ccnet_zoo.models.errors import ConfigError
+from ccnet_zoo.models.monai_light import light_monai
 
 
 class LatentCodec(nn.Module):
@@ -36,6 +37,7 @@ class MonaiCodec(LatentCodec):
 
     def __init__(self, params: Mapping[str, Any], scale_factor: float = 1.0) -> None:
         super().__init__()
+        light_monai()
         from monai.networks.nets import AutoencoderKL
 
         kwargs = {"spatial_dims": 2, "include_fc": False, "use_flash_attention": True, **params}  # SDPA attention
@@ -68,6 +70,7 @@ def kl_loss(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
 
 def build_discriminator(params: Mapping[str, Any]) -> nn.Module:
     """MONAI ``PatchDiscriminator`` from ``discriminator.params``."""
+    light_monai()
     from monai.networks.nets import PatchDiscriminator
 
     try:

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from ccnet_zoo.models.errors import ConfigError
+from ccnet_zoo.models.monai_light import light_monai
 
 Config = dict[str, Any]
 _NUM = (int, float)
@@ -182,6 +183,7 @@ def validate_config(cfg: Config, where: str = "config") -> None:
 
 def _check_params(cfg: Config, where: str) -> None:
     """Check the ``params`` blocks against the MONAI constructors (names only; values are checked on build)."""
+    light_monai()
     from monai.networks.nets import AutoencoderKL, ControlNet, DiffusionModelUNet, PatchDiscriminator
 
     managed = {"spatial_dims", "with_conditioning", "num_class_embeds", "cross_attention_dim", "include_fc"}

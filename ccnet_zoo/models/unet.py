@@ -15,6 +15,7 @@ from torch import nn
 
 from ccnet_zoo.models.acq_time import AcquisitionTimeEmbedding
 from ccnet_zoo.models.errors import ConfigError
+from ccnet_zoo.models.monai_light import light_monai
 
 
 class Denoiser(nn.Module):
@@ -37,6 +38,7 @@ class MonaiDenoiser(Denoiser):
 
     def __init__(self, params: Mapping[str, Any], acq_time_scale: float = 1.0) -> None:
         super().__init__()
+        light_monai()
         from monai.networks.nets import DiffusionModelUNet
 
         # use_flash_attention: torch SDPA (flash / memory-efficient kernels on GPUs), same weights as the naive path

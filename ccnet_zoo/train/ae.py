@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from ccnet_zoo.models.autoencoder import MonaiCodec, build_discriminator, kl_loss
 from ccnet_zoo.models.checkpoint import module_tensors
 from ccnet_zoo.models.errors import ConfigError
+from ccnet_zoo.models.monai_light import light_monai
 from ccnet_zoo.train.loop import Batch, Stage
 from ccnet_zoo.train.runtime import Runtime, Stepper, adamw, compile_module
 
@@ -26,6 +27,7 @@ class AutoencoderStage(Stage):
     name = "ae"
 
     def __init__(self, cfg: Mapping[str, Any], runtime: Runtime) -> None:
+        light_monai()
         from monai.losses import PatchAdversarialLoss
 
         if cfg["stage1"]["kind"] != "monai":
@@ -51,6 +53,7 @@ class AutoencoderStage(Stage):
         self.adv = PatchAdversarialLoss(criterion="least_squares")
         self.perceptual = None
         if cfg.get("perceptual", {}).get("enabled") and tc.get("perceptual_weight", 0) > 0:
+            light_monai()
             from monai.losses import PerceptualLoss
 
             net = cfg["perceptual"].get("network_type", "squeeze")

@@ -63,10 +63,13 @@ def _prepare_out(out: Path, stage: str, resume: bool, overwrite: bool) -> None:
     os.replace(tmp, out / RUN_MANIFEST)
 
 
-def _workers(rt: Any) -> int:
-    """Default DataLoader workers: on a GPU, two processes decode and augment while it computes; on the CPU
-    they would compete with the model for the same cores."""
-    return min(2, max(0, (os.cpu_count() or 1) - 1)) if rt.device.type == "cuda" else 0
+def _workers(rt: Any, preload: bool) -> int:
+    """Default DataLoader workers: on a GPU, two processes decode and augment while it computes, unless the
+    images are preloaded (then starting workers every epoch costs more than the augmentation they take over);
+    on the CPU they would compete with the model for the same cores."""
+    if rt.device.type != "cuda" or preload:
+        return 0
+    return min(2, max(0, (os.cpu_count() or 1) - 1))
 
 
 def train_stage(stage: str, config: str | Path | Mapping[str, Any], data: str | Path, out: str | Path, *,
@@ -137,7 +140,7 @@ def train_stage(stage: str, config: str | Path | Mapping[str, Any], data: str | 
             controlnet.init_from(unet)
             st = ControlNetStage(cfg, rt, codec, unet, text, controlnet)
     trainer = Trainer(st, train_ds, val_ds, rt, out, epochs=tc["epochs"], batch_size=tc["batch_size"],
-                      seed=cfg["seed"], meta=meta, num_workers=tc.get("num_workers", _workers(rt)),
+                      seed=cfg["seed"], meta=meta, num_workers=tc.get("num_workers", _workers(rt, preload)),
                       progress=progress, log_every=tc.get("log_every", LOG_EVERY),
                       checkpoint_every=tc.get("checkpoint_every", 0))  # fmt: skip
     if resume:

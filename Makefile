@@ -10,7 +10,7 @@ PIP_FLAGS := --disable-pip-version-check --no-input -q -c constraints.txt
 # CI may run without a locale; third-party code (pyradiomics reading YAML) then decodes as ASCII.
 export PYTHONUTF8 := 1
 
-.PHONY: install demo test lint bench docs clean
+.PHONY: install demo test test-fast lint bench docs clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ lint: $(STAMP)
 test: $(STAMP) lint
 	$(BIN)/mkdocs build --strict -q -d build/site
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q
+
+# The edit-test loop: every test but those marked slow (training, Table 1, DDP, timing), under a minute.
+test-fast: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -m "not slow"
 
 bench: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest benchmarks -q --benchmark-only

@@ -14,8 +14,12 @@ _PATH = click.Path(path_type=str)
 
 @click.command("export", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("run", type=_PATH)
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=str),
-              help="The bundle file to write (.safetensors; never overwritten).")  # fmt: skip
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=str),
+    help="The bundle file to write (.safetensors; never overwritten).",
+)
 @click.option("--description", default="", help="What the weights are (stored in the bundle).")
 @click.option("--ae", type=_PATH, default=None, help="Override the AE run recorded in the ControlNet run.")
 @click.option("--ldm", type=_PATH, default=None, help="Override the LDM run recorded in the ControlNet run.")

@@ -20,9 +20,17 @@ from frd._files import replace_owned
 
 log = logging.getLogger(__name__)
 DATALIST_COLUMNS = (
-    "patient_id", "split", "slice", "phase", "acquisition_time", "source", "target", "segmentation_mask",
-    "report", "report_raw",
-)  # fmt: skip
+    "patient_id",
+    "split",
+    "slice",
+    "phase",
+    "acquisition_time",
+    "source",
+    "target",
+    "segmentation_mask",
+    "report",
+    "report_raw",
+)
 
 
 def build_datalist(root: Path, which_text: int | None = 1) -> dict[str, list[dict[str, str]]]:
@@ -63,11 +71,20 @@ def build_datalist(root: Path, which_text: int | None = 1) -> dict[str, list[dic
                 if k >= len(times):
                     log.warning("%s: no acquisition time for phase %d in %s, skipped", pid, k, times)
                     continue
-                rows.append({
-                    "patient_id": pid, "split": split, "slice": str(idx), "phase": str(k),
-                    "acquisition_time": str(times[k]), "source": str(pre), "target": str(target),
-                    "segmentation_mask": str(mask) if mask.is_file() else "", "report": report, "report_raw": report,
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "patient_id": pid,
+                        "split": split,
+                        "slice": str(idx),
+                        "phase": str(k),
+                        "acquisition_time": str(times[k]),
+                        "source": str(pre),
+                        "target": str(target),
+                        "segmentation_mask": str(mask) if mask.is_file() else "",
+                        "report": report,
+                        "report_raw": report,
+                    }
+                )
         out[split] = rows
     if not found_any:
         raise DataError(f"{root} holds no pre-contrast slices (<split>/<split>_A/<pid>_0000_slice<i>.png)")

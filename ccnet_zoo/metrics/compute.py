@@ -82,15 +82,37 @@ def compute_metrics_for_pairs(
             results[name] = metric.run(pairs, ctx)
             seconds[name] = round(time.perf_counter() - t0, 3)
     unmatched = pairing if isinstance(pairing, Pairing) else Pairing(pairs)
-    settings = {"paper_quirks": paper_quirks, "frd_preset": frd_preset, "frd_options": dict(frd_options or {}),
-                "inception": inception, "alexnet": alexnet, "batch_size": batch_size, "device": device,
-                "fid_sqrtm": fid_sqrtm, "metrics": list(metrics)}  # fmt: skip
-    return MetricsReport(results, len(pairs), [str(p) for p in unmatched.unmatched_real],
-                         [str(p) for p in unmatched.unmatched_synth], settings, _versions(), seconds)  # fmt: skip
+    settings = {
+        "paper_quirks": paper_quirks,
+        "frd_preset": frd_preset,
+        "frd_options": dict(frd_options or {}),
+        "inception": inception,
+        "alexnet": alexnet,
+        "batch_size": batch_size,
+        "device": device,
+        "fid_sqrtm": fid_sqrtm,
+        "metrics": list(metrics),
+    }
+    return MetricsReport(
+        results,
+        len(pairs),
+        [str(p) for p in unmatched.unmatched_real],
+        [str(p) for p in unmatched.unmatched_synth],
+        settings,
+        _versions(),
+        seconds,
+    )
 
 
-def compute_metrics(real: Source, synth: Source, *, phase: int | None = None, real_phase: int | None = None,
-                    strict: bool = False, **kwargs: Any) -> MetricsReport:  # fmt: skip
+def compute_metrics(
+    real: Source,
+    synth: Source,
+    *,
+    phase: int | None = None,
+    real_phase: int | None = None,
+    strict: bool = False,
+    **kwargs: Any,
+) -> MetricsReport:
     """Pair ``real`` and ``synth`` (folders or file lists) by patient/slice/phase and compute every metric.
 
     ``phase``/``real_phase``/``strict`` go to :func:`~ccnet_zoo.metrics.pairing.pair_images`; the other keyword
@@ -98,9 +120,12 @@ def compute_metrics(real: Source, synth: Source, *, phase: int | None = None, re
     """
     pairing = pair_images(real, synth, phase=phase, real_phase=real_phase, strict=strict)
     report = compute_metrics_for_pairs(pairing, **kwargs)
-    report.settings.update(real=str(real) if isinstance(real, (str, Path)) else f"{len(real)} files",
-                           synth=str(synth) if isinstance(synth, (str, Path)) else f"{len(synth)} files",
-                           phase=phase, real_phase=real_phase)  # fmt: skip
+    report.settings.update(
+        real=str(real) if isinstance(real, (str, Path)) else f"{len(real)} files",
+        synth=str(synth) if isinstance(synth, (str, Path)) else f"{len(synth)} files",
+        phase=phase,
+        real_phase=real_phase,
+    )
     return report
 
 

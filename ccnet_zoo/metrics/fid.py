@@ -34,8 +34,9 @@ def _prepare(path: Path, paper_quirks: bool) -> torch.Tensor:
         x = torch.from_numpy(paper_image(path).astype(np.float32)) / 127.5 - 1
     else:
         x = torch.from_numpy(read_grey(path).astype(np.float32))
-    x = torch.nn.functional.interpolate(x[None, None], size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear",
-                                        align_corners=False)[0, 0]  # fmt: skip
+    x = torch.nn.functional.interpolate(
+        x[None, None], size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False
+    )[0, 0]
     if not paper_quirks:
         x = x / 128.0 - 1.0
     return x.expand(3, INPUT_SIZE, INPUT_SIZE)
@@ -50,9 +51,15 @@ def _key(path: Path, paper_quirks: bool, net_id: str) -> tuple[str, ...]:
     return (net_id, str(paper_quirks), str(path.resolve()), str(st.st_mtime_ns), str(st.st_size))
 
 
-def inception_features(paths: Sequence[Path], net: torch.nn.Module, *, paper_quirks: bool = False,
-                       batch_size: int = 16, device: str = "cpu",
-                       net_id: str | None = None) -> NDArray[np.float64]:  # fmt: skip
+def inception_features(
+    paths: Sequence[Path],
+    net: torch.nn.Module,
+    *,
+    paper_quirks: bool = False,
+    batch_size: int = 16,
+    device: str = "cpu",
+    net_id: str | None = None,
+) -> NDArray[np.float64]:
     """(N, D) features of the images in ``paths`` (in order).
 
     With ``net_id`` (e.g. the weights' sha256) features are memoised in this process per (file, mtime, size,
@@ -103,11 +110,20 @@ def compute(pairs: Sequence[Pair], ctx: MetricContext) -> MetricResult:
         return missing  # type: ignore[return-value]
     net = _inception(str(path), ctx.device)
     net_id = ctx.registry.entry(ctx.inception).sha256
-    fa, fb = (inception_features(files, net, paper_quirks=ctx.paper_quirks, batch_size=ctx.batch_size,
-                                 device=ctx.device, net_id=net_id)
-              for files in ([p.real for p in pairs], [p.synth for p in pairs]))  # fmt: skip
+    fa, fb = (
+        inception_features(
+            files, net, paper_quirks=ctx.paper_quirks, batch_size=ctx.batch_size, device=ctx.device, net_id=net_id
+        )
+        for files in ([p.real for p in pairs], [p.synth for p in pairs])
+    )
     t = fid_from_features(fa, fb, ctx.fid_sqrtm)
     note = "paper quirks (224 px min-max, then 299)" if ctx.paper_quirks else "299 px bilinear, TF range"
-    details = {"mean_term": t.mean_term, "trace_term": t.trace_term, "dims": int(fa.shape[1]), "weights": str(path),
-               "sqrtm": ctx.fid_sqrtm, "note": note}  # fmt: skip
+    details = {
+        "mean_term": t.mean_term,
+        "trace_term": t.trace_term,
+        "dims": int(fa.shape[1]),
+        "weights": str(path),
+        "sqrtm": ctx.fid_sqrtm,
+        "note": note,
+    }
     return MetricResult("fid", t.d2, None, [len(fa), len(fb)], details=details)

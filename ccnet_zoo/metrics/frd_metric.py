@@ -16,8 +16,13 @@ def compute(pairs: Sequence[Pair], ctx: MetricContext) -> MetricResult:
 
     preset = ctx.frd_preset
     res = frd.compute_frd([p.real for p in pairs], [p.synth for p in pairs], preset=preset, **ctx.frd_options)
-    details: dict[str, Any] = {"preset": preset, "settings_hash": res.settings_hash, "d2": res.d2,
-                               "n_features": len(res.features), "note": f"frd preset {preset}"}  # fmt: skip
+    details: dict[str, Any] = {
+        "preset": preset,
+        "settings_hash": res.settings_hash,
+        "d2": res.d2,
+        "n_features": len(res.features),
+        "note": f"frd preset {preset}",
+    }
     if res.ci is not None:
         details["ci"] = res.ci
     return MetricResult("frd", float(res.frd), None, [int(x) for x in res.n], details=details)

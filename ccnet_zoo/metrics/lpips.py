@@ -43,12 +43,19 @@ class AlexNetFeatures(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(3, 64, 11, stride=4, padding=2), nn.ReLU(), nn.MaxPool2d(3, 2),
-            nn.Conv2d(64, 192, 5, padding=2), nn.ReLU(), nn.MaxPool2d(3, 2),
-            nn.Conv2d(192, 384, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(),
-        )  # fmt: skip
+            nn.Conv2d(3, 64, 11, stride=4, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(3, 2),
+            nn.Conv2d(64, 192, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(3, 2),
+            nn.Conv2d(192, 384, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(384, 256, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(256, 256, 3, padding=1),
+            nn.ReLU(),
+        )
 
     def forward(self, x: Tensor) -> list[Tensor]:
         out = []
@@ -138,8 +145,9 @@ def _pair_tensors(p: Pair, paper_quirks: bool) -> tuple[Tensor, Tensor]:
     return a, b
 
 
-def lpips_pairs(pairs: Sequence[Pair], model: LPIPS, *, paper_quirks: bool = False, batch_size: int = 16,
-                device: str = "cpu") -> NDArray[np.float64]:  # fmt: skip
+def lpips_pairs(
+    pairs: Sequence[Pair], model: LPIPS, *, paper_quirks: bool = False, batch_size: int = 16, device: str = "cpu"
+) -> NDArray[np.float64]:
     """One LPIPS value per pair, in the order of ``pairs`` (pairs of one size are batched together)."""
     model = model.to(device)
     out = np.empty(len(pairs), dtype=np.float64)

@@ -92,8 +92,9 @@ def _index(files: Iterable[Path], phase: int | None, side: str) -> tuple[dict[Im
     return out, ignored
 
 
-def pair_images(real: Source, synth: Source, *, phase: int | None = None, real_phase: int | None = None,
-                strict: bool = False) -> Pairing:  # fmt: skip
+def pair_images(
+    real: Source, synth: Source, *, phase: int | None = None, real_phase: int | None = None, strict: bool = False
+) -> Pairing:
     """Pair the images of ``real`` and ``synth`` (folders, searched recursively, or lists of files).
 
     ``phase`` keeps only that phase on both sides; ``real_phase`` overrides it for the real side, e.g. the
@@ -120,11 +121,14 @@ def pair_images(real: Source, synth: Source, *, phase: int | None = None, real_p
     unmatched_synth = list(s_bad) + [p for _, p in sorted(s_by.values())]
     result = Pairing(pairs, sorted(unmatched_real), sorted(unmatched_synth))
     if not pairs:
-        raise PairingError(f"no real/synthetic pair found (names like <pid>_000<k>_slice<i>.png; phase={phase}, "
-                           f"real_phase={rphase})")  # fmt: skip
+        raise PairingError(
+            f"no real/synthetic pair found (names like <pid>_000<k>_slice<i>.png; phase={phase}, real_phase={rphase})"
+        )
     if result.unmatched_real or result.unmatched_synth:
-        msg = (f"{len(result.unmatched_real)} real and {len(result.unmatched_synth)} synthetic file(s) without a "
-               f"partner, e.g. {(result.unmatched_real + result.unmatched_synth)[0]}")  # fmt: skip
+        msg = (
+            f"{len(result.unmatched_real)} real and {len(result.unmatched_synth)} synthetic file(s) without a "
+            f"partner, e.g. {(result.unmatched_real + result.unmatched_synth)[0]}"
+        )
         if strict:
             raise PairingError(msg)
         log.warning("%s; they are left out", msg)

@@ -47,8 +47,14 @@ class MetricResult:
 def per_pair_result(metric: str, values: NDArray[np.floating], note: str) -> MetricResult:
     """The result of a per-pair metric: mean, sample std (ddof=1) over pairs, n and every pair's value."""
     std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
-    return MetricResult(metric, float(values.mean()), std, len(values), per_pair=[float(v) for v in values],
-                        details={"std": "sample std over pairs (ddof=1)", "note": note})  # fmt: skip
+    return MetricResult(
+        metric,
+        float(values.mean()),
+        std,
+        len(values),
+        per_pair=[float(v) for v in values],
+        details={"std": "sample std over pairs (ddof=1)", "note": note},
+    )
 
 
 @dataclass

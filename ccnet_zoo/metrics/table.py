@@ -37,8 +37,9 @@ def report_table(report: MetricsReport, digits: int = 4) -> str:
     return "\n".join(lines)
 
 
-def comparison_table(rows: Mapping[str, MetricsReport], metrics: Sequence[str] = tuple(METRICS),
-                     digits: int = 4) -> str:  # fmt: skip
+def comparison_table(
+    rows: Mapping[str, MetricsReport], metrics: Sequence[str] = tuple(METRICS), digits: int = 4
+) -> str:
     """One row per labelled comparison (e.g. 'phase 1 / pre-contrast baseline'), one column per metric."""
     head = "| | " + " | ".join(METRICS[m].header for m in metrics) + " |"
     lines = [head, "|---" * (len(metrics) + 1) + "|"]

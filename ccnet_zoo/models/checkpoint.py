@@ -86,8 +86,10 @@ def resolve(path: str | Path, name: str = "best") -> Path:
     for cand in (p, p / "checkpoints" / f"{name}.json", p / f"{name}.json"):
         if cand.is_file() and cand.suffix == ".json":
             return cand
-    raise CheckpointError(f"no checkpoint at {p} (expected a .json file or a run folder with "
-                          f"checkpoints/{name}.json); train that stage first")  # fmt: skip
+    raise CheckpointError(
+        f"no checkpoint at {p} (expected a .json file or a run folder with "
+        f"checkpoints/{name}.json); train that stage first"
+    )
 
 
 def load_checkpoint(path: str | Path, verify: bool = True) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -122,8 +124,9 @@ def load_module(module: nn.Module, tensors: Mapping[str, torch.Tensor], prefix: 
     try:
         module.load_state_dict(sd, strict=True)
     except RuntimeError as err:
-        raise CheckpointError(f"'{prefix}' weights do not fit the model built from the config: "
-                              f"{str(err).splitlines()[0]}") from err  # fmt: skip
+        raise CheckpointError(
+            f"'{prefix}' weights do not fit the model built from the config: {str(err).splitlines()[0]}"
+        ) from err
 
 
 def optimizer_tensors(prefix: str, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
@@ -142,8 +145,9 @@ def optimizer_tensors(prefix: str, optimizer: torch.optim.Optimizer) -> tuple[di
     return tensors, rest
 
 
-def load_optimizer(optimizer: torch.optim.Optimizer, tensors: Mapping[str, torch.Tensor], prefix: str,
-                   rest: Mapping[str, Any]) -> None:  # fmt: skip
+def load_optimizer(
+    optimizer: torch.optim.Optimizer, tensors: Mapping[str, torch.Tensor], prefix: str, rest: Mapping[str, Any]
+) -> None:
     """Inverse of :func:`optimizer_tensors`."""
     state: dict[int, dict[str, Any]] = {}
     for idx, entries in rest["state"].items():

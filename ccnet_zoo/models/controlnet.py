@@ -49,8 +49,13 @@ class MonaiController(Controller):
         from monai.networks.nets import ControlNet
 
         # use_flash_attention: torch SDPA (flash / memory-efficient kernels on GPUs), same weights as the naive path
-        kwargs = {"spatial_dims": 2, "with_conditioning": True, "num_class_embeds": 1, "use_flash_attention": True,
-                  **params}  # fmt: skip
+        kwargs = {
+            "spatial_dims": 2,
+            "with_conditioning": True,
+            "num_class_embeds": 1,
+            "use_flash_attention": True,
+            **params,
+        }
         try:
             self.net = ControlNet(**kwargs)
         except (TypeError, ValueError, AssertionError) as err:

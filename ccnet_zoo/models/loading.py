@@ -9,10 +9,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ccnet_zoo.models.autoencoder import LatentCodec
+from ccnet_zoo.models.autoencoder import Autoencoder
 from ccnet_zoo.models.checkpoint import load_checkpoint, load_module
 from ccnet_zoo.models.errors import CheckpointError
-from ccnet_zoo.models.factory import build_codec, build_denoiser, build_text_encoder
+from ccnet_zoo.models.factory import build_autoencoder, build_denoiser, build_text_encoder
 from ccnet_zoo.models.text import TextEncoder
 from ccnet_zoo.models.unet import Denoiser
 
@@ -22,17 +22,23 @@ def expect_stage(meta: Mapping[str, Any], stage: str, path: str | Path) -> None:
         raise CheckpointError(f"{path} is a '{meta.get('stage')}' checkpoint; expected the '{stage}' stage")
 
 
-def load_codec(cfg: Mapping[str, Any], ae: str | Path | None, pretrained: str | Path | None = None) -> LatentCodec:
+def load_autoencoder(
+    cfg: Mapping[str, Any], ae: str | Path | None, pretrained: str | Path | None = None
+) -> Autoencoder:
     """Stage 1 from the AE run ``ae`` (MONAI path) or the SD VAE in ``pretrained`` (SD path)."""
     if cfg["stage1"]["kind"] == "sd":
-        return build_codec(cfg, pretrained)
+        return build_autoencoder(cfg, pretrained)
     if ae is None:
         raise CheckpointError("the latent stages need the trained autoencoder: pass --ae RUN (from 'train ae')")
     tensors, meta = load_checkpoint(ae)
     expect_stage(meta, "ae", ae)
-    codec = build_codec(meta["config"])
-    load_module(codec, tensors, "codec")
-    return codec.eval().requires_grad_(False)
+    autoencoder = build_autoencoder(meta["config"])
+    load_module(autoencoder, tensors, "codec")  # the tensor prefix of the file format
+    return autoencoder.eval().requires_grad_(False)
+
+
+#: The former name of :func:`load_autoencoder` (kept for one release).
+load_codec = load_autoencoder
 
 
 def load_ldm(ldm: str | Path, pretrained: str | Path | None = None) -> tuple[Denoiser, TextEncoder, dict[str, Any]]:

@@ -14,11 +14,40 @@ import sys
 import threading
 
 #: packages MONAI imports optionally that CC-Net's MONAI parts never use
-HIDDEN = frozenset({
-    "transformers", "matplotlib", "pandas", "scipy", "skimage", "cv2", "sklearn", "SimpleITK", "nibabel", "itk",
-    "tensorboard", "tensorboardX", "mlflow", "clearml", "ignite", "lmdb", "h5py", "zarr", "onnx", "onnxruntime",
-    "torchvision", "tifffile", "cucim", "openslide", "nrrd", "gdown", "huggingface_hub", "fire", "pynvml", "psutil",
-})  # fmt: skip
+HIDDEN = frozenset(
+    {
+        "transformers",
+        "matplotlib",
+        "pandas",
+        "scipy",
+        "skimage",
+        "cv2",
+        "sklearn",
+        "SimpleITK",
+        "nibabel",
+        "itk",
+        "tensorboard",
+        "tensorboardX",
+        "mlflow",
+        "clearml",
+        "ignite",
+        "lmdb",
+        "h5py",
+        "zarr",
+        "onnx",
+        "onnxruntime",
+        "torchvision",
+        "tifffile",
+        "cucim",
+        "openslide",
+        "nrrd",
+        "gdown",
+        "huggingface_hub",
+        "fire",
+        "pynvml",
+        "psutil",
+    }
+)
 _LOCK = threading.Lock()
 
 

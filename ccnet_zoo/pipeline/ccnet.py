@@ -15,7 +15,7 @@ from typing import Any, Literal, TypeAlias
 import numpy as np
 import torch
 
-from ccnet_zoo.models.autoencoder import LatentCodec
+from ccnet_zoo.models.autoencoder import Autoencoder
 from ccnet_zoo.models.controlnet import Controller
 from ccnet_zoo.models.errors import ModelError
 from ccnet_zoo.models.schedulers import build_ddim
@@ -55,20 +55,34 @@ def item_noise(shape: Sequence[int], seed: int, keys: Sequence[int]) -> torch.Te
 
 
 class CCNetPipeline:
-    """The trained codec, UNet, ControlNet and text encoder, with the config's scheduler."""
+    """The trained autoencoder, UNet, ControlNet and text encoder, with the config's scheduler."""
 
-    def __init__(self, codec: LatentCodec, unet: Denoiser, controlnet: Controller, text: TextEncoder,
-                 config: Mapping[str, Any], device: str | torch.device = "cpu") -> None:  # fmt: skip
+    def __init__(
+        self,
+        autoencoder: Autoencoder,
+        unet: Denoiser,
+        controlnet: Controller,
+        text: TextEncoder,
+        config: Mapping[str, Any],
+        device: str | torch.device = "cpu",
+    ) -> None:
         self.device = torch.device(device)
-        self.codec, self.unet = codec.to(self.device).eval(), unet.to(self.device).eval()
+        self.autoencoder, self.unet = autoencoder.to(self.device).eval(), unet.to(self.device).eval()
         self.controlnet, self.text = controlnet.to(self.device).eval(), text.to(self.device).eval()
         self.config = dict(config)
         self.image_size = int(config["image_size"])
 
     @classmethod
-    def from_pretrained(cls, source: str | Path, device: str | torch.device = "cpu", *, registry: Any = None,
-                        ae: str | Path | None = None, ldm: str | Path | None = None,
-                        pretrained: str | Path | None = None) -> CCNetPipeline:  # fmt: skip
+    def from_pretrained(
+        cls,
+        source: str | Path,
+        device: str | torch.device = "cpu",
+        *,
+        registry: Any = None,
+        ae: str | Path | None = None,
+        ldm: str | Path | None = None,
+        pretrained: str | Path | None = None,
+    ) -> CCNetPipeline:
         """A trained CC-Net from a registered name, a ControlNet run folder or a bundle file.
 
         A run's metadata names its AE and LDM runs (``ae=``, ``ldm=``, ``pretrained=`` override them); a name is
@@ -78,7 +92,7 @@ class CCNetPipeline:
         from ccnet_zoo.pipeline.loading import load_components
 
         parts = load_components(source, registry=registry, pretrained=pretrained, ae=ae, ldm=ldm)
-        return cls(parts["codec"], parts["unet"], parts["controlnet"], parts["text"], parts["config"], device)
+        return cls(parts["autoencoder"], parts["unet"], parts["controlnet"], parts["text"], parts["config"], device)
 
     @classmethod
     def from_run(cls, controlnet_run: str | Path, device: str | torch.device = "cpu", **paths: Any) -> CCNetPipeline:
@@ -92,18 +106,32 @@ class CCNetPipeline:
         """
         from ccnet_zoo.pipeline.loading import write_bundle
 
-        parts = {"codec": self.codec, "unet": self.unet, "text": self.text, "controlnet": self.controlnet}
+        parts = {"autoencoder": self.autoencoder, "unet": self.unet, "text": self.text, "controlnet": self.controlnet}
         return write_bundle(parts, self.config, path, description=description)
 
+    @property
+    def codec(self) -> Autoencoder:
+        """The former name of :attr:`autoencoder` (kept for one release)."""
+        return self.autoencoder
+
     def latent_shape(self) -> tuple[int, int, int]:
-        f = self.codec.downsample
-        return (self.codec.latent_channels, self.image_size // f, self.image_size // f)
+        f = self.autoencoder.downsample
+        return (self.autoencoder.latent_channels, self.image_size // f, self.image_size // f)
 
     @torch.no_grad()
-    def __call__(self, pre: torch.Tensor, acq_time: torch.Tensor, prompts: Sequence[str] | None = None, *,
-                 steps: int | None = None, guidance: Guidance | None = None,
-                 conditioning_scale: float | None = None, seed: int = 42, keys: Sequence[int] | None = None,
-                 **legacy: Any) -> torch.Tensor:  # fmt: skip
+    def __call__(
+        self,
+        pre: torch.Tensor,
+        acq_time: torch.Tensor,
+        prompts: Sequence[str] | None = None,
+        *,
+        steps: int | None = None,
+        guidance: Guidance | None = None,
+        conditioning_scale: float | None = None,
+        seed: int = 42,
+        keys: Sequence[int] | None = None,
+        **legacy: Any,
+    ) -> torch.Tensor:
         """(B, 1, S, S) pre-contrast in [-1, 1] and (B, 1) seconds -> (B, 1, S, S) synthetic images in [-1, 1].
 
         ``keys`` (default 0..B-1) pick each item's noise, so item k gets the same image in any batch.
@@ -113,8 +141,9 @@ class CCNetPipeline:
         s = self.config["sample"]
         steps = int(steps if steps is not None else s["steps"])
         if "guidance_scale" in legacy:
-            warnings.warn("guidance_scale= is deprecated; use guidance='uncond' | 'text' | float", FutureWarning,
-                          stacklevel=2)  # fmt: skip
+            warnings.warn(
+                "guidance_scale= is deprecated; use guidance='uncond' | 'text' | float", FutureWarning, stacklevel=2
+            )
             old = legacy.pop("guidance_scale")
             guidance = "text" if old is None else old
         if legacy:
@@ -123,17 +152,28 @@ class CCNetPipeline:
         cs = float(conditioning_scale if conditioning_scale is not None else s["conditioning_scale"])
         b = pre.shape[0]
         if pre.shape[1:] != (1, self.image_size, self.image_size):
-            raise ModelError(f"pre-contrast images must be (B, 1, {self.image_size}, {self.image_size}), "
-                             f"got {tuple(pre.shape)}")  # fmt: skip
+            raise ModelError(
+                f"pre-contrast images must be (B, 1, {self.image_size}, {self.image_size}), got {tuple(pre.shape)}"
+            )
         prompts = list(prompts) if prompts is not None else [""] * b
         keys = list(keys) if keys is not None else list(range(b))
         noise = item_noise(self.latent_shape(), seed, keys).to(self.device)
         text_ctx = self.text.encode(prompts)
         empty_ctx = self.text.encode([""] * b)
         scheduler = build_ddim(self.config["scheduler"], steps)
-        z = ddim_sample(self.unet, self.controlnet, scheduler, noise, pre.to(self.device),
-                        acq_time.reshape(b, 1).float().to(self.device), text_ctx, empty_ctx, gs, cs)  # fmt: skip
-        return self.codec.decode(z).clamp(-1, 1).cpu()
+        z = ddim_sample(
+            self.unet,
+            self.controlnet,
+            scheduler,
+            noise,
+            pre.to(self.device),
+            acq_time.reshape(b, 1).float().to(self.device),
+            text_ctx,
+            empty_ctx,
+            gs,
+            cs,
+        )
+        return self.autoencoder.decode(z).clamp(-1, 1).cpu()
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:

@@ -28,8 +28,17 @@ from frd._files import replace_owned
 
 log = logging.getLogger(__name__)
 MANIFEST = "generated.tsv"
-COLUMNS = ("patient_id", "slice", "phase", "acquisition_time", "source", "target", "segmentation_mask", "report",
-           "generated")  # fmt: skip
+COLUMNS = (
+    "patient_id",
+    "slice",
+    "phase",
+    "acquisition_time",
+    "source",
+    "target",
+    "segmentation_mask",
+    "report",
+    "generated",
+)
 PATH_COLUMNS = ("source", "target", "segmentation_mask", "generated")
 
 
@@ -73,10 +82,19 @@ def _write_manifest(path: Path, rows: Sequence[dict[str, Any]]) -> None:
     replace_owned(path, write)
 
 
-def generate_split(pipe: CCNetPipeline, rows: Sequence[dict[str, Any]], out: str | Path, *, batch_size: int = 16,
-                   steps: int | None = None, guidance: Guidance | None = None,
-                   conditioning_scale: float | None = None, seed: int = 42, overwrite: bool = False,
-                   progress: bool = True) -> GenerateResult:  # fmt: skip
+def generate_split(
+    pipe: CCNetPipeline,
+    rows: Sequence[dict[str, Any]],
+    out: str | Path,
+    *,
+    batch_size: int = 16,
+    steps: int | None = None,
+    guidance: Guidance | None = None,
+    conditioning_scale: float | None = None,
+    seed: int = 42,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> GenerateResult:
     """Generate every row (pre-contrast source + acquisition time + report) in batches of ``batch_size``.
 
     ``steps``, ``guidance`` and ``conditioning_scale`` left at ``None`` come from the pipeline's config.
@@ -100,8 +118,16 @@ def generate_split(pipe: CCNetPipeline, rows: Sequence[dict[str, Any]], out: str
         pre = torch.stack([load_image(str(r["source"]), pipe.image_size) for r in batch])
         acq = torch.tensor([[float(r["acquisition_time"])] for r in batch])
         prompts = [str(r.get("report", "")) for r in batch]
-        images = pipe(pre, acq, prompts, steps=steps, guidance=guidance,
-                      conditioning_scale=conditioning_scale, seed=seed, keys=idx)  # fmt: skip
+        images = pipe(
+            pre,
+            acq,
+            prompts,
+            steps=steps,
+            guidance=guidance,
+            conditioning_scale=conditioning_scale,
+            seed=seed,
+            keys=idx,
+        )
         for i, r, img in zip(idx, batch, to_uint8(images), strict=True):
             path = targets[i]
             write_png(path, img)

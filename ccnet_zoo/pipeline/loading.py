@@ -15,23 +15,26 @@ from typing import Any
 
 from ccnet_zoo.models.checkpoint import load_checkpoint, load_module, module_tensors, resolve
 from ccnet_zoo.models.errors import CheckpointError
-from ccnet_zoo.models.factory import build_codec, build_controller, build_denoiser, build_text_encoder
-from ccnet_zoo.models.loading import expect_stage, load_codec, load_ldm
+from ccnet_zoo.models.factory import build_autoencoder, build_controller, build_denoiser, build_text_encoder
+from ccnet_zoo.models.loading import expect_stage, load_autoencoder, load_ldm
 from frd._files import create_new
 
 BUNDLE_FORMAT = "ccnet-zoo-bundle/1"
 METADATA_KEY = "ccnet_zoo"
-#: Tensor prefixes of a bundle, one per component (``codec`` is the autoencoder).
-PARTS = ("codec", "unet", "text", "controlnet")
+#: Component -> its tensor prefix in bundle and checkpoint files. The autoencoder's is ``codec``, a file format
+#: kept so that existing checkpoints and the shipped bundle (whose sha256 is registered) still load.
+PARTS = {"autoencoder": "codec", "unet": "unet", "text": "text", "controlnet": "controlnet"}
 
 
 class NotABundleError(CheckpointError):
     """A file given as CC-Net weights is not a ccnet-zoo bundle."""
 
 
-def load_run(run: str | Path, pretrained: str | Path | None = None, ae: str | Path | None = None,
-             ldm: str | Path | None = None) -> dict[str, Any]:  # fmt: skip
-    """Every component of a ControlNet run: ``codec``, ``unet``, ``text``, ``controlnet``, ``config``, ``meta``.
+def load_run(
+    run: str | Path, pretrained: str | Path | None = None, ae: str | Path | None = None, ldm: str | Path | None = None
+) -> dict[str, Any]:
+    """Every component of a ControlNet run: ``autoencoder``, ``unet``, ``text``, ``controlnet``, ``config``,
+    ``meta``.
 
     The AE and LDM runs recorded in its metadata are used unless ``ae``/``ldm`` are given.
     """
@@ -43,11 +46,18 @@ def load_run(run: str | Path, pretrained: str | Path | None = None, ae: str | Pa
     if ldm_path is None:
         raise CheckpointError(f"{run} does not name its LDM run; pass --ldm RUN")
     unet, text, _ = load_ldm(ldm_path, pre)
-    codec = load_codec(cfg, ae or meta.get("ae"), pre)
+    autoencoder = load_autoencoder(cfg, ae or meta.get("ae"), pre)
     controlnet = build_controller(cfg, unet)
     load_module(controlnet, tensors, "controlnet")
-    return {"codec": codec, "unet": unet, "text": text, "controlnet": controlnet.eval(), "config": cfg,
-            "meta": meta, "path": str(resolve(run))}  # fmt: skip
+    return {
+        "autoencoder": autoencoder,
+        "unet": unet,
+        "text": text,
+        "controlnet": controlnet.eval(),
+        "config": cfg,
+        "meta": meta,
+        "path": str(resolve(run)),
+    }
 
 
 MAX_METADATA_BYTES = 1 << 20  # the config and the vocabulary: kilobytes in practice
@@ -103,8 +113,12 @@ def check_bundle(path: str | Path) -> dict[str, Any]:
         validate_config(cfg, where=str(path))
         with torch.device("meta"):
             unet = build_denoiser(cfg)
-            parts = {"codec": build_codec(cfg), "unet": unet, "text": build_text_encoder(cfg, meta=text),
-                     "controlnet": build_controller(cfg, unet)}  # fmt: skip
+            parts = {
+                PARTS["autoencoder"]: build_autoencoder(cfg),
+                "unet": unet,
+                "text": build_text_encoder(cfg, meta=text),
+                "controlnet": build_controller(cfg, unet),
+            }
     except ModelError as err:  # ConfigError: the schema, or values MONAI rejects
         raise CheckpointError(f"{path}: invalid bundle config: {err}") from err
     except (TypeError, KeyError, AttributeError) as err:  # text metadata of the wrong shape
@@ -113,8 +127,10 @@ def check_bundle(path: str | Path) -> dict[str, Any]:
     for name, module in parts.items():
         want = sum(t.numel() for t in module.state_dict().values())
         if want != held.get(name, 0):
-            raise CheckpointError(f"{path}: the config's {name} has {want} elements but the file holds "
-                                  f"{held.get(name, 0)}; refusing to build it")  # fmt: skip
+            raise CheckpointError(
+                f"{path}: the config's {name} has {want} elements but the file holds "
+                f"{held.get(name, 0)}; refusing to build it"
+            )
     return meta
 
 
@@ -128,20 +144,28 @@ def read_bundle(path: str | Path) -> dict[str, Any]:
     meta = check_bundle(path)
     cfg = meta["config"]
     tensors = load_file(str(path))
-    codec, unet = build_codec(cfg), build_denoiser(cfg)
+    autoencoder, unet = build_autoencoder(cfg), build_denoiser(cfg)
     text = build_text_encoder(cfg, meta=meta["text"])
-    load_module(codec, tensors, "codec")
+    load_module(autoencoder, tensors, PARTS["autoencoder"])
     load_module(unet, tensors, "unet")
     load_module(text, tensors, "text")
     controlnet = build_controller(cfg, unet)
     load_module(controlnet, tensors, "controlnet")
-    return {"codec": codec, "unet": unet, "text": text, "controlnet": controlnet, "config": cfg, "meta": meta,
-            "path": str(path)}  # fmt: skip
+    return {
+        "autoencoder": autoencoder,
+        "unet": unet,
+        "text": text,
+        "controlnet": controlnet,
+        "config": cfg,
+        "meta": meta,
+        "path": str(path),
+    }
 
 
-def write_bundle(parts: Mapping[str, Any], config: Mapping[str, Any], out: str | Path, *,
-                 description: str = "") -> Path:  # fmt: skip
-    """Write ``parts`` (the four modules of :data:`PARTS`) and ``config`` to the new file ``out``.
+def write_bundle(
+    parts: Mapping[str, Any], config: Mapping[str, Any], out: str | Path, *, description: str = ""
+) -> Path:
+    """Write ``parts`` (the four modules named in :data:`PARTS`) and ``config`` to the new file ``out``.
 
     Never replaces a file: an existing ``out`` raises :class:`~ccnet_zoo.models.errors.CheckpointError`.
     """
@@ -151,15 +175,25 @@ def write_bundle(parts: Mapping[str, Any], config: Mapping[str, Any], out: str |
     if out.exists():
         raise CheckpointError(f"{out} exists; choose another file name")
     tensors: dict[str, Any] = {}
-    for name in PARTS:
-        tensors.update({k: v.detach().to("cpu").contiguous() for k, v in module_tensors(name, parts[name]).items()})
-    meta = {"format": BUNDLE_FORMAT, "config": dict(config), "text": parts["text"].metadata(),
-            "description": description}  # fmt: skip
+    for name, prefix in PARTS.items():
+        tensors.update({k: v.detach().to("cpu").contiguous() for k, v in module_tensors(prefix, parts[name]).items()})
+    meta = {
+        "format": BUNDLE_FORMAT,
+        "config": dict(config),
+        "text": parts["text"].metadata(),
+        "description": description,
+    }
     return create_new(out, lambda tmp: save_file(tensors, tmp, metadata={METADATA_KEY: json.dumps(meta)}))
 
 
-def load_components(source: str | Path, *, registry: Any = None, pretrained: str | Path | None = None,
-                    ae: str | Path | None = None, ldm: str | Path | None = None) -> dict[str, Any]:  # fmt: skip
+def load_components(
+    source: str | Path,
+    *,
+    registry: Any = None,
+    pretrained: str | Path | None = None,
+    ae: str | Path | None = None,
+    ldm: str | Path | None = None,
+) -> dict[str, Any]:
     """Components from a run folder (or its checkpoint JSON), a bundle file, or a registry name."""
     p = Path(source)
     if p.is_dir() or (p.is_file() and p.suffix == ".json"):

@@ -29,8 +29,9 @@ def sample_grid(data: Path, generated: Path, out: Path, n: int = 4) -> Path:
     keys = sorted(by_slice, key=lambda k: (-len(by_slice[k]), k))[:n]
     phases = sorted({p for k in keys for p in by_slice[k]})
     plt = _plt()
-    fig, axes = plt.subplots(len(keys), 1 + 2 * len(phases), figsize=(1.6 * (1 + 2 * len(phases)), 1.7 * len(keys)),
-                             squeeze=False)  # fmt: skip
+    fig, axes = plt.subplots(
+        len(keys), 1 + 2 * len(phases), figsize=(1.6 * (1 + 2 * len(phases)), 1.7 * len(keys)), squeeze=False
+    )
     for i, key in enumerate(keys):
         first = next(iter(by_slice[key].values()))
         panels = [("pre", first["source"])]
@@ -44,8 +45,16 @@ def sample_grid(data: Path, generated: Path, out: Path, n: int = 4) -> Path:
                 ax.imshow(read_png(Path(path)), cmap="gray", vmin=0, vmax=255)
             if i == 0:
                 ax.set_title(title, fontsize=8)
-        axes[i][0].text(-0.05, 0.5, f"{key[0]}\nslice {key[1]}", transform=axes[i][0].transAxes, fontsize=6,
-                        rotation=90, va="center", ha="right")  # fmt: skip
+        axes[i][0].text(
+            -0.05,
+            0.5,
+            f"{key[0]}\nslice {key[1]}",
+            transform=axes[i][0].transAxes,
+            fontsize=6,
+            rotation=90,
+            va="center",
+            ha="right",
+        )
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)

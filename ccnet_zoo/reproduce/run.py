@@ -32,9 +32,11 @@ from frd._files import replace_owned_text
 log = logging.getLogger(__name__)
 STAGES = ("ae", "ldm", "controlnet")
 #: config sections each training stage depends on (a change elsewhere does not retrain it)
-_SECTIONS = {"ae": ("image_size", "seed", "stage1", "discriminator", "perceptual"),
-             "ldm": ("image_size", "seed", "stage1", "text", "ldm", "scheduler"),
-             "controlnet": ("image_size", "seed", "stage1", "text", "ldm", "controlnet", "scheduler")}  # fmt: skip
+_SECTIONS = {
+    "ae": ("image_size", "seed", "stage1", "discriminator", "perceptual"),
+    "ldm": ("image_size", "seed", "stage1", "text", "ldm", "scheduler"),
+    "controlnet": ("image_size", "seed", "stage1", "text", "ldm", "controlnet", "scheduler"),
+}
 #: training options that change speed, not results
 _SPEED_ONLY = ("num_workers", "preload", "log_every", "checkpoint_every")
 
@@ -74,8 +76,14 @@ def _data(cfg: ReproduceConfig, state: RunState, progress: bool) -> tuple[Path, 
     from ccnet_zoo.data.phantom.generator import PhantomConfig, generate_phantom
 
     pc = PhantomConfig(patients=cfg.patients, slices=cfg.slices, size=cfg.size, seed=cfg.seed)
-    fp = {"kind": "phantom", "patients": cfg.patients, "slices": cfg.slices, "size": cfg.size, "seed": cfg.seed,
-          "code": _code()}  # fmt: skip
+    fp = {
+        "kind": "phantom",
+        "patients": cfg.patients,
+        "slices": cfg.slices,
+        "size": cfg.size,
+        "seed": cfg.seed,
+        "code": _code(),
+    }
     if cfg.data_root is not None:  # the user's folder: used when finished, else written only when empty
         root = Path(cfg.data_root)
         if not (root / "dataset.json").is_file():
@@ -112,8 +120,9 @@ def _fresh(state: RunState, folder: Path, key: str, fp: dict[str, Any]) -> bool:
     return resumable
 
 
-def _train(cfg: ReproduceConfig, state: RunState, data: Path, data_fp: dict[str, Any],
-           progress: bool) -> tuple[Path, dict[str, Any]]:  # fmt: skip
+def _train(
+    cfg: ReproduceConfig, state: RunState, data: Path, data_fp: dict[str, Any], progress: bool
+) -> tuple[Path, dict[str, Any]]:
     from ccnet_zoo.models.config import load_config
     from ccnet_zoo.train.api import train_stage
 
@@ -123,8 +132,7 @@ def _train(cfg: ReproduceConfig, state: RunState, data: Path, data_fp: dict[str,
     for stage in STAGES:
         out = runs / stage
         key = f"train/{stage}"
-        fp = {"data": digest(data_fp), "config": _stage_config(resolved, stage), "upstream": upstream,
-              "code": _code()}  # fmt: skip
+        fp = {"data": digest(data_fp), "config": _stage_config(resolved, stage), "upstream": upstream, "code": _code()}
         upstream = digest(fp)
         if state.is_done(key, fp) and (out / "DONE.json").is_file():
             log.info("train %s: reusing %s", stage, out)
@@ -132,15 +140,25 @@ def _train(cfg: ReproduceConfig, state: RunState, data: Path, data_fp: dict[str,
         resume = _fresh(state, out, key, fp)
         t0 = time.perf_counter()
         links = {"ae": runs / "ae" if stage != "ae" else None, "ldm": runs / "ldm" if stage == "controlnet" else None}
-        train_stage(stage, resolved, data, out, resume=resume, device=cfg.device, threads=cfg.threads,
-                    progress=progress, **links)  # fmt: skip
+        train_stage(
+            stage,
+            resolved,
+            data,
+            out,
+            resume=resume,
+            device=cfg.device,
+            threads=cfg.threads,
+            progress=progress,
+            **links,
+        )
         _write(out / "DONE.json", json.dumps({"stage": stage, "seconds": time.perf_counter() - t0}))
         state.finish(key)
     return runs / "controlnet", {"trained": upstream}
 
 
-def _model(cfg: ReproduceConfig, state: RunState, data: Path, data_fp: dict[str, Any],
-           progress: bool) -> tuple[Any, dict[str, Any]]:  # fmt: skip
+def _model(
+    cfg: ReproduceConfig, state: RunState, data: Path, data_fp: dict[str, Any], progress: bool
+) -> tuple[Any, dict[str, Any]]:
     """(a loader of the pipeline, the model's fingerprint): registered weights, or the three trained stages."""
     from ccnet_zoo.device import resolve_device
     from ccnet_zoo.pipeline import CCNetPipeline
@@ -155,8 +173,9 @@ def _model(cfg: ReproduceConfig, state: RunState, data: Path, data_fp: dict[str,
     return (lambda: CCNetPipeline.from_pretrained(run, device)), fp
 
 
-def _generate(cfg: ReproduceConfig, state: RunState, data: Path, data_fp: dict[str, Any],
-              progress: bool) -> tuple[Path, dict[str, Any]]:  # fmt: skip
+def _generate(
+    cfg: ReproduceConfig, state: RunState, data: Path, data_fp: dict[str, Any], progress: bool
+) -> tuple[Path, dict[str, Any]]:
     from ccnet_zoo.models.config import load_config
     from ccnet_zoo.pipeline import MANIFEST, generate_split
     from ccnet_zoo.train.data import load_rows
@@ -165,8 +184,16 @@ def _generate(cfg: ReproduceConfig, state: RunState, data: Path, data_fp: dict[s
     loader, model_fp = _model(cfg, state, data, data_fp, progress)
     sample = dict(load_config(cfg.config, cfg.overrides)["sample"]) if not cfg.weights else {}
     sample.pop("batch_size", None)  # images do not depend on the batching
-    fp = {"model": digest(model_fp), "model_detail": model_fp, "data": digest(data_fp), "steps": cfg.steps,
-          "sample": sample, "seed": cfg.seed, "phases": list(cfg.phases), "code": _code()}  # fmt: skip
+    fp = {
+        "model": digest(model_fp),
+        "model_detail": model_fp,
+        "data": digest(data_fp),
+        "steps": cfg.steps,
+        "sample": sample,
+        "seed": cfg.seed,
+        "phases": list(cfg.phases),
+        "code": _code(),
+    }
     if state.is_done("generate", fp) and (out / MANIFEST).is_file():
         log.info("generate: reusing %s", out)
         return out, fp
@@ -175,8 +202,9 @@ def _generate(cfg: ReproduceConfig, state: RunState, data: Path, data_fp: dict[s
     rows = [r for r in load_rows(data, pipe.config["text"]["source"])["test"] if int(r["phase"]) in cfg.phases]
     if not rows:
         raise ReproduceError(f"{data} has no test pairs for phases {cfg.phases}")
-    generate_split(pipe, rows, out, batch_size=cfg.batch_size, steps=cfg.steps, seed=cfg.seed, overwrite=True,
-                   progress=progress)  # fmt: skip
+    generate_split(
+        pipe, rows, out, batch_size=cfg.batch_size, steps=cfg.steps, seed=cfg.seed, overwrite=True, progress=progress
+    )
     state.finish("generate")
     return out, fp
 
@@ -194,23 +222,34 @@ def _metric_weights() -> dict[str, Any]:
     return out
 
 
-def _metrics(cfg: ReproduceConfig, state: RunState, data: Path, generated: Path, data_fp: dict[str, Any],
-             gen_fp: dict[str, Any]) -> dict[int, dict[str, dict[str, Any]]]:  # fmt: skip
+def _metrics(
+    cfg: ReproduceConfig, state: RunState, data: Path, generated: Path, data_fp: dict[str, Any], gen_fp: dict[str, Any]
+) -> dict[int, dict[str, dict[str, Any]]]:
     from ccnet_zoo.device import resolve_device
     from ccnet_zoo.metrics import compute_metrics
 
     folder = cfg.out / "metrics"
-    fp = {"data": digest(data_fp), "generated": digest(gen_fp), "paper_quirks": cfg.paper_quirks,
-          "frd_preset": cfg.frd_preset, "fid_sqrtm": cfg.fid_sqrtm, "weights": _metric_weights(),
-          "code": _code()}  # fmt: skip
+    fp = {
+        "data": digest(data_fp),
+        "generated": digest(gen_fp),
+        "paper_quirks": cfg.paper_quirks,
+        "frd_preset": cfg.frd_preset,
+        "fid_sqrtm": cfg.fid_sqrtm,
+        "weights": _metric_weights(),
+        "code": _code(),
+    }
     if not state.is_done("metrics", fp):
         _fresh(state, folder, "metrics", fp)
     folder.mkdir(parents=True, exist_ok=True)
     test = data / "test"
     phases = sorted({int(p.name[1:]) for p in generated.glob("p*") if p.is_dir() and p.name[1:].isdigit()})
     reports: dict[int, dict[str, dict[str, Any]]] = {}
-    common = {"paper_quirks": cfg.paper_quirks, "frd_preset": cfg.frd_preset, "fid_sqrtm": cfg.fid_sqrtm,
-              "device": str(resolve_device(cfg.device))}  # fmt: skip
+    common = {
+        "paper_quirks": cfg.paper_quirks,
+        "frd_preset": cfg.frd_preset,
+        "fid_sqrtm": cfg.fid_sqrtm,
+        "device": str(resolve_device(cfg.device)),
+    }
     for k in phases:
         reports[k] = {}
         for method, tag in zip(ROWS, ("baseline", "ccnet"), strict=True):
@@ -250,19 +289,24 @@ def reproduce_table1(cfg: ReproduceConfig, progress: bool = True) -> dict[str, A
     from ccnet_zoo.reproduce.figures import kinetics_figure, sample_grid
 
     outputs = {name: state.claim(cfg.out / name) for name in names[:5]}
-    figures = {"sample_grid": str(sample_grid(data, generated, outputs["sample_grid.png"])),
-               "kinetics": str(kinetics_figure(generated, outputs["kinetics.png"]))}  # fmt: skip
+    figures = {
+        "sample_grid": str(sample_grid(data, generated, outputs["sample_grid.png"])),
+        "kinetics": str(kinetics_figure(generated, outputs["kinetics.png"])),
+    }
     result = {
         "table": rows,
-        "claim": {**claims, "holds": all(c["wins"] >= 3 for c in claims.values()),
-                  "statement": "CC-Net beats the pre-contrast baseline on FRD and MSE in at least 3 of 4 phases"},
+        "claim": {
+            **claims,
+            "holds": all(c["wins"] >= 3 for c in claims.values()),
+            "statement": "CC-Net beats the pre-contrast baseline on FRD and MSE in at least 3 of 4 phases",
+        },
         "settings": cfg.to_dict(),
         "data": str(data),
         "figures": figures,
         "fingerprints": {k: {"hash": v.get("hash"), **v["fingerprint"]} for k, v in sorted(state.stages.items())},
         "versions": {"frd": frd.__version__, "python": platform.python_version(), **_torch_version()},
         "seconds": time.perf_counter() - t0,
-    }  # fmt: skip
+    }
     _write(outputs["table.md"], markdown(rows))
     _write(outputs["table.csv"], to_csv(rows))
     _write(outputs["table.json"], json.dumps(result, indent=2, default=str))

@@ -101,8 +101,10 @@ class RunState:
         rel = self._rel(path)
         if rel not in self.owned:
             if os.path.lexists(path):
-                raise OwnershipError(f"{path} exists and was not written by ccnet-zoo reproduce (not in "
-                                     f"{STATE_FILE}); move it away or choose another --out")  # fmt: skip
+                raise OwnershipError(
+                    f"{path} exists and was not written by ccnet-zoo reproduce (not in "
+                    f"{STATE_FILE}); move it away or choose another --out"
+                )
             self.owned.add(rel)
             self.save()
         return Path(path)
@@ -127,8 +129,11 @@ class RunState:
         return diff
 
     def start(self, stage: str, fingerprint: Mapping[str, Any]) -> None:
-        self.stages[stage] = {"fingerprint": json.loads(json.dumps(fingerprint, default=str)), "done": False,
-                              "hash": digest(fingerprint)}  # fmt: skip
+        self.stages[stage] = {
+            "fingerprint": json.loads(json.dumps(fingerprint, default=str)),
+            "done": False,
+            "hash": digest(fingerprint),
+        }
         self.save()
 
     def finish(self, stage: str, **extra: Any) -> None:

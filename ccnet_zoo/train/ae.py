@@ -13,7 +13,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ccnet_zoo.models.autoencoder import MonaiCodec, build_discriminator, kl_loss
+from ccnet_zoo.models.autoencoder import MonaiAutoencoder, build_discriminator, kl_loss
 from ccnet_zoo.models.checkpoint import module_tensors
 from ccnet_zoo.models.errors import ConfigError
 from ccnet_zoo.models.monai_light import light_monai
@@ -22,7 +22,7 @@ from ccnet_zoo.train.runtime import Runtime, Stepper, adamw, compile_module
 
 
 class AutoencoderStage(Stage):
-    """Trains ``codec`` (generator) and a patch discriminator."""
+    """Trains the autoencoder (generator) and a patch discriminator."""
 
     name = "ae"
 
@@ -31,20 +31,25 @@ class AutoencoderStage(Stage):
         from monai.losses import PatchAdversarialLoss
 
         if cfg["stage1"]["kind"] != "monai":
-            raise ConfigError("stage1.kind 'sd' uses the pretrained SD VAE, which CC-Net does not train; "
-                              "skip 'train ae' and pass --pretrained to the ldm stage")  # fmt: skip
+            raise ConfigError(
+                "stage1.kind 'sd' uses the pretrained SD VAE, which CC-Net does not train; "
+                "skip 'train ae' and pass --pretrained to the ldm stage"
+            )
         tc = cfg["train"]["ae"]
         self.rt = runtime
-        self.codec = runtime.place(MonaiCodec(cfg["stage1"].get("params") or {}, cfg["stage1"]["scale_factor"]))
+        self.autoencoder = runtime.place(
+            MonaiAutoencoder(cfg["stage1"].get("params") or {}, cfg["stage1"]["scale_factor"])
+        )
         self.disc = runtime.place(build_discriminator(cfg["discriminator"]["params"]))
-        self.codec_ddp = compile_module(runtime.wrap(self.codec), tc.get("compile", False))
+        self.autoencoder_ddp = compile_module(runtime.wrap(self.autoencoder), tc.get("compile", False))
         self.disc_ddp = runtime.wrap(self.disc)
-        self.trainable = {"codec": self.codec, "disc": self.disc}
+        # "codec": the autoencoder's tensor prefix in checkpoint files (a format; resumes of older runs need it)
+        self.trainable = {"codec": self.autoencoder, "disc": self.disc}
         wd = tc.get("weight_decay", 0.01)
         clip = tc.get("clip_grad_value")
         dev = runtime.device
         self.steppers = {
-            "g": Stepper(adamw(self.codec.parameters(), tc["lr"], wd, dev), clip, runtime.scale_loss),
+            "g": Stepper(adamw(self.autoencoder.parameters(), tc["lr"], wd, dev), clip, runtime.scale_loss),
             "d": Stepper(adamw(self.disc.parameters(), tc.get("disc_lr", tc["lr"]), wd, dev), clip, runtime.scale_loss),
         }
         self.kl_weight = float(tc.get("kl_weight", 1e-8))
@@ -71,7 +76,7 @@ class AutoencoderStage(Stage):
         x = self.rt.to_device(batch["image"])
         adversarial = epoch >= self.adv_start and self.adv_weight > 0
         with self.rt.autocast():
-            recon, mu, sigma = self.codec_ddp(x)
+            recon, mu, sigma = self.autoencoder_ddp(x)
             parts = self._recon_loss(x, recon, mu, sigma)
             loss_g = parts["l1"] + self.kl_weight * parts["kl"]
             if self.perceptual is not None:
@@ -104,8 +109,8 @@ class AutoencoderStage(Stage):
     def val_step(self, batch: Batch) -> torch.Tensor:
         x = self.rt.to_device(batch["image"])
         with self.rt.autocast():
-            recon, _mu, _sigma = self.codec(x)
+            recon, _mu, _sigma = self.autoencoder(x)
         return F.l1_loss(recon.float(), x.float()).detach()
 
     def best_payload(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        return module_tensors("codec", self.codec), {}
+        return module_tensors("codec", self.autoencoder), {}

@@ -44,8 +44,7 @@ def _prepare_out(out: Path, stage: str, resume: bool, overwrite: bool) -> None:
     ours = is_run(out)
     clash = [name for name in _OWNED if (out / name).exists()]
     if clash and not ours:
-        raise ModelError(f"{out} holds {clash[0]} but is not a ccnet-zoo run (no {RUN_MANIFEST}); "
-                         "choose another --out")  # fmt: skip
+        raise ModelError(f"{out} holds {clash[0]} but is not a ccnet-zoo run (no {RUN_MANIFEST}); choose another --out")
     has_run = ours and (out / "checkpoints").exists()
     if has_run and overwrite:
         for name in _OWNED:
@@ -72,13 +71,25 @@ def _workers(rt: Any, preload: bool) -> int:
     return min(2, max(0, (os.cpu_count() or 1) - 1))
 
 
-def train_stage(stage: str, config: str | Path | Mapping[str, Any], data: str | Path, out: str | Path, *,
-                ae: str | Path | None = None, ldm: str | Path | None = None, pretrained: str | Path | None = None,
-                resume: bool = False, overwrite: bool = False, device: str | None = None, threads: int = 1,
-                overrides: Mapping[str, Any] | None = None, progress: bool = True) -> Path:  # fmt: skip
+def train_stage(
+    stage: str,
+    config: str | Path | Mapping[str, Any],
+    data: str | Path,
+    out: str | Path,
+    *,
+    ae: str | Path | None = None,
+    ldm: str | Path | None = None,
+    pretrained: str | Path | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    device: str | None = None,
+    threads: int = 1,
+    overrides: Mapping[str, Any] | None = None,
+    progress: bool = True,
+) -> Path:
     """Train ``stage`` (``ae``, ``ldm`` or ``controlnet``); returns the path of the best checkpoint JSON."""
     from ccnet_zoo.models.factory import build_controller, build_denoiser, build_text_encoder
-    from ccnet_zoo.models.loading import load_codec, load_ldm
+    from ccnet_zoo.models.loading import load_autoencoder, load_ldm
     from ccnet_zoo.train.data import ImageDataset, load_rows, preload_wanted, prompts_of
     from ccnet_zoo.train.loop import LOG_EVERY, Trainer
     from ccnet_zoo.train.runtime import Runtime, channels_last_wanted, seed_all
@@ -109,8 +120,13 @@ def train_stage(stage: str, config: str | Path | Mapping[str, Any], data: str | 
     n_files = 2 * sum(len(rows[k]) for k in ("train", "validation"))
     preload = preload_wanted(tc.get("preload"), n_files, size)
     seed_all(cfg["seed"], 999_983)  # identical initial weights on every rank and in every run
-    meta: dict[str, Any] = {"stage": stage, "config": cfg, "data": str(Path(data).resolve()), "world": rt.world,
-                            "pretrained": str(Path(pretrained).resolve()) if pretrained else None}  # fmt: skip
+    meta: dict[str, Any] = {
+        "stage": stage,
+        "config": cfg,
+        "data": str(Path(data).resolve()),
+        "world": rt.world,
+        "pretrained": str(Path(pretrained).resolve()) if pretrained else None,
+    }
     if stage == "ae":
         from ccnet_zoo.train.ae import AutoencoderStage
 
@@ -120,7 +136,7 @@ def train_stage(stage: str, config: str | Path | Mapping[str, Any], data: str | 
     else:
         from ccnet_zoo.data.dataset import PairedDCEDataset
 
-        codec = load_codec(cfg, ae, pretrained)
+        autoencoder = load_autoencoder(cfg, ae, pretrained)
         meta["ae"] = str(Path(ae).resolve()) if ae else None
         train_ds = PairedDCEDataset(rows["train"], size, augment=True, seed=cfg["seed"], preload=preload)
         val_ds = PairedDCEDataset(rows["validation"], size, augment=False, preload=preload)
@@ -128,7 +144,7 @@ def train_stage(stage: str, config: str | Path | Mapping[str, Any], data: str | 
             from ccnet_zoo.train.ldm import LDMStage
 
             text = build_text_encoder(cfg, prompts_of(rows["train"] + rows["validation"]), pretrained=pretrained)
-            st = LDMStage(cfg, rt, codec, build_denoiser(cfg, pretrained), text)
+            st = LDMStage(cfg, rt, autoencoder, build_denoiser(cfg, pretrained), text)
         else:
             from ccnet_zoo.train.controlnet import ControlNetStage
 
@@ -138,11 +154,22 @@ def train_stage(stage: str, config: str | Path | Mapping[str, Any], data: str | 
             meta["ldm"] = str(Path(ldm).resolve())
             controlnet = build_controller(cfg, unet)
             controlnet.init_from(unet)
-            st = ControlNetStage(cfg, rt, codec, unet, text, controlnet)
-    trainer = Trainer(st, train_ds, val_ds, rt, out, epochs=tc["epochs"], batch_size=tc["batch_size"],
-                      seed=cfg["seed"], meta=meta, num_workers=tc.get("num_workers", _workers(rt, preload)),
-                      progress=progress, log_every=tc.get("log_every", LOG_EVERY),
-                      checkpoint_every=tc.get("checkpoint_every", 0))  # fmt: skip
+            st = ControlNetStage(cfg, rt, autoencoder, unet, text, controlnet)
+    trainer = Trainer(
+        st,
+        train_ds,
+        val_ds,
+        rt,
+        out,
+        epochs=tc["epochs"],
+        batch_size=tc["batch_size"],
+        seed=cfg["seed"],
+        meta=meta,
+        num_workers=tc.get("num_workers", _workers(rt, preload)),
+        progress=progress,
+        log_every=tc.get("log_every", LOG_EVERY),
+        checkpoint_every=tc.get("checkpoint_every", 0),
+    )
     if resume:
         trainer.resume()
     trainer.fit()

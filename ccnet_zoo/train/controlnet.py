@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from ccnet_zoo.models.autoencoder import LatentCodec
+from ccnet_zoo.models.autoencoder import Autoencoder
 from ccnet_zoo.models.checkpoint import module_tensors
 from ccnet_zoo.models.controlnet import Controller
 from ccnet_zoo.models.text import TextEncoder
@@ -22,8 +22,15 @@ class ControlNetStage(Stage):
 
     name = "controlnet"
 
-    def __init__(self, cfg: Mapping[str, Any], runtime: Runtime, codec: LatentCodec, unet: Denoiser,
-                 text: TextEncoder, controlnet: Controller) -> None:  # fmt: skip
+    def __init__(
+        self,
+        cfg: Mapping[str, Any],
+        runtime: Runtime,
+        autoencoder: Autoencoder,
+        unet: Denoiser,
+        text: TextEncoder,
+        controlnet: Controller,
+    ) -> None:
         tc = cfg["train"]["controlnet"]
         self.rt = runtime
         self.unet, self.text = runtime.place(unet), text.to(runtime.device)
@@ -32,7 +39,7 @@ class ControlNetStage(Stage):
             frozen.requires_grad_(False)
             frozen.eval()
         self.text.trainable = False
-        self.objective = DiffusionObjective(cfg, runtime.place(codec), self.text, runtime)
+        self.objective = DiffusionObjective(cfg, runtime.place(autoencoder), self.text, runtime)
         self.cn_ddp = compile_module(runtime.wrap(self.controlnet), tc.get("compile", False))
         self.trainable = {"controlnet": self.controlnet}
         opt = adamw(self.controlnet.parameters(), tc["lr"], tc.get("weight_decay", 0.01), runtime.device)

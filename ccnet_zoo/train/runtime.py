@@ -34,8 +34,7 @@ class Runtime:
     channels_last: bool = False
 
     @classmethod
-    def create(cls, device: str | None = None, amp: bool = True, threads: int = 1,
-               amp_dtype: str = "bf16") -> Runtime:  # fmt: skip
+    def create(cls, device: str | None = None, amp: bool = True, threads: int = 1, amp_dtype: str = "bf16") -> Runtime:
         """Pick the device (:func:`ccnet_zoo.device.resolve_device`: GPU when present, ``cuda`` = ``cuda:LOCAL_RANK``),
         set CPU threads, join the torchrun process group if any.
 
@@ -150,8 +149,13 @@ class Stepper:
         self.scaler.update()
 
 
-def adamw(params: Iterable[torch.nn.Parameter], lr: float, weight_decay: float, device: torch.device,
-          fused: bool | None = None) -> torch.optim.AdamW:  # fmt: skip
+def adamw(
+    params: Iterable[torch.nn.Parameter],
+    lr: float,
+    weight_decay: float,
+    device: torch.device,
+    fused: bool | None = None,
+) -> torch.optim.AdamW:
     """AdamW as one fused kernel per step where this torch build has one for the device (CUDA, and the CPU
     since torch 2.4: 4x faster than the per-tensor loop on the tiny UNet), else the default implementation.
 

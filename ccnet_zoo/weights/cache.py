@@ -61,8 +61,13 @@ def verified_hash(path: Path) -> str:
     """
     st = path.stat()
     stamp = _stamp(path)
-    key = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "inode": st.st_ino,
-           "device": st.st_dev}  # fmt: skip
+    key = {
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "ctime_ns": st.st_ctime_ns,
+        "inode": st.st_ino,
+        "device": st.st_dev,
+    }
     if stamp.is_file():
         try:
             saved = json.loads(stamp.read_text(encoding="utf-8"))

@@ -67,15 +67,28 @@ class LimitedDownloader:
         return None
 
 
-def _retrieve(url: str, known_sha256: str, workdir: Path, fname: str, member: str | None, progress: bool,
-              downloader: LimitedDownloader) -> Path:  # fmt: skip
+def _retrieve(
+    url: str,
+    known_sha256: str,
+    workdir: Path,
+    fname: str,
+    member: str | None,
+    progress: bool,
+    downloader: LimitedDownloader,
+) -> Path:
     import pooch
 
     processor = pooch.Unzip(members=[member], extract_dir=str(workdir / "unzip")) if member else None
     downloader.progress = progress
     try:
-        got = pooch.retrieve(url, known_hash=f"sha256:{known_sha256}", fname=fname, path=str(workdir),
-                             processor=processor, downloader=downloader)  # fmt: skip
+        got = pooch.retrieve(
+            url,
+            known_hash=f"sha256:{known_sha256}",
+            fname=fname,
+            path=str(workdir),
+            processor=processor,
+            downloader=downloader,
+        )
     except ValueError as err:  # pooch: "SHA256 hash of downloaded file (...) does not match the known hash"
         if "hash" in str(err).lower():
             raise HashMismatchError(f"{url}: sha256 does not match the registered {known_sha256}") from err

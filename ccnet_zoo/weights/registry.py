@@ -45,8 +45,24 @@ log = logging.getLogger(__name__)
 PACKAGE_DIR = Path(__file__).parent
 SHIPPED_REGISTRY = PACKAGE_DIR / "registry.json"
 USER_REGISTRY = "registry.json"
-_FIELDS = ("kind", "description", "file", "format", "sha256", "sha256_prefix", "size", "licence", "urls", "archive",
-           "installed", "package_file", "config", "training_data", "metrics", "sources")  # fmt: skip
+_FIELDS = (
+    "kind",
+    "description",
+    "file",
+    "format",
+    "sha256",
+    "sha256_prefix",
+    "size",
+    "licence",
+    "urls",
+    "archive",
+    "installed",
+    "package_file",
+    "config",
+    "training_data",
+    "metrics",
+    "sources",
+)
 
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
@@ -147,16 +163,23 @@ def _read_registry(path: Path, origin: str) -> dict[str, WeightsEntry]:
 class Registry:
     """Shipped + user entries, a cache folder and an offline switch."""
 
-    def __init__(self, entries: Mapping[str, WeightsEntry], cache: Path, *, offline: bool | None = None,
-                 package_dir: Path = PACKAGE_DIR) -> None:  # fmt: skip
+    def __init__(
+        self,
+        entries: Mapping[str, WeightsEntry],
+        cache: Path,
+        *,
+        offline: bool | None = None,
+        package_dir: Path = PACKAGE_DIR,
+    ) -> None:
         self.entries = dict(entries)
         self.cache = Path(cache)
         self.offline = is_offline(offline)
         self.package_dir = Path(package_dir)
 
     @classmethod
-    def load(cls, cache: str | Path | None = None, *, offline: bool | None = None,
-             shipped: Path = SHIPPED_REGISTRY) -> Registry:  # fmt: skip
+    def load(
+        cls, cache: str | Path | None = None, *, offline: bool | None = None, shipped: Path = SHIPPED_REGISTRY
+    ) -> Registry:
         """The shipped registry merged with the user registry of ``cache`` (user pins of a shipped hash apply)."""
         root = cache_dir(cache)
         entries = _read_registry(shipped, "shipped")
@@ -205,8 +228,13 @@ class Registry:
             digest = sha256_file(cached) if verify else verified_hash(cached)
             if digest == e.sha256:
                 return cached
-            log.warning("ignoring %s: sha256 %s is not the registered %s (run `ccnet-zoo weights verify %s`)",
-                        cached, digest, e.sha256, name)  # fmt: skip
+            log.warning(
+                "ignoring %s: sha256 %s is not the registered %s (run `ccnet-zoo weights verify %s`)",
+                cached,
+                digest,
+                e.sha256,
+                name,
+            )
         for p in self._installed(e):  # hashed without a stamp: nothing is written beside an installed file
             if sha256_file(p) == e.sha256:
                 return p
@@ -246,8 +274,9 @@ class Registry:
             )
         return e.sha256
 
-    def fetch(self, name: str, *, sha256: str | None = None, file: str | Path | None = None,
-              progress: bool = False) -> Path:  # fmt: skip
+    def fetch(
+        self, name: str, *, sha256: str | None = None, file: str | Path | None = None, progress: bool = False
+    ) -> Path:
         """Make ``name`` available and return its path: cache hit, installed copy, ``file``, or a download.
 
         ``sha256`` pins an entry registered without one (it is remembered in the user registry). ``file`` is a
@@ -279,8 +308,15 @@ class Registry:
             raise WeightsNotAvailableError(e.name, "no URL registered; use --file")
         arch = e.archive or {}
         limit = size_limit(arch.get("size") if arch.get("member") else e.size)  # what is transferred: the archive
-        return download_verified(e.urls, e.sha256 or "", self.cache_path(e.name), archive_sha256=arch.get("sha256"),
-                                 member=arch.get("member"), progress=progress, max_bytes=limit)  # fmt: skip
+        return download_verified(
+            e.urls,
+            e.sha256 or "",
+            self.cache_path(e.name),
+            archive_sha256=arch.get("sha256"),
+            member=arch.get("member"),
+            progress=progress,
+            max_bytes=limit,
+        )
 
     def _from_file(self, e: WeightsEntry, src: Path) -> Path:
         if not src.is_file():
@@ -326,9 +362,18 @@ class Registry:
             return VerifyResult(name, "ok", found, f"sha256 {e.sha256} (installed copy)")
         return VerifyResult(name, "missing", None, f"not cached; run `ccnet-zoo weights fetch {name}`")
 
-    def add(self, name: str, *, file: str | Path | None = None, url: str | None = None, sha256: str | None = None,
-            description: str = "", licence: str = "unknown", kind: str = "other",
-            force: bool = False) -> WeightsEntry:  # fmt: skip
+    def add(
+        self,
+        name: str,
+        *,
+        file: str | Path | None = None,
+        url: str | None = None,
+        sha256: str | None = None,
+        description: str = "",
+        licence: str = "unknown",
+        kind: str = "other",
+        force: bool = False,
+    ) -> WeightsEntry:
         """Register a user entry: ``file`` is copied into the cache (the original is untouched); ``url`` needs
         ``sha256`` and is downloaded by :meth:`fetch`. The shipped registry is never modified."""
         if name in self.entries and self.entries[name].origin != "user":
@@ -345,8 +390,11 @@ class Registry:
                 raise UnverifiedWeightsError("--url needs --sha256 (downloads are always verified)")
             from urllib.parse import urlparse
 
-            d: dict[str, Any] = {"file": Path(urlparse(url).path).name or name, "sha256": sha256.lower(),
-                                 "urls": [url]}  # fmt: skip
+            d: dict[str, Any] = {
+                "file": Path(urlparse(url).path).name or name,
+                "sha256": sha256.lower(),
+                "urls": [url],
+            }
         else:
             src = Path(file)  # type: ignore[arg-type]
             if not src.is_file():
@@ -355,8 +403,11 @@ class Registry:
             if sha256 is not None and digest != sha256.lower():
                 raise HashMismatchError(f"{src}: sha256 {digest} is not the given {sha256}")
             d = {"file": src.name, "sha256": digest, "size": src.stat().st_size}
-        d.update(description=description or f"registered by the user ({'url' if url else 'file'})",
-                 licence=licence, kind=kind)  # fmt: skip
+        d.update(
+            description=description or f"registered by the user ({'url' if url else 'file'})",
+            licence=licence,
+            kind=kind,
+        )
         entry = WeightsEntry.from_dict(name, d, "user")
         self.entries[name] = entry
         if file is not None:

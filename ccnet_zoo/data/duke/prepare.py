@@ -36,8 +36,14 @@ from frd._files import replace_owned_text
 log = logging.getLogger(__name__)
 STATE = "duke"
 CLINICAL_FIELDS = (
-    "metastatic", "tumor_subtype", "tumor_histologic_type", "tumor_location", "tumor_bilateral", "age", "ethnicity",
-)  # fmt: skip
+    "metastatic",
+    "tumor_subtype",
+    "tumor_histologic_type",
+    "tumor_location",
+    "tumor_bilateral",
+    "age",
+    "ethnicity",
+)
 
 
 @dataclass(frozen=True)
@@ -209,6 +215,11 @@ def prepare_duke(
             "splits": {s: sum(r["split"] == s for r in records.values()) for s in layout.SPLITS},
         },
     )
-    log.info("duke: %d patients prepared (%d resumed), %d skipped -> %s",
-             len(records), len(result.resumed), len(result.skipped), out)  # fmt: skip
+    log.info(
+        "duke: %d patients prepared (%d resumed), %d skipped -> %s",
+        len(records),
+        len(result.resumed),
+        len(result.skipped),
+        out,
+    )
     return result

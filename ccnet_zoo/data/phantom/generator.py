@@ -30,10 +30,29 @@ from ccnet_zoo.data.splits import resolve_split, write_split_file
 log = logging.getLogger(__name__)
 TRUTH_FILE = "phantom_truth.csv"
 TRUTH_COLUMNS = (
-    "patient_id", "split", "n_lesions", "curve_type", "lesion_shape", "lesion_radius_mm", "ktrans", "ve", "vp",
-    "kep", "fgt_ktrans", "bpe", "density", "injection_s", "interval_s", "tr_ms", "flip_deg", "fat_residual",
-    "dose_scale", "gain", "noise_sigma", "tesla",
-)  # fmt: skip
+    "patient_id",
+    "split",
+    "n_lesions",
+    "curve_type",
+    "lesion_shape",
+    "lesion_radius_mm",
+    "ktrans",
+    "ve",
+    "vp",
+    "kep",
+    "fgt_ktrans",
+    "bpe",
+    "density",
+    "injection_s",
+    "interval_s",
+    "tr_ms",
+    "flip_deg",
+    "fat_residual",
+    "dose_scale",
+    "gain",
+    "noise_sigma",
+    "tesla",
+)
 
 
 @dataclass(frozen=True)

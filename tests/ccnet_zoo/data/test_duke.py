@@ -149,8 +149,13 @@ def test_clinical_codes_are_decoded(tmp_path: Path) -> None:
     )
     c = read_clinical(path)
     assert c["Breast_MRI_001"] == {
-        "metastatic": "non-metastatic", "tumor_subtype": "her2 positive", "tumor_histologic_type": "ductal",
-        "tumor_location": "left", "tumor_bilateral": "unilateral", "age": "41", "ethnicity": "black",
-    }  # fmt: skip
+        "metastatic": "non-metastatic",
+        "tumor_subtype": "her2 positive",
+        "tumor_histologic_type": "ductal",
+        "tumor_location": "left",
+        "tumor_bilateral": "unilateral",
+        "age": "41",
+        "ethnicity": "black",
+    }
     assert c["Breast_MRI_002"]["age"] == "" and c["Breast_MRI_002"]["tumor_histologic_type"] == ""
     assert c["Breast_MRI_002"]["tumor_bilateral"] == "bilateral"

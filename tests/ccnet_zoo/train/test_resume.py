@@ -35,8 +35,9 @@ def _interrupt_at(monkeypatch: pytest.MonkeyPatch, epoch: int, step: int) -> Non
 
 
 @pytest.mark.parametrize("stage", ["ae", "ldm"])
-def test_resume_equals_uninterrupted(stage: str, zoo_phantom: Path, trained_runs: dict[str, Path], tmp_path: Path,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_resume_equals_uninterrupted(
+    stage: str, zoo_phantom: Path, trained_runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     every = {"epochs": 2, "checkpoint_every": 1}  # a checkpoint per epoch, so the cut run has one to resume
     cfg = tiny32(ae={**every, "adv_start_epoch": 1}, ldm=every)
     extra = {"ae": trained_runs["ae"]} if stage == "ldm" else {}

@@ -72,10 +72,18 @@ def test_guards(zoo_phantom: Path, trained_runs: dict[str, Path], tmp_path: Path
     with pytest.raises(ModelError, match="--ldm"):
         train_stage("controlnet", tiny32(), zoo_phantom, tmp_path / "y", ae=trained_runs["ae"], progress=False)
     with pytest.raises(ModelError, match="'controlnet' checkpoint; expected the 'ldm'"):
-        train_stage("controlnet", tiny32(), zoo_phantom, tmp_path / "z", ae=trained_runs["ae"],
-                    ldm=trained_runs["controlnet"], progress=False)  # fmt: skip
+        train_stage(
+            "controlnet",
+            tiny32(),
+            zoo_phantom,
+            tmp_path / "z",
+            ae=trained_runs["ae"],
+            ldm=trained_runs["controlnet"],
+            progress=False,
+        )
     with pytest.raises(ModelError, match="cannot fill one batch"):
-        train_stage("ldm", tiny32(ldm={"batch_size": 500}), zoo_phantom, tmp_path / "w", ae=trained_runs["ae"],
-                    progress=False)  # fmt: skip
+        train_stage(
+            "ldm", tiny32(ldm={"batch_size": 500}), zoo_phantom, tmp_path / "w", ae=trained_runs["ae"], progress=False
+        )
     with pytest.raises(ModelError, match="neither a dataset"):
         train_stage("ae", tiny32(), tmp_path, tmp_path / "v", progress=False)

@@ -19,8 +19,9 @@ from .distance import frechet_terms
 from .errors import FRDError, InputNotFoundError, TooFewImagesError
 from .extract import ExtractionJob, FeatureTable, extract_sets
 from .io import discover, is_stats_file, pair_masks
+from .replay import normalize_sets
 from .settings import Settings, resolve_settings
-from .stats import FeatureStats, normalize
+from .stats import FeatureStats
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ ImageSet = str | Path | Sequence[str | Path] | FeatureStats
 
 _SETTING_KEYS = (
     "params_file", "feature_classes", "image_types", "log_sigma", "bin_width", "resize",
-    "norm_ref", "norm_type", "log", "sqrtm", "means_only",
+    "norm_ref", "norm_type", "log", "sqrtm", "means_only", "robust",
 )  # fmt: skip
 _ANALYSIS_KEYS = ("bootstrap", "seed", "level", "kid", "fd_inf", "match_sample_count")
 
@@ -58,6 +59,10 @@ class FRDResult:
     ci: dict[str, Any] | None = None
     kid: dict[str, Any] | None = None
     fd_inf: dict[str, Any] | None = None
+    #: "reference" (frd-score's own operations on the per-image rows) or "float64-sums" (moments only).
+    arithmetic: str = "reference"
+    #: Near-constant columns and the largest single-feature share of d² (see frd.condition).
+    condition: dict[str, Any] | None = None
 
     def __float__(self) -> float:
         return float(self.frd)
@@ -149,6 +154,7 @@ def _stats_of(table: FeatureTable, settings: Settings, source: str) -> FeatureSt
         table.names,
         settings,
         paths=table.paths,
+        hashes=table.hashes,
         dim=table.dim,
         skipped=table.skipped,
         source=source,
@@ -209,7 +215,8 @@ def compute_frd(
     ``a`` and ``b`` are folders, lists of files, statistics files (``.npz`` from
     ``--save-stats``) or :class:`FeatureStats`. ``options`` override the preset:
     ``params_file``, ``feature_classes``, ``image_types``, ``log_sigma``, ``bin_width``,
-    ``resize``, ``norm_ref``, ``norm_type``, ``log``, ``sqrtm``, ``means_only``.
+    ``resize``, ``norm_ref``, ``norm_type``, ``log``, ``sqrtm``, ``means_only``, ``robust``
+    (drop near-constant columns and floor the normalizing spread; never a preset's number).
 
     >>> import frd
     >>> result = frd.compute_frd("real/", "synthetic/")  # doctest: +SKIP
@@ -290,7 +297,7 @@ def _frd_from_stats(
             raise TooFewImagesError(
                 f"set {label} has {n_used} usable image(s); at least {MIN_IMAGES} are needed for a covariance"
             )
-    norm = normalize(sa, sb, settings)
+    norm = normalize_sets(sa, sb, settings)
     if not norm.names:
         raise FRDError("no feature is left after normalization; the first set may be constant")
     p = len(norm.names)
@@ -320,6 +327,11 @@ def _frd_from_stats(
             warn.append("d² is 0 (identical sets), so ln(d²) is -inf as in the reference; compare d² instead")
     else:
         score = d2_raw
+    from .condition import assess
+
+    condition, dominant = assess(sa, sb, settings, norm, terms)
+    if dominant:
+        warn.append(dominant)
     extras = _analyses(sa, sb, norm, settings, bootstrap, seed, level, kid, fd_inf, score, warn)
     for w in warn:
         log.warning(w)
@@ -343,6 +355,8 @@ def _frd_from_stats(
         timings=timings,
         versions=versions(),
         warnings=warn,
+        arithmetic=norm.arithmetic,
+        condition=condition,
         **extras,
     )
 

@@ -44,8 +44,8 @@ def _partition_stats(
         if table.n == 0 and not table.skipped:
             continue
         stats = FeatureStats.from_features(
-            table.values.reshape(table.n, -1), table.names, settings, paths=table.paths, dim=table.dim,
-            skipped=table.skipped,
+            table.values.reshape(table.n, -1), table.names, settings, paths=table.paths, hashes=table.hashes,
+            dim=table.dim, skipped=table.skipped,
         )  # fmt: skip
         out.append((j, mine[0][1], stats))
     return out

@@ -38,6 +38,8 @@ class FeatureTable:
     paths: list[str]
     dim: int | None
     skipped: list[dict[str, str]] = field(default_factory=list)
+    #: sha256 of each row's image bytes (statistics files store these instead of paths).
+    hashes: list[str] = field(default_factory=list)
 
     @property
     def n(self) -> int:
@@ -215,13 +217,13 @@ def extract_sets(
 
     results: list[Any] = [None] * len(flat)
     keys: list[str | None] = [None] * len(flat)
+    hashes: list[str | None] = [None] * len(flat)
     todo: list[tuple[int, ImageRef, ImageRef | None]] = []
     for i, (_, _, img, msk) in enumerate(flat):
         if cache.enabled:
             try:
-                keys[i] = FeatureCache.key(
-                    img.content_hash(), msk.content_hash() if msk else None, settings.extraction_hash
-                )
+                hashes[i] = img.content_hash()
+                keys[i] = FeatureCache.key(hashes[i], msk.content_hash() if msk else None, settings.extraction_hash)
             except OSError as exc:
                 results[i] = ("error", ("InvalidImageError", f"cannot read {img.path}: {exc}"))
                 continue
@@ -248,7 +250,8 @@ def extract_sets(
 
     tables = []
     for j, _job in enumerate(jobs):
-        tables.append(_assemble([(flat[i], results[i]) for i in range(len(flat)) if flat[i][0] == j], skip_invalid))
+        mine = [i for i in range(len(flat)) if flat[i][0] == j]
+        tables.append(_assemble([(flat[i], results[i], hashes[i]) for i in mine], skip_invalid))
     return tables
 
 
@@ -284,13 +287,16 @@ def _compute(
         bar.close()
 
 
-def _assemble(rows: list[tuple[tuple[int, int, ImageRef, ImageRef | None], Any]], skip_invalid: bool) -> FeatureTable:
+def _assemble(
+    rows: list[tuple[tuple[int, int, ImageRef, ImageRef | None], Any, str | None]], skip_invalid: bool
+) -> FeatureTable:
     names: list[str] | None = None
+    hashes: list[str] = []
     values: list[np.ndarray] = []
     paths: list[str] = []
     dims: set[int] = set()
     skipped: list[dict[str, str]] = []
-    for (_, _, img, _), (kind, payload) in rows:
+    for (_, _, img, _), (kind, payload), digest in rows:
         if kind == "error":
             etype, msg = payload
             if skip_invalid and etype in ("InvalidImageError", "ExtractionError"):
@@ -317,10 +323,16 @@ def _assemble(rows: list[tuple[tuple[int, int, ImageRef, ImageRef | None], Any]]
             )
         values.append(v)
         paths.append(img.path)
+        hashes.append(digest or img.content_hash())
         dims.add(d)
     matrix = np.vstack(values) if values else np.empty((0, len(names or [])))
     return FeatureTable(
-        names=names or [], values=matrix, paths=paths, dim=dims.pop() if dims else None, skipped=skipped
+        names=names or [],
+        values=matrix,
+        paths=paths,
+        dim=dims.pop() if dims else None,
+        skipped=skipped,
+        hashes=hashes,
     )
 
 

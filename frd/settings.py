@@ -49,6 +49,8 @@ class Settings:
     log: bool
     sqrtm: str
     means_only: bool = False
+    #: --robust: near-constant columns dropped, normalizing spread floored (never a preset's number).
+    robust: bool = False
 
     def params(self, dim: int) -> dict[str, Any]:
         """pyradiomics parameters for 2D or 3D images."""
@@ -178,6 +180,7 @@ def resolve_settings(
     log: bool | None = None,
     sqrtm: str | None = None,
     means_only: bool = False,
+    robust: bool = False,
 ) -> Settings:
     """Start from ``preset`` and apply the overrides given (``None`` keeps the preset's value).
 
@@ -229,6 +232,7 @@ def resolve_settings(
         log=base.log if log is None else bool(log),
         sqrtm=sqrtm or base.sqrtm,
         means_only=bool(means_only),
+        robust=bool(robust),
     )
     if norm_type is not None and norm_type != base.norm_type:
         # The preset's range belongs to its own normalization: z-scores keep their unit scale.

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import SimpleITK as sitk
 
+from ._lazy import sitk
 from .cache import CachedFeatures, FeatureCache
 from .errors import DimensionMismatchError, ExtractionError, FRDError, InvalidImageError, MaskMismatchError
 from .io import ImageRef, image_dim, read_image, read_mask
@@ -217,13 +217,13 @@ def extract_sets(
 
     results: list[Any] = [None] * len(flat)
     keys: list[str | None] = [None] * len(flat)
-    hashes: list[str | None] = [None] * len(flat)
     todo: list[tuple[int, ImageRef, ImageRef | None]] = []
     for i, (_, _, img, msk) in enumerate(flat):
         if cache.enabled:
             try:
-                hashes[i] = img.content_hash()
-                keys[i] = FeatureCache.key(hashes[i], msk.content_hash() if msk else None, settings.extraction_hash)
+                keys[i] = FeatureCache.key(
+                    img.content_hash(), msk.content_hash() if msk else None, settings.extraction_hash
+                )
             except OSError as exc:
                 results[i] = ("error", ("InvalidImageError", f"cannot read {img.path}: {exc}"))
                 continue
@@ -250,8 +250,7 @@ def extract_sets(
 
     tables = []
     for j, _job in enumerate(jobs):
-        mine = [i for i in range(len(flat)) if flat[i][0] == j]
-        tables.append(_assemble([(flat[i], results[i], hashes[i]) for i in mine], skip_invalid))
+        tables.append(_assemble([(flat[i], results[i]) for i in range(len(flat)) if flat[i][0] == j], skip_invalid))
     return tables
 
 
@@ -287,16 +286,14 @@ def _compute(
         bar.close()
 
 
-def _assemble(
-    rows: list[tuple[tuple[int, int, ImageRef, ImageRef | None], Any, str | None]], skip_invalid: bool
-) -> FeatureTable:
+def _assemble(rows: list[tuple[tuple[int, int, ImageRef, ImageRef | None], Any]], skip_invalid: bool) -> FeatureTable:
     names: list[str] | None = None
     hashes: list[str] = []
     values: list[np.ndarray] = []
     paths: list[str] = []
     dims: set[int] = set()
     skipped: list[dict[str, str]] = []
-    for (_, _, img, _), (kind, payload), digest in rows:
+    for (_, _, img, _), (kind, payload) in rows:
         if kind == "error":
             etype, msg = payload
             if skip_invalid and etype in ("InvalidImageError", "ExtractionError"):
@@ -323,7 +320,7 @@ def _assemble(
             )
         values.append(v)
         paths.append(img.path)
-        hashes.append(digest or img.content_hash())
+        hashes.append(img.sha256())
         dims.add(d)
     matrix = np.vstack(values) if values else np.empty((0, len(names or [])))
     return FeatureTable(

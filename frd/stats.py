@@ -333,8 +333,9 @@ def _without_path(entry: dict[str, str]) -> dict[str, str]:
 #: A column whose spread (max − min) is below this share of its largest |value| is near-constant:
 #: normalizing it amplifies round-off (the condition report names them; --robust drops them).
 NEAR_CONSTANT_REL = 1e-9
-#: --robust floors the normalizing spread of the reference set at this share of the spread of both sets.
-ROBUST_SPREAD_FLOOR = 1e-3
+#: --robust floors the normalizing spread of the reference set at this share of the spread of both sets
+#: (a feature that barely moves in A but varies in B then counts in units of the pooled spread).
+ROBUST_SPREAD_FLOOR = 0.1
 
 
 @dataclass

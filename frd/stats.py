@@ -462,7 +462,9 @@ def normalize(a: FeatureStats, b: FeatureStats, settings: Settings) -> Normalize
     for mean, std, mn, mx in refs:
         with np.errstate(all="ignore"):
             if settings.norm_type == "zscore":
-                loc, den = mean, std
+                # A constant column's moments can carry round-off (the mean of equal values need not be
+                # exact); its std is 0 as the reference computes it.
+                loc, den = mean, np.where(mx == mn, 0.0, std)
                 if pooled is not None:
                     den = robust_den(den, pooled[1])
             else:

@@ -273,3 +273,19 @@ def test_a_fully_cached_run_imports_no_extraction_stack(png_sets, tmp_path):
 def test_lazy_module_imports_on_first_use():
     code = "from frd._lazy import sitk\nimport sys\nassert 'SimpleITK' not in sys.modules\nsitk.Image\n"
     assert "SimpleITK" in _imported_after(code)
+
+
+def test_robust_without_rows_uses_the_same_rules():
+    rng = np.random.default_rng(1)
+    xa, xb = rng.normal(10, 2, (10, 5)), rng.normal(11, 2, (10, 5))
+    xa[:, 2] = 3.0 * (1 + rng.integers(-3, 4, 10) * 2.2e-16)
+    xb[:, 2] = 3.0 * (1 + rng.integers(-3, 4, 10) * 2.2e-16)
+    names = [f"f{j}" for j in range(5)]
+    rs = frd.resolve_settings("v0", robust=True)
+    sums = frd.frd_from_stats(*_without_rows(xa, xb, names, "v0"), rs)
+    exact = _ours(xa, xb, names, "v0", robust=True)
+    assert sums.arithmetic == "float64-sums" and "f2" in sums.features_dropped
+    assert sums.frd == pytest.approx(exact.frd, rel=1e-9)
+    xa, xb, names = _dominated_v1_rows()
+    rs = frd.resolve_settings("v1", robust=True)
+    assert frd.frd_from_stats(*_without_rows(xa, xb, names, "v1"), rs).frd < _ours(xa, xb, names, "v1").frd - 5

@@ -1,11 +1,13 @@
-"""Sufficient statistics of a feature set, and the normalizations computed exactly from them.
+"""Statistics of a feature set, and the normalizations computed from float64 moments.
 
-A :class:`FeatureStats` holds raw (un-normalized) float64 statistics: the count, a shift vector
-``c`` with Σ(x − c) and Σ(x − c)(x − c)ᵀ over the rows without NaN, per-feature min/max, NaN
+A :class:`FeatureStats` holds the per-image rows when they are known (the presets' numbers replay
+the reference's arithmetic on them, :mod:`frd.replay`) and float64 moments: the count, the mean and
+the scatter matrix Σ(x − mean)(x − mean)ᵀ over the rows without NaN, per-feature min/max, NaN
 counts, and the few rows that do contain NaN verbatim. Every normalization the presets use
 (z-score or min-max; against the first set, both sets, or each set alone; NaN rows dropped or
-NaN set to mid-range) is an affine map per feature plus those rows, so the normalized means and
-covariances follow exactly, and statistics of parts merge exactly into the statistics of the whole.
+NaN set to mid-range) is an affine map per feature plus those rows, so normalized means and
+covariances also follow from the moments (``"float64-sums"``, for streams that keep no rows), and
+statistics of parts merge into the statistics of the whole with one Chan update (:func:`chan_merge`).
 """
 
 from __future__ import annotations

@@ -314,6 +314,7 @@ def _frd_from_stats(
         norm.cov[1],
         method=settings.sqrtm,
         means_only=settings.means_only,
+        keep_float32_means=norm.arithmetic == "reference",
     )
     d2_raw = terms.d2
     d2 = max(d2_raw, 0.0)

@@ -109,15 +109,17 @@ def frechet_terms(
     sigma2: np.ndarray,
     method: str = "scipy",
     means_only: bool = False,
+    keep_float32_means: bool = False,
 ) -> FrechetTerms:
     """d² with its mean and covariance parts (see the module docstring for ``method``).
 
-    Float32 means stay float32 for ‖μ₁ − μ₂‖², and d² adds its terms in the reference's order, so
-    the reference's number is replayed exactly. With ``scipy``, ``per_feature`` holds each feature's
+    d² adds its terms in the reference's order; with ``keep_float32_means`` float32 means stay
+    float32 for ‖μ₁ − μ₂‖² as in frd-score's v1, so the reference's number is replayed exactly.
+    With ``scipy``, ``per_feature`` holds each feature's
     exact share of d² (the diagonal of Σ₁ + Σ₂ − 2(Σ₁Σ₂)^½ plus its squared mean difference).
     """
     mu1, mu2 = np.atleast_1d(np.asarray(mu1)), np.atleast_1d(np.asarray(mu2))
-    if not (mu1.dtype == np.float32 and mu2.dtype == np.float32):
+    if not (keep_float32_means and mu1.dtype == np.float32 and mu2.dtype == np.float32):
         mu1, mu2 = mu1.astype(np.float64), mu2.astype(np.float64)
     sigma1 = np.atleast_2d(np.asarray(sigma1, np.float64))
     sigma2 = np.atleast_2d(np.asarray(sigma2, np.float64))

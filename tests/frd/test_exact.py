@@ -289,3 +289,15 @@ def test_robust_without_rows_uses_the_same_rules():
     xa, xb, names = _dominated_v1_rows()
     rs = frd.resolve_settings("v1", robust=True)
     assert frd.frd_from_stats(*_without_rows(xa, xb, names, "v1"), rs).frd < _ours(xa, xb, names, "v1").frd - 5
+
+
+def test_float32_means_stay_float32_only_when_asked():
+    rng = np.random.default_rng(2)
+    mu1, mu2 = rng.normal(size=300).astype(np.float32), rng.normal(size=300).astype(np.float32)
+    cov = np.eye(300)
+    diff32 = mu1 - mu2
+    diff64 = mu1.astype(np.float64) - mu2.astype(np.float64)
+    assert float(diff32.dot(diff32)) != float(diff64.dot(diff64))
+    assert frd.frechet_terms(mu1, cov, mu2, cov).mean_term == float(diff64.dot(diff64))
+    kept = frd.frechet_terms(mu1, cov, mu2, cov, keep_float32_means=True)
+    assert kept.mean_term == float(diff32.dot(diff32))

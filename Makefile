@@ -10,7 +10,7 @@ PIP_FLAGS := --disable-pip-version-check --no-input -q -c constraints.txt
 # CI may run without a locale; third-party code (pyradiomics reading YAML) then decodes as ASCII.
 export PYTHONUTF8 := 1
 
-.PHONY: install demo test test-fast lint bench docs clean
+.PHONY: install demo test test-fast lint bench docs clean oracle
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest benchmarks -q --benchmark-only
+
+# The generated oracle suite at full size: 500 cases against frd-score 1.0.1 run live (about an hour on 2 cores).
+# Cases and the worst relative difference per preset: build/oracle/generated.json (recorded in docs/presets.md).
+oracle: $(STAMP)
+	FRD_ORACLE_EXAMPLES=500 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q tests/frd/test_oracle_generated.py
+	cat build/oracle/generated.json
 
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict -d build/site

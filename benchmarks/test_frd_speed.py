@@ -4,7 +4,9 @@ Run with ``make bench``. Times are wall-clock seconds from pytest-benchmark; the
 targets are about are written to build/benchmarks/frd_speed.json and printed at the end:
 
 * cold:  ``frd A B`` with an empty cache  /  ``python -m frd_score A B`` (its default workers)
-* warm:  ``frd A B`` with a filled cache  /  ``frd A B`` cold (both in-process API and CLI)
+* warm:  ``frd A B`` with a filled cache  /  ``frd A B`` cold (both in-process API and CLI); target ≤ 0.05
+* exact: what the reference arithmetic (``frd.replay``) costs over float64 moments, as a share of
+  the cold API run; target ≤ 0.10
 """
 
 from __future__ import annotations
@@ -88,9 +90,34 @@ def test_frd_api_warm(benchmark, sets, tmp_path):
     _record("frd_api_warm", benchmark)
 
 
+def test_exact_arithmetic_overhead(benchmark, sets, tmp_path):
+    import copy
+    import statistics
+    import time
+
+    s = frd.resolve_settings("v1")
+    a, b = frd.compute_stats(list(sets), s, cache_dir=tmp_path / "c")
+    assert frd.frd_from_stats(a, b, s).arithmetic == "reference"
+    sa, sb = copy.copy(a), copy.copy(b)
+    sa.rows = sb.rows = None
+    assert frd.frd_from_stats(sa, sb, s).arithmetic == "float64-sums"
+    benchmark.pedantic(frd.frd_from_stats, args=(a, b, s), rounds=5, warmup_rounds=1)
+    RESULTS["statistics_exact_s"] = benchmark.stats.stats.median
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        frd.frd_from_stats(sa, sb, s)
+        times.append(time.perf_counter() - t0)
+    RESULTS["statistics_float64_sums_s"] = statistics.median(times)
+
+
 def _report() -> None:
     r = RESULTS
     ratios = {}
+    if {"statistics_exact_s", "statistics_float64_sums_s", "frd_api_cold"} <= set(r):
+        ratios["exact_extra_vs_cold_api"] = (r["statistics_exact_s"] - r["statistics_float64_sums_s"]) / r[
+            "frd_api_cold"
+        ]
     if "reference_cli_cold" in r and "frd_cli_cold" in r:
         ratios["cold_cli_vs_reference_cli"] = r["frd_cli_cold"] / r["reference_cli_cold"]
     if "frd_api_cold" in r and "frd_api_warm" in r:

@@ -20,8 +20,9 @@ from .errors import FRDError, InputNotFoundError, SettingsError, TooFewImagesErr
 from .extract import ExtractionJob, FeatureTable, extract_sets
 from .io import discover, is_stats_file, pair_masks
 from .options import Analysis, resolve_options
+from .replay import normalize_sets
 from .settings import Settings
-from .stats import FeatureStats, normalize
+from .stats import FeatureStats
 
 if TYPE_CHECKING:
     from typing import Unpack  # Python 3.11+: only type checkers read this block, 3.10 never runs it
@@ -59,6 +60,10 @@ class FRDResult:
     ci: dict[str, Any] | None = None
     kid: dict[str, Any] | None = None
     fd_inf: dict[str, Any] | None = None
+    #: "reference" (frd-score's own operations on the per-image rows) or "float64-sums" (moments only).
+    arithmetic: str = "reference"
+    #: Near-constant columns and the largest single-feature share of d² (see frd.condition).
+    condition: dict[str, Any] | None = None
 
     def __float__(self) -> float:
         return float(self.frd)
@@ -166,6 +171,7 @@ def _stats_of(table: FeatureTable, settings: Settings, source: str) -> FeatureSt
         table.names,
         settings,
         paths=table.paths,
+        hashes=table.hashes,
         dim=table.dim,
         skipped=table.skipped,
         source=source,
@@ -250,7 +256,8 @@ def compute_frd(
     ``preset`` is a preset name or resolved :class:`Settings`; ``options`` override a named
     preset (``params_file``, ``feature_classes``, ``image_types``, ``log_sigma``, ``bin_width``,
     ``resize``, ``norm_ref``, ``norm_type``, ``log``, ``sqrtm``, ``means_only``,
-    ``engine``: ``"pyradiomics"``, the default, or ``"fast"``, frd's compiled engine) or choose the
+    ``engine``: ``"pyradiomics"``, the default, or ``"fast"``, frd's compiled engine; ``robust``: drop
+    near-constant columns and floor the normalizing spread, never a preset's number) or choose the
     analyses (``bootstrap``, ``seed``, ``level``, ``kid``, ``fd_inf``, ``match_sample_count``;
     or pass ``analysis=Analysis(...)``).
 
@@ -340,7 +347,7 @@ def _frd_from_stats(
             raise TooFewImagesError(
                 f"set {label} has {n_used} usable image(s); at least {MIN_IMAGES} are needed for a covariance"
             )
-    norm = normalize(sa, sb, settings)
+    norm = normalize_sets(sa, sb, settings)
     if not norm.names:
         raise FRDError("no feature is left after normalization; the first set may be constant")
     p = len(norm.names)
@@ -357,6 +364,7 @@ def _frd_from_stats(
         norm.cov[1],
         method=settings.sqrtm,
         means_only=settings.means_only,
+        keep_float32_means=norm.arithmetic == "reference",
     )
     d2_raw = terms.d2
     d2 = max(d2_raw, 0.0)
@@ -371,6 +379,11 @@ def _frd_from_stats(
     else:
         # A distance is never negative: round-off below 0 is reported as 0, the raw value stays in d2_raw.
         score = d2
+    from .condition import assess
+
+    condition, dominant = assess(sa, sb, settings, norm, terms)
+    if dominant:
+        warn.append(dominant)
     extras = _analyses(sa, sb, norm, settings, analysis, score, warn)
     for w in warn:
         log.warning(w)
@@ -394,6 +407,8 @@ def _frd_from_stats(
         timings=timings,
         versions=versions(),
         warnings=warn,
+        arithmetic=norm.arithmetic,
+        condition=condition,
         **extras,
     )
 

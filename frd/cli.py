@@ -155,7 +155,17 @@ _EXTRACTION = _options(
     metavar="OUT.npz",
     help="Save the statistics of A (and, given twice, of B). Never overwrites.",
 )
+@click.option(
+    "--keep-paths",
+    is_flag=True,
+    help="Store file paths in --save-stats files (default: only each image's sha256 and the counts).",
+)
 @click.option("--means-only", is_flag=True, help="Only the mean term ‖μ₁−μ₂‖².")
+@click.option(
+    "--robust",
+    is_flag=True,
+    help="Drop near-constant features and floor the normalizing spread (not a preset's number; docs/presets.md).",
+)
 @click.option(
     "--bootstrap",
     type=click.IntRange(min=1),
@@ -245,6 +255,7 @@ def _settings(o: dict[str, Any]) -> Any:
         sqrtm=o["sqrtm"],
         means_only=o.get("means_only", False),
         engine=o.get("engine"),
+        robust=o.get("robust", False),
     )
 
 
@@ -326,7 +337,7 @@ def _score(o: dict[str, Any]) -> None:
     timings: dict[str, float] = {}
     stats = _stats(o, list(inputs), settings, timings)
     for s, out in zip(stats, save_stats, strict=False):
-        path = s.save(out)
+        path = s.save(out, keep_paths=o["keep_paths"])
         log.info("saved statistics of %s (%d images) to %s", s.source or "the set", s.n, path)
     if o["save_features"]:
         from .export import save_features
@@ -357,6 +368,7 @@ def _score(o: dict[str, Any]) -> None:
 @_EXTRACTION
 @click.option("--out", "out_dir", required=True, type=click.Path(), help="Folder for the CSV and the plots.")
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True, help="Features in the bar plot.")
+@click.option("--show-names", is_flag=True, help="Title the image thumbnails with their file names (default: ranks).")
 @click.option(
     "--thumbs",
     type=click.IntRange(min=1),
@@ -381,7 +393,9 @@ def _interpret(o: dict[str, Any]) -> None:
     _refuse_existing(*(str(out / name) for name in (CONTRIBUTIONS_CSV, *PLOTS)))
     settings = _settings(o)
     a, b = _stats(o, [o["a"], o["b"]], settings, {})
-    res = interpret(a, b, settings, o["out_dir"], top=o["top"], thumbs=o["thumbs"], seed=o["seed"])
+    res = interpret(
+        a, b, settings, o["out_dir"], top=o["top"], thumbs=o["thumbs"], seed=o["seed"], show_names=o["show_names"]
+    )
     for name, value in res.top(min(o["top"], 10)):
         click.echo(f"{value:.6g}\t{name}")
     log.info("wrote %s", ", ".join(str(f) for f in res.files))

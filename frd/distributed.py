@@ -52,6 +52,7 @@ def _partition_stats(
             table.names,
             settings,
             paths=table.paths,
+            hashes=table.hashes,
             dim=table.dim,
             skipped=table.skipped,
         )

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import SimpleITK as sitk
 
+from ._lazy import sitk
 from .cache import CachedFeatures, FeatureCache
 from .errors import DimensionMismatchError, ExtractionError, FRDError, InvalidImageError, MaskMismatchError
 from .io import ImageRef, image_dim, read_image, read_mask, unreadable_reason
@@ -40,6 +40,8 @@ class FeatureTable:
     skipped: list[dict[str, str]] = field(default_factory=list)
     #: Warnings about single images (NaN pixels, a mask of another size), already logged.
     notes: list[str] = field(default_factory=list)
+    #: sha256 of each row's image bytes (statistics files store these instead of paths).
+    hashes: list[str] = field(default_factory=list)
 
     @property
     def n(self) -> int:
@@ -361,6 +363,7 @@ def _compute(
 
 def _assemble(rows: list[tuple[tuple[int, int, ImageRef, ImageRef | None], Any]], skip_invalid: bool) -> FeatureTable:
     names: list[str] | None = None
+    hashes: list[str] = []
     values: list[np.ndarray] = []
     paths: list[str] = []
     dims: set[int] = set()
@@ -396,6 +399,7 @@ def _assemble(rows: list[tuple[tuple[int, int, ImageRef, ImageRef | None], Any]]
             )
         values.append(v)
         paths.append(img.path)
+        hashes.append(img.sha256())
         dims.add(d)
     matrix = np.vstack(values) if values else np.empty((0, len(names or [])))
     return FeatureTable(
@@ -405,6 +409,7 @@ def _assemble(rows: list[tuple[tuple[int, int, ImageRef, ImageRef | None], Any]]
         dim=dims.pop() if dims else None,
         skipped=skipped,
         notes=all_notes,
+        hashes=hashes,
     )
 
 

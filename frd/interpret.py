@@ -18,8 +18,9 @@ import numpy as np
 
 from ._extras import install_command
 from .errors import FRDError, OutputExistsError
+from .replay import normalize_sets
 from .settings import Settings
-from .stats import FeatureStats, normalize
+from .stats import FeatureStats
 
 log = logging.getLogger(__name__)
 
@@ -73,17 +74,23 @@ def interpret(
     top: int = 20,
     thumbs: int = 6,
     seed: int = 0,
+    show_names: bool = False,
 ) -> Interpretation:
-    """Write the contributions CSV and the three plots into ``out_dir`` (which must not hold them)."""
+    """Write the contributions CSV and the three plots into ``out_dir`` (which must not hold them).
+
+    The thumbnails are titled with their rank among B's images; ``show_names`` titles them with
+    their file names instead (names can identify patients).
+    """
     out = Path(out_dir)
     targets = [out / CONTRIBUTIONS_CSV, *(out / p for p in PLOTS)]
     existing = [str(t) for t in targets if t.exists()]
     if existing:
         raise OutputExistsError(f"{', '.join(existing)} exist(s); choose another --out folder")
-    norm = normalize(a, b, settings)
+    norm = normalize_sets(a, b, settings)
     ya, _ = norm.rows(a, 0)
     yb, pb = norm.rows(b, 1)
-    mean_part, cov_part = contributions(norm.mu[0], norm.cov[0], norm.mu[1], norm.cov[1])
+    mu_a, mu_b = (np.asarray(m, np.float64) for m in norm.mu)
+    mean_part, cov_part = contributions(mu_a, norm.cov[0], mu_b, norm.cov[1])
     order = np.argsort(-(mean_part + cov_part), kind="stable")
     names = [norm.names[i] for i in order]
     out.mkdir(parents=True, exist_ok=True)
@@ -106,7 +113,7 @@ def interpret(
                 ]
             )
     # How typical is each image of B for A: distance to A's mean in the normalized feature space.
-    dist = np.linalg.norm(yb - norm.mu[0], axis=1)
+    dist = np.linalg.norm(yb - mu_a, axis=1)
     ranked = [pb[i] for i in np.argsort(dist, kind="stable")]
     k = min(thumbs, len(ranked) // 2) or 1
     result = Interpretation(
@@ -118,11 +125,13 @@ def interpret(
         typical=ranked[:k],
         atypical=ranked[::-1][:k],
     )
-    result.files += _plots(result, ya, yb, out, top, seed)
+    result.files += _plots(result, ya, yb, out, top, seed, show_names)
     return result
 
 
-def _plots(res: Interpretation, ya: np.ndarray, yb: np.ndarray, out: Path, top: int, seed: int) -> list[Path]:
+def _plots(
+    res: Interpretation, ya: np.ndarray, yb: np.ndarray, out: Path, top: int, seed: int, show_names: bool
+) -> list[Path]:
     try:
         import matplotlib
 
@@ -169,7 +178,7 @@ def _plots(res: Interpretation, ya: np.ndarray, yb: np.ndarray, out: Path, top: 
     fig.savefig(files[-1], dpi=120)
     plt.close(fig)
 
-    files.append(_thumbnails(res, out / PLOTS[2], plt))
+    files.append(_thumbnails(res, out / PLOTS[2], plt, show_names))
     return files
 
 
@@ -187,7 +196,7 @@ def _thumbnail(path: str) -> np.ndarray | None:
     return arr
 
 
-def _thumbnails(res: Interpretation, target: Path, plt: Any) -> Path:
+def _thumbnails(res: Interpretation, target: Path, plt: Any, show_names: bool) -> Path:
     rows = [("most typical of A", res.typical), ("least typical of A", res.atypical)]
     k = max(len(res.typical), 1)
     fig, axes = plt.subplots(2, k, figsize=(2.2 * k, 5), squeeze=False)
@@ -199,8 +208,11 @@ def _thumbnails(res: Interpretation, target: Path, plt: Any) -> Path:
                 img = _thumbnail(paths[c])
                 if img is not None:
                     ax.imshow(img, cmap="gray")
-                name = Path(paths[c]).name
-                ax.set_title(name if len(name) <= 26 else "…" + name[-25:], fontsize=7)
+                if show_names:
+                    name = Path(paths[c]).name
+                    ax.set_title(name if len(name) <= 26 else "…" + name[-25:], fontsize=7)
+                else:
+                    ax.set_title(f"B, rank {c + 1}" if r == 0 else f"B, rank -{c + 1}", fontsize=7)
         axes[r][0].text(-0.1, 0.5, title, transform=axes[r][0].transAxes, rotation=90, va="center", ha="right")
     fig.suptitle("Images of B, by distance to A's mean in normalized feature space")
     fig.tight_layout()

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import SimpleITK as sitk
 
+from ._lazy import sitk
 from .defaults import IMAGE_EXTENSIONS, STATS_EXTENSION
 from .errors import InputNotFoundError, InvalidImageError, MaskMismatchError, NoImagesError
 
@@ -88,6 +88,13 @@ class ImageRef:
             with open(f, "rb") as fh:
                 h.update(hashlib.file_digest(fh, "sha256").digest())
         return h.hexdigest()
+
+    def sha256(self) -> str:
+        """sha256 of the image file's bytes (a series or an array: :meth:`content_hash`)."""
+        if self.array is None and len(self.files) <= 1:
+            with open(self.files[0] if self.files else self.path, "rb") as fh:
+                return hashlib.file_digest(fh, "sha256").hexdigest()
+        return self.content_hash()
 
 
 def extension(path: str | Path) -> str:

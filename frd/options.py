@@ -50,6 +50,7 @@ class SettingOptions(TypedDict, total=False):
     sqrtm: str | None
     means_only: bool
     engine: str | None
+    robust: bool
 
 
 class Options(SettingOptions, total=False):

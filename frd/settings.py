@@ -56,6 +56,8 @@ class Settings:
     sqrtm: str
     means_only: bool = False
     engine: str = "pyradiomics"
+    #: --robust: near-constant columns dropped, normalizing spread floored (never a preset's number).
+    robust: bool = False
 
     def params(self, dim: int) -> dict[str, Any]:
         """pyradiomics parameters for 2D or 3D images."""
@@ -197,6 +199,7 @@ def resolve_settings(
     sqrtm: str | None = None,
     means_only: bool = False,
     engine: str | None = None,
+    robust: bool = False,
 ) -> Settings:
     """Start from ``preset`` and apply the overrides given (``None`` keeps the preset's value).
 
@@ -256,6 +259,7 @@ def resolve_settings(
         sqrtm=sqrtm or base.sqrtm,
         means_only=bool(means_only),
         engine=engine or "pyradiomics",
+        robust=bool(robust),
     )
     if norm_type is not None and norm_type != base.norm_type:
         # The preset's range belongs to its own normalization: z-scores keep their unit scale.

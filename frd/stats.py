@@ -1,11 +1,13 @@
-"""Sufficient statistics of a feature set, and the normalizations computed exactly from them.
+"""Statistics of a feature set, and the normalizations computed from float64 moments.
 
-A :class:`FeatureStats` holds raw (un-normalized) float64 statistics: the count, a shift vector
-``c`` with Σ(x − c) and Σ(x − c)(x − c)ᵀ over the rows without NaN, per-feature min/max, NaN
+A :class:`FeatureStats` holds the per-image rows when they are known (the presets' numbers replay
+the reference's arithmetic on them, :mod:`frd.replay`) and float64 moments: the count, the mean and
+the scatter matrix Σ(x − mean)(x − mean)ᵀ over the rows without NaN, per-feature min/max, NaN
 counts, and the few rows that do contain NaN verbatim. Every normalization the presets use
 (z-score or min-max; against the first set, both sets, or each set alone; NaN rows dropped or
-NaN set to mid-range) is an affine map per feature plus those rows, so the normalized means and
-covariances follow exactly, and statistics of parts merge exactly into the statistics of the whole.
+NaN set to mid-range) is an affine map per feature plus those rows, so normalized means and
+covariances also follow from the moments (``"float64-sums"``, for streams that keep no rows), and
+statistics of parts merge into the statistics of the whole with one Chan update (:func:`chan_merge`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,31 @@ from ._files import create_new, refuse_existing
 from .errors import StatsMismatchError
 from .settings import Settings
 
-STATS_FORMAT = "frd-stats/1"
+STATS_FORMAT = "frd-stats/2"
+
+
+def chan_merge(
+    n1: Any, mean1: np.ndarray, m2_1: np.ndarray, n2: Any, mean2: np.ndarray, m2_2: np.ndarray
+) -> tuple[Any, np.ndarray, np.ndarray]:
+    """Chan et al.'s pairwise update of (count, mean, M2): exact up to round-off.
+
+    ``M2`` is a scatter matrix Σ(x − mean)(x − mean)ᵀ with scalar counts, or a vector of per-feature
+    Σ(x − mean)² with per-feature counts (features with NaN entries have fewer values). An empty
+    part (count 0) may carry NaN means; it contributes nothing.
+    """
+    n1a, n2a = np.asarray(n1, np.float64), np.asarray(n2, np.float64)
+    with np.errstate(all="ignore"):
+        mean1 = np.where(n1a > 0, mean1, 0.0)
+        mean2 = np.where(n2a > 0, mean2, 0.0)
+        m2_1 = np.where(n1a > 0, m2_1, 0.0) if np.ndim(n1a) else (m2_1 if n1a > 0 else np.zeros_like(m2_1))
+        m2_2 = np.where(n2a > 0, m2_2, 0.0) if np.ndim(n2a) else (m2_2 if n2a > 0 else np.zeros_like(m2_2))
+        n = n1a + n2a
+        safe = np.where(n > 0, n, 1.0)
+        delta = mean2 - mean1
+        mean = mean1 + delta * (n2a / safe)
+        weight = n1a * n2a / safe
+        cross = np.outer(delta, delta) * weight if np.ndim(m2_1) == 2 else delta**2 * weight
+    return n1 + n2, mean, m2_1 + m2_2 + cross
 
 
 @dataclass
@@ -47,16 +73,9 @@ class Moments:
         return cls(x.shape[0], mean, d.T @ d)
 
     def merge(self, other: Moments) -> Moments:
-        """Chan et al.'s pairwise update: exact up to round-off."""
-        if other.n == 0:
-            return self
-        if self.n == 0:
-            return other
-        n = self.n + other.n
-        delta = other.mean - self.mean
-        mean = self.mean + delta * (other.n / n)
-        scatter = self.scatter + other.scatter + np.outer(delta, delta) * (self.n * other.n / n)
-        return Moments(n, mean, scatter)
+        """Moments of the union (:func:`chan_merge`)."""
+        n, mean, scatter = chan_merge(self.n, self.mean, self.scatter, other.n, other.mean, other.scatter)
+        return Moments(int(n), mean, scatter)
 
     def affine(self, a: np.ndarray, b: np.ndarray) -> Moments:
         """Moments of a·x + b (per feature)."""
@@ -71,13 +90,16 @@ class Moments:
 
 @dataclass
 class FeatureStats:
-    """Raw float64 sufficient statistics of one image set (see the module docstring)."""
+    """Statistics of one image set (see the module docstring).
+
+    ``mean`` and ``scatter`` are the float64 moments of the rows without NaN; ``rows`` keeps every
+    row (after the preset's float32 cast) when known, which the reference arithmetic needs.
+    """
 
     names: list[str]
     n_complete: int
-    shift: np.ndarray
-    sum: np.ndarray
-    sum_outer: np.ndarray
+    mean: np.ndarray
+    scatter: np.ndarray
     min: np.ndarray
     max: np.ndarray
     nan_count: np.ndarray
@@ -90,10 +112,12 @@ class FeatureStats:
     nan_row_paths: list[str] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
     source: str = ""
-    #: The raw rows (all images, after the float32 cast where the preset has it) when known;
-    #: needed by the bootstrap, KID, interpretation and OOD, not saved in statistics files.
+    #: The raw rows (all images, after the float32 cast where the preset has it) when known: the
+    #: reference arithmetic, the bootstrap, KID, interpretation and OOD need them.
     rows: np.ndarray | None = field(default=None, repr=False)
     row_paths: list[str] = field(default_factory=list, repr=False)
+    #: sha256 of each row's image (what statistics files store instead of paths).
+    row_hashes: list[str] = field(default_factory=list, repr=False)
 
     @property
     def p(self) -> int:
@@ -112,6 +136,7 @@ class FeatureStats:
         settings: Settings,
         *,
         paths: list[str] | None = None,
+        hashes: list[str] | None = None,
         dim: int | None = None,
         skipped: list[dict[str, str]] | None = None,
         source: str = "",
@@ -127,7 +152,6 @@ class FeatureStats:
         xc = x[finite]
         paths = list(paths or [])
         m = Moments.of_rows(xc)
-        shift = m.mean if m.n else np.zeros(x.shape[1])
         with np.errstate(all="ignore"):
             mn = xc.min(axis=0) if m.n else np.full(x.shape[1], np.nan)
             mx = xc.max(axis=0) if m.n else np.full(x.shape[1], np.nan)
@@ -136,9 +160,8 @@ class FeatureStats:
         return cls(
             names=list(names),
             n_complete=m.n,
-            shift=shift,
-            sum=np.zeros(x.shape[1]),
-            sum_outer=m.scatter,
+            mean=m.mean,
+            scatter=m.scatter,
             min=mn,
             max=mx,
             nan_count=(~np.isfinite(x)).sum(axis=0).astype(np.int64),
@@ -153,17 +176,14 @@ class FeatureStats:
             source=source,
             rows=x,
             row_paths=paths,
+            row_hashes=list(hashes or []),
         )
 
     # ------------------------------------------------------------------ moments
 
     def complete_moments(self) -> Moments:
         """Moments of the rows without NaN."""
-        if self.n_complete == 0:
-            return Moments.empty(self.p)
-        mean_c = self.sum / self.n_complete
-        scatter = self.sum_outer - np.outer(self.sum, self.sum) / self.n_complete
-        return Moments(self.n_complete, self.shift + mean_c, scatter)
+        return Moments(self.n_complete, self.mean, self.scatter)
 
     def merge(self, other: FeatureStats) -> FeatureStats:
         """Statistics of the union of two disjoint sets of images."""
@@ -172,12 +192,12 @@ class FeatureStats:
         with np.errstate(all="ignore"):
             mn = np.fmin(self.min, other.min)
             mx = np.fmax(self.max, other.max)
+        both_rows = self.rows is not None and other.rows is not None
         return FeatureStats(
             names=self.names,
             n_complete=m.n,
-            shift=m.mean,
-            sum=np.zeros(self.p),
-            sum_outer=m.scatter,
+            mean=m.mean,
+            scatter=m.scatter,
             min=mn,
             max=mx,
             nan_count=self.nan_count + other.nan_count,
@@ -190,8 +210,9 @@ class FeatureStats:
             nan_row_paths=self.nan_row_paths + other.nan_row_paths,
             skipped=self.skipped + other.skipped,
             source=self.source,
-            rows=np.vstack([self.rows, other.rows]) if self.rows is not None and other.rows is not None else None,
+            rows=np.vstack([self.rows, other.rows]) if both_rows else None,  # type: ignore[list-item]
             row_paths=self.row_paths + other.row_paths,
+            row_hashes=self.row_hashes + other.row_hashes if both_rows else [],
         )
 
     def check_compatible(self, other: FeatureStats) -> None:
@@ -209,8 +230,13 @@ class FeatureStats:
 
     # ------------------------------------------------------------------ I/O
 
-    def save(self, path: str | Path) -> Path:
-        """Write to ``path`` (.npz). Refuses to overwrite an existing file; the write is atomic."""
+    def save(self, path: str | Path, *, keep_paths: bool = False) -> Path:
+        """Write to ``path`` (.npz). Refuses to overwrite an existing file; the write is atomic.
+
+        The file holds the per-image rows (so that it gives the same number as the images it came
+        from), the moments, and each image's sha256 and the counts; file paths only with
+        ``keep_paths=True`` (paths can carry patient names).
+        """
         path = Path(path)
         if path.suffix.lower() != ".npz":
             path = path.with_name(path.name + ".npz")
@@ -222,32 +248,37 @@ class FeatureStats:
             "dim": self.dim,
             "settings": self.settings,
             "versions": self.versions,
-            "paths": self.paths,
-            "nan_row_paths": self.nan_row_paths,
-            "skipped": self.skipped,
             "n_complete": self.n_complete,
+            "n_rows": self.n,
+            "n_skipped": len(self.skipped),
+            "row_sha256": self.row_hashes,
+            "paths_kept": keep_paths,
+            "paths": self.paths if keep_paths else [],
+            "nan_row_paths": self.nan_row_paths if keep_paths else [],
+            "row_paths": self.row_paths if keep_paths else [],
+            "skipped": self.skipped if keep_paths else [_without_path(s) for s in self.skipped],
         }
+        arrays = {
+            "mean": self.mean,
+            "scatter": self.scatter,
+            "min": self.min,
+            "max": self.max,
+            "nan_count": self.nan_count,
+            "nan_rows": self.nan_rows.reshape(-1, self.p),
+        }
+        if self.rows is not None:
+            arrays["rows"] = self.rows
 
         def write(tmp: str) -> None:
             with open(tmp, "wb") as fh:
-                np.savez(
-                    fh,
-                    meta=np.array(json.dumps(meta)),
-                    shift=self.shift,
-                    sum=self.sum,
-                    sum_outer=self.sum_outer,
-                    min=self.min,
-                    max=self.max,
-                    nan_count=self.nan_count,
-                    nan_rows=self.nan_rows.reshape(-1, self.p),
-                )
+                np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
 
         create_new(path, write)
         return path
 
     @classmethod
     def load(cls, path: str | Path) -> FeatureStats:
-        """Read a statistics file written by :meth:`save`."""
+        """Read a statistics file written by :meth:`save` (this format or frd-stats/1)."""
         path = Path(path)
         try:
             z = np.load(path, allow_pickle=False)
@@ -263,8 +294,14 @@ class FeatureStats:
                 arrays = {k: z[k] for k in z.files if k != "meta"}
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # not a zip, truncated, bad JSON
             raise StatsMismatchError(f"cannot read statistics file {path}: {exc}") from exc
-        if not isinstance(meta, dict) or meta.get("format") != STATS_FORMAT:
-            fmt = meta.get("format") if isinstance(meta, dict) else None
+        if not isinstance(meta, dict):
+            raise StatsMismatchError(f"{path} is not an frd statistics file (its metadata is not a mapping)")
+        fmt = meta.get("format")
+        if fmt == "frd-stats/1":
+            # Version 1 stored Σ(x − c) (always 0) and Σ(x − c)(x − c)ᵀ about c, and no rows.
+            if "shift" in arrays and "sum_outer" in arrays:
+                arrays["mean"], arrays["scatter"] = arrays["shift"], arrays["sum_outer"]
+        elif fmt != STATS_FORMAT:
             raise StatsMismatchError(f"{path}: unsupported statistics format {fmt!r}")
         try:
             return cls._from_saved(meta, arrays, path)
@@ -276,9 +313,8 @@ class FeatureStats:
         stats = cls(
             names=list(meta["names"]),
             n_complete=int(meta["n_complete"]),
-            shift=arrays["shift"],
-            sum=arrays["sum"],
-            sum_outer=arrays["sum_outer"],
+            mean=arrays["mean"],
+            scatter=arrays["scatter"],
             min=arrays["min"],
             max=arrays["max"],
             nan_count=arrays["nan_count"],
@@ -291,23 +327,48 @@ class FeatureStats:
             nan_row_paths=list(meta.get("nan_row_paths", [])),
             skipped=list(meta.get("skipped", [])),
             source=str(path),
+            rows=arrays.get("rows"),
+            row_paths=list(meta.get("row_paths", [])),
+            row_hashes=list(meta.get("row_sha256", [])),
         )
         p = len(stats.names)
-        shapes = {"shift": (p,), "sum": (p,), "sum_outer": (p, p), "min": (p,), "max": (p,), "nan_count": (p,)}
+        shapes = {"mean": (p,), "scatter": (p, p), "min": (p,), "max": (p,), "nan_count": (p,)}
         for name, shape in shapes.items():
             if getattr(stats, name).shape != shape:
                 raise ValueError(f"{name} has shape {getattr(stats, name).shape}, expected {shape}")
         if stats.nan_rows.ndim != 2 or stats.nan_rows.shape[1] != p:
             raise ValueError(f"nan_rows has shape {stats.nan_rows.shape}, expected (k, {p})")
+        if stats.rows is not None and (stats.rows.ndim != 2 or stats.rows.shape[1] != p):
+            raise ValueError(f"rows has shape {stats.rows.shape}, expected (n, {p})")
         return stats
+
+
+def _without_path(entry: dict[str, str]) -> dict[str, str]:
+    """A skipped-image record without its path (the reason may quote it too)."""
+    out = {k: v for k, v in entry.items() if k != "path"}
+    path = entry.get("path")
+    if path and "reason" in out:
+        out["reason"] = out["reason"].replace(path, "<image>")
+    return out
 
 
 # ---------------------------------------------------------------------- normalization
 
+#: A column whose spread (max − min) is below this share of its largest |value| is near-constant:
+#: normalizing it amplifies round-off (the condition report names them; --robust drops them).
+NEAR_CONSTANT_REL = 1e-9
+#: --robust floors the normalizing spread of the reference set at this share of the spread of both sets
+#: (a feature that barely moves in A but varies in B then counts in units of the pooled spread).
+ROBUST_SPREAD_FLOOR = 0.1
+
 
 @dataclass
 class Normalized:
-    """Normalized means and covariances of both sets, ready for the Fréchet distance."""
+    """Normalized means and covariances of both sets, ready for the Fréchet distance.
+
+    ``arithmetic`` says how they were computed: ``"reference"`` (the reference's operations on the
+    per-image rows, :mod:`frd.replay`) or ``"float64-sums"`` (affine maps of float64 moments).
+    """
 
     mu: tuple[np.ndarray, np.ndarray]
     cov: tuple[np.ndarray, np.ndarray]
@@ -319,6 +380,10 @@ class Normalized:
     keep: np.ndarray
     mid: float
     drop_nan_rows: bool
+    arithmetic: str = "float64-sums"
+    #: The normalized rows of both sets and which raw rows they are (reference arithmetic only).
+    normalized: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    row_index: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def rows(self, stats: FeatureStats, which: int) -> tuple[np.ndarray, list[str]]:
         """The normalized rows of ``stats`` (set ``which``: 0 or 1) and their file names."""
@@ -328,6 +393,9 @@ class Normalized:
             raise FRDError("per-image features are needed here; pass images, not a statistics file")
         x = stats.rows
         paths = stats.row_paths or [""] * x.shape[0]
+        if self.normalized is not None and self.row_index is not None:
+            idx = self.row_index[which]
+            return np.asarray(self.normalized[which], np.float64), [paths[i] for i in idx]
         if self.drop_nan_rows:
             ok = np.isfinite(x).all(axis=1)
             x, paths = x[ok], [p for p, k in zip(paths, ok, strict=True) if k]
@@ -337,56 +405,60 @@ class Normalized:
         return y[:, self.keep], paths
 
 
-def _per_feature(stats: FeatureStats, drop_nan_rows: bool) -> tuple[Moments, np.ndarray, np.ndarray, np.ndarray]:
-    """Per-feature count, mean, M2 (as diagonal Moments) and min/max, ignoring NaN entries."""
-    mc = stats.complete_moments()
-    n = np.full(stats.p, mc.n, dtype=np.float64)
-    mean = mc.mean.copy()
-    m2 = np.diag(mc.scatter).copy()
+def _per_feature(
+    stats: FeatureStats, drop_nan_rows: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-feature count, mean, M2 and min/max, ignoring NaN entries."""
+    n = np.full(stats.p, stats.n_complete, dtype=np.float64)
+    mean, m2 = stats.mean.copy(), np.diag(stats.scatter).copy()
     mn, mx = stats.min.copy(), stats.max.copy()
     if not drop_nan_rows and stats.nan_rows.shape[0]:
-        for j in range(stats.p):
-            col = stats.nan_rows[:, j]
-            col = col[np.isfinite(col)]
-            if col.size == 0:
-                continue
-            k = col.size
-            cm = col.mean()
-            cm2 = float(((col - cm) ** 2).sum())
-            tot = n[j] + k
-            delta = cm - mean[j] if n[j] else cm
-            mean[j] = mean[j] + delta * k / tot if n[j] else cm
-            m2[j] = m2[j] + cm2 + delta**2 * n[j] * k / tot
-            n[j] = tot
-            mn[j] = np.fmin(mn[j], col.min())
-            mx[j] = np.fmax(mx[j], col.max())
-    with np.errstate(all="ignore"):
-        mean = np.where(n > 0, mean, np.nan)
-        var = np.where(n > 0, m2 / n, np.nan)
-    return Moments(0, mean, np.diag(var)), n, mn, mx
+        x = stats.nan_rows
+        ok = np.isfinite(x)
+        k = ok.sum(axis=0).astype(np.float64)
+        with np.errstate(all="ignore"):
+            cm = np.where(ok, x, 0.0).sum(axis=0) / np.where(k > 0, k, 1.0)
+            cm2 = np.where(ok, (x - cm) ** 2, 0.0).sum(axis=0)
+            mn = np.fmin(mn, np.where(ok, x, np.nan).min(axis=0, initial=np.inf, where=ok))
+            mx = np.fmax(mx, np.where(ok, x, np.nan).max(axis=0, initial=-np.inf, where=ok))
+        n, mean, m2 = chan_merge(n, mean, m2, k, cm, cm2)
+        mn, mx = np.where(np.isinf(mn) & (n == 0), np.nan, mn), np.where(np.isinf(mx) & (n == 0), np.nan, mx)
+    return n, mean, m2, mn, mx
 
 
 def _reference(stats: list[FeatureStats], drop_nan_rows: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per-feature mean, std (ddof 0), min and max over the union of ``stats``."""
-    parts = [_per_feature(s, drop_nan_rows) for s in stats]
-    mean, n = parts[0][0].mean.copy(), parts[0][1].copy()
-    var = np.diag(parts[0][0].scatter).copy()
-    mn, mx = parts[0][2].copy(), parts[0][3].copy()
-    for m, nn, a, b in parts[1:]:
-        tot = n + nn
-        with np.errstate(all="ignore"):
-            delta = m.mean - mean
-            new_mean = np.where(n == 0, m.mean, np.where(nn == 0, mean, mean + delta * nn / np.where(tot, tot, 1)))
-            m2 = np.nan_to_num(var * n) + np.nan_to_num(np.diag(m.scatter) * nn)
-            m2 = m2 + np.where((n > 0) & (nn > 0), delta**2 * n * nn / np.where(tot, tot, 1), 0)
-            var = np.where(tot > 0, m2 / np.where(tot, tot, 1), np.nan)
-        mean, n = new_mean, tot
-        mn, mx = np.fmin(mn, a), np.fmax(mx, b)
-    return mean, np.sqrt(var), mn, mx
+    n, mean, m2, mn, mx = _per_feature(stats[0], drop_nan_rows)
+    for s in stats[1:]:
+        n2, mean2, m2_2, mn2, mx2 = _per_feature(s, drop_nan_rows)
+        n, mean, m2 = chan_merge(n, mean, m2, n2, mean2, m2_2)
+        mn, mx = np.fmin(mn, mn2), np.fmax(mx, mx2)
+    with np.errstate(all="ignore"):
+        mean = np.where(n > 0, mean, np.nan)
+        std = np.sqrt(np.where(n > 0, m2 / np.where(n > 0, n, 1.0), np.nan))
+    return mean, std, mn, mx
+
+
+def near_constant(mn: np.ndarray, mx: np.ndarray) -> np.ndarray:
+    """Columns whose spread max − min is nonzero but below NEAR_CONSTANT_REL of their largest |value|."""
+    with np.errstate(all="ignore"):
+        spread = mx - mn
+        size = np.fmax(np.abs(mn), np.abs(mx))
+        return (spread > 0) & (spread < NEAR_CONSTANT_REL * size)
+
+
+def robust_den(den: np.ndarray, pooled: np.ndarray) -> np.ndarray:
+    """--robust: the normalizing spread, floored at ROBUST_SPREAD_FLOOR of the spread of both sets."""
+    with np.errstate(all="ignore"):
+        return np.fmax(den, ROBUST_SPREAD_FLOOR * pooled)
 
 
 def normalize(a: FeatureStats, b: FeatureStats, settings: Settings) -> Normalized:
-    """Normalized mean and covariance of both sets as the settings' preset defines them."""
+    """Normalized mean and covariance of both sets from float64 moments (``"float64-sums"``).
+
+    Equal to the reference's arithmetic up to round-off where the columns are well conditioned;
+    :func:`frd.replay.replay` repeats the reference's own operations when the rows are known.
+    """
     a.check_compatible(b)
     lo, hi = settings.norm_range
     span = float(hi) - float(lo)
@@ -398,17 +470,31 @@ def normalize(a: FeatureStats, b: FeatureStats, settings: Settings) -> Normalize
         refs = [_reference([a, b], drop_rows)] * 2
     else:
         refs = [_reference([a], drop_rows), _reference([b], drop_rows)]
+    robust = getattr(settings, "robust", False)
+    pooled = _reference([a, b], drop_rows) if robust else None
 
     p = a.p
     keep = np.ones(p, dtype=bool)
     dropped: dict[str, str] = {}
+    if robust:
+        for ref in refs:
+            flat = near_constant(ref[2], ref[3]) | (ref[3] == ref[2])
+            for j in np.flatnonzero(flat & keep):
+                dropped[a.names[j]] = "near-constant in the reference set (--robust)"
+            keep &= ~flat
     scales, offsets = [], []
     for mean, std, mn, mx in refs:
         with np.errstate(all="ignore"):
             if settings.norm_type == "zscore":
-                loc, den = mean, std
+                # A constant column's moments can carry round-off (the mean of equal values need not be
+                # exact); its std is 0 as the reference computes it.
+                loc, den = mean, np.where(mx == mn, 0.0, std)
+                if pooled is not None:
+                    den = robust_den(den, pooled[1])
             else:
                 loc, den = mn, mx - mn
+                if pooled is not None:
+                    den = robust_den(den, pooled[3] - pooled[2])
             scale = span / den
             offset = lo - loc * scale
         undefined = ~np.isfinite(loc) | ~np.isfinite(den)

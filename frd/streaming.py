@@ -94,7 +94,9 @@ class FRD:
                 raise SettingsError("statistics from other settings than this FRD's")
             return data
         if isinstance(data, FeatureTable):
-            return FeatureStats.from_features(data.values, data.names, self.settings, paths=data.paths, dim=data.dim)
+            return FeatureStats.from_features(
+                data.values, data.names, self.settings, paths=data.paths, hashes=data.hashes, dim=data.dim
+            )
         if isinstance(data, np.ndarray) and data.ndim == 2 and data.dtype.kind == "f" and self._names() is not None:
             names = self._names()
             if data.shape[1] != len(names):
@@ -124,7 +126,9 @@ class FRD:
         table = extract_sets([ExtractionJob(refs)], self.settings, workers=self.workers, cache=self.cache)[0]
         if table.n == 0:
             raise FRDError("no usable image in this batch")
-        return FeatureStats.from_features(table.values, table.names, self.settings, paths=table.paths, dim=table.dim)
+        return FeatureStats.from_features(
+            table.values, table.names, self.settings, paths=table.paths, hashes=table.hashes, dim=table.dim
+        )
 
     def _names(self) -> list[str] | None:
         for s in self._stats.values():
@@ -137,7 +141,7 @@ class FRD:
         feature rows (N, p), a :class:`FeatureTable` or :class:`FeatureStats`."""
         new = self._to_stats(images_or_features)
         if not self.keep_rows:
-            new.rows, new.row_paths = None, []
+            new.rows, new.row_paths, new.row_hashes = None, [], []
         old = self._stats[bool(real)]
         self._stats[bool(real)] = new if old is None else old.merge(new)
 

@@ -345,10 +345,10 @@ def test_missing_numba_is_a_typed_error(monkeypatch: pytest.MonkeyPatch, png_set
     import frd.engine.pipeline as pipeline
 
     monkeypatch.setattr(pipeline, "available", lambda: False)
-    with pytest.raises(EngineUnavailableError, match=r"frd\[fast\]"):
+    with pytest.raises(EngineUnavailableError, match=r"frd-radiomics\[fast\]"):
         make_extractor(resolve_settings("v0").params(2))
     # before any image, so --skip-invalid cannot turn it into skipping every image
-    with pytest.raises(EngineUnavailableError, match=r"frd\[fast\]"):
+    with pytest.raises(EngineUnavailableError, match=r"frd-radiomics\[fast\]"):
         frd.compute_frd(*png_sets, preset="v0", engine="fast", skip_invalid=True, workers=1, cache_dir=tmp_path)
 
 

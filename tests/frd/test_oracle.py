@@ -47,9 +47,31 @@ def test_preset_equals_reference(preset, kind, order, png_sets, nifti_sets):
     assert ours.frd == pytest.approx(_reference(a, b, preset), rel=REL)
 
 
+def _fingerprint(folder: Path) -> tuple[int, str]:
+    """Image count and sha256 over the decoded pixels (not the file bytes, which depend on the PNG/gzip encoder)."""
+    import hashlib
+
+    import SimpleITK as sitk
+
+    h = hashlib.sha256()
+    files = sorted(folder.iterdir())
+    for f in files:
+        arr = sitk.GetArrayFromImage(sitk.ReadImage(str(f)))
+        h.update(f"{f.name}{arr.dtype.str}{arr.shape}".encode())
+        h.update(arr.tobytes())
+    return len(files), h.hexdigest()
+
+
 def test_unequal_sizes_are_what_the_goldens_cover(png_sets, nifti_sets):
-    counts = [len(list(p.iterdir())) for p in (*png_sets, *nifti_sets)]
-    assert counts[0] != counts[1] and counts[2] != counts[3]
+    # The goldens were computed on these fixtures: if the generated sets change, the goldens no
+    # longer describe them (and must be recomputed with frd-score); if the counts are equal, the
+    # goldens no longer cover unequal set sizes.
+    recorded = GOLDEN["_sets"]
+    for kind, (a, b) in (("png", png_sets), ("nifti", nifti_sets)):
+        (na, fa), (nb, fb) = _fingerprint(a), _fingerprint(b)
+        assert [na, nb] == recorded[kind]["n"], f"{kind} fixture sizes changed since the goldens were computed"
+        assert [fa, fb] == recorded[kind]["pixels_sha256"], f"{kind} fixture pixels changed since the goldens"
+        assert na != nb, f"the {kind} goldens must cover sets of unequal size"
 
 
 @pytest.fixture(scope="module")

@@ -90,8 +90,9 @@ def test_save_load_roundtrip_and_refuses_overwrite(tmp_path):
     before = path.read_bytes()
     back = FeatureStats.load(path)
     assert back.names == st_.names and back.n == st_.n and back.stats_hash == st_.stats_hash
-    np.testing.assert_array_equal(back.sum_outer, st_.sum_outer)
+    np.testing.assert_array_equal(back.scatter, st_.scatter)
     np.testing.assert_array_equal(back.nan_rows, st_.nan_rows)
+    np.testing.assert_array_equal(back.rows, st_.rows)
     with pytest.raises(OutputExistsError):
         st_.save(path)
     assert path.read_bytes() == before

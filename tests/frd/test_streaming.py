@@ -44,10 +44,20 @@ def test_batches_and_merge_equal_one_batch(arrays):
 
 @pytest.mark.slow
 def test_matches_compute_frd_on_files(png_sets):
+    files = frd.compute_frd(*png_sets, preset="v1")
+    assert files.arithmetic == "reference"
     m = frd.FRD("v1")
     m.update(png_sets[0], real=True)
     m.update(png_sets[1], real=False)
-    assert m.compute().frd == pytest.approx(frd.compute_frd(*png_sets, preset="v1").frd, rel=1e-9)
+    sums = m.compute()
+    # Without rows only float64 moments are kept: the reference's float32 arithmetic is not replayed.
+    assert sums.arithmetic == "float64-sums"
+    assert sums.frd == pytest.approx(files.frd, rel=1e-8)
+    kept = frd.FRD("v1", keep_rows=True)
+    kept.update(png_sets[0], real=True)
+    kept.update(png_sets[1], real=False)
+    exact = kept.compute()
+    assert exact.arithmetic == "reference" and exact.frd == pytest.approx(files.frd, rel=1e-12)
 
 
 def test_feature_tables_rows_and_reset(png_sets):

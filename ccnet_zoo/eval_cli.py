@@ -81,6 +81,9 @@ def metrics(real: str, synth: str, metrics: tuple[str, ...], phase: int | None, 
     click.echo(f"{report.n_pairs} pairs ({mode}); unpaired: {len(report.unmatched_real)} real, "
                f"{len(report.unmatched_synth)} synthetic")  # fmt: skip
     click.echo(report_table(report))
+    for side, files in (("real", report.unmatched_real), ("synthetic", report.unmatched_synth)):
+        for f in files:  # every file left out, so that a silent drop cannot hide in a count
+            click.echo(f"unpaired {side}: {f}")
 
 
 @click.group("weights")

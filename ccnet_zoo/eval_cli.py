@@ -26,7 +26,8 @@ def _fail(command: str, err: Exception | str) -> NoReturn:
 @click.command("metrics")
 @click.argument("real", type=click.Path(exists=True, path_type=str))
 @click.argument("synth", type=click.Path(exists=True, path_type=str))
-@click.option("--metric", "metrics", multiple=True, type=click.Choice(["frd", "fid", "lpips", "mse"]),
+@click.option("--metric", "metrics", multiple=True,
+              type=click.Choice(["frd", "fid", "lpips", "mse", "ssim", "msssim", "psnr"]),
               help="Metric to compute (repeatable) [default: all].")  # fmt: skip
 @click.option("--phase", type=click.IntRange(0, 9), default=None, help="Keep only this DCE phase (both sides).")
 @click.option("--real-phase", type=click.IntRange(0, 9), default=None,
@@ -49,13 +50,15 @@ def metrics(real: str, synth: str, metrics: tuple[str, ...], phase: int | None, 
             paper_quirks: bool, frd_preset: str, frd_workers: int | None, inception: str, alexnet: str,
             fid_sqrtm: str, batch_size: int, device: str, strict: bool, as_json: bool,
             out: str | None) -> None:  # fmt: skip
-    """FRD, FID, LPIPS and MSE between REAL and SYNTH images paired by patient/slice/phase (docs/evaluation.md).
+    """FRD, FID, LPIPS, MSE, SSIM, MS-SSIM, PSNR of REAL vs SYNTH images paired by patient/slice/phase.
+
+    See docs/evaluation.md.
 
     A metric whose weights are not in the cache is reported as not available, with the command that fetches it.
     """
     import torch
 
-    from ccnet_zoo.metrics import MetricsError, compute_metrics, report_table
+    from ccnet_zoo.metrics import METRICS, MetricsError, compute_metrics, report_table
     from ccnet_zoo.weights import WeightsError
     from frd import FRDError
 
@@ -65,7 +68,7 @@ def metrics(real: str, synth: str, metrics: tuple[str, ...], phase: int | None, 
     frd_options = {"workers": frd_workers} if frd_workers else {}
     try:
         report = compute_metrics(real, synth, phase=phase, real_phase=real_phase, strict=strict,
-                                 metrics=metrics or ("frd", "fid", "lpips", "mse"), paper_quirks=paper_quirks,
+                                 metrics=metrics or METRICS, paper_quirks=paper_quirks,
                                  frd_preset=frd_preset, frd_options=frd_options, inception=inception,
                                  alexnet=alexnet, batch_size=batch_size, device=device,
                                  fid_sqrtm=fid_sqrtm)  # fmt: skip

@@ -24,7 +24,7 @@ from ccnet_zoo.weights import Registry, WeightsNotAvailableError
 
 log = logging.getLogger(__name__)
 
-METRICS = ("frd", "fid", "lpips", "mse")
+METRICS = ("frd", "fid", "lpips", "mse", "ssim", "msssim", "psnr")
 DEFAULT_INCEPTION = "fid-inception"
 DEFAULT_ALEXNET = "lpips-alexnet"
 
@@ -125,6 +125,9 @@ def compute_metrics_for_pairs(
 
         unit = "uint8 0..255 with wrap-around (paper quirks)" if paper_quirks else "intensities in [0, 1]"
         runners["mse"] = lambda: _per_pair("mse", mse_pairs(pairs, paper_quirks=paper_quirks), unit)
+    for name, module, unit in _STRUCTURAL:
+        if name in metrics:
+            runners[name] = functools.partial(_structural, name, module, pairs, unit)
     for name in METRICS:
         if name in runners:
             t0 = time.perf_counter()
@@ -136,6 +139,27 @@ def compute_metrics_for_pairs(
                 "fid_sqrtm": fid_sqrtm, "metrics": list(metrics)}  # fmt: skip
     return MetricsReport(results, len(pairs), [str(p) for p in unmatched.unmatched_real],
                          [str(p) for p in unmatched.unmatched_synth], settings, _versions(), seconds)  # fmt: skip
+
+
+# per-pair similarity metrics of MONAI (corrected size policy in both modes: the reference script had none)
+_STRUCTURAL = (
+    ("ssim", "ssim", "MONAI SSIMMetric, data range 255, 11 px Gaussian window (sigma 1.5)"),
+    ("msssim", "msssim", "MONAI MultiScaleSSIMMetric, data range 255"),
+    ("psnr", "psnr", "MONAI PSNRMetric, max 255, dB"),
+)
+
+
+def _structural(name: str, module: str, pairs: Sequence[Pair], note: str) -> MetricResult:
+    import importlib
+
+    values = getattr(importlib.import_module(f"ccnet_zoo.metrics.{module}"), f"{name}_pairs")(pairs)
+    result = _per_pair(name, values, note)
+    if name == "msssim":
+        from ccnet_zoo.metrics.images import read_grey
+        from ccnet_zoo.metrics.msssim import scale_weights
+
+        result.details["weights"] = list(scale_weights(read_grey(pairs[0].synth).shape))
+    return result
 
 
 def _run_lpips(pairs: Sequence[Pair], registry: Registry, alexnet: str, linear: str | Path | None, quirks: bool,

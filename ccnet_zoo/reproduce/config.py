@@ -10,7 +10,7 @@ from typing import Any
 #: CC-Net could be retrieved (../shared/reference/ccnet-reference.md); other cells are never invented.
 PAPER_VALUES: dict[tuple[str, int, str], float] = {("CC-Net", 1, "frd"): 22.50}
 
-METRICS = ("frd", "fid", "lpips", "mse")
+METRICS = ("frd", "fid", "lpips", "mse", "ssim", "msssim", "psnr")
 ROWS = ("pre-contrast baseline", "CC-Net")
 
 

@@ -54,8 +54,10 @@ def claim(rows: list[dict[str, Any]], metric: str) -> dict[str, Any]:
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
-    head = "| phase | method | n pairs | FRD | FID | LPIPS | MSE | paper FRD |\n|---|---|---|---|---|---|---|---|"
-    lines = [head]
+    from ccnet_zoo.metrics.table import LABELS
+
+    names = " | ".join(LABELS.get(m, m.upper()) for m in METRICS)
+    lines = [f"| phase | method | n pairs | {names} | paper FRD |", "|---" * (len(METRICS) + 4) + "|"]
     for r in rows:
         paper = f"{r['paper_frd']:.2f}" if r["paper_frd"] is not None else "—"
         cells = " | ".join(r[f"{m}_cell"] for m in METRICS)

@@ -37,7 +37,8 @@ def _fail(command: str, err: Exception | str) -> NoReturn:
 @click.option("--frd-preset", default="ccnet", show_default=True, help="frd preset for FRD (ccnet, v0, v1).")
 @click.option("--frd-workers", type=click.IntRange(min=1), default=None, help="Radiomics worker processes.")
 @click.option("--inception", default="fid-inception", show_default=True, help="Registry name of the FID network.")
-@click.option("--alexnet", default="lpips-alexnet", show_default=True, help="Registry name of the LPIPS backbone.")
+@click.option("--alexnet", default=None,
+              help="Registry name of the LPIPS weights [default: lpips-alexnet, else lpips-alexnet-jax].")  # fmt: skip
 @click.option("--fid-sqrtm", type=click.Choice(["scipy", "eigh"]), default="scipy", show_default=True,
               help="Matrix square root of FID: scipy (the field's) or eigh (frd's, ~10x faster).")  # fmt: skip
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1))
@@ -47,7 +48,7 @@ def _fail(command: str, err: Exception | str) -> NoReturn:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="Also write the JSON report (with per-pair values) to this file (never overwritten).")  # fmt: skip
 def metrics(real: str, synth: str, metrics: tuple[str, ...], phase: int | None, real_phase: int | None,
-            paper_quirks: bool, frd_preset: str, frd_workers: int | None, inception: str, alexnet: str,
+            paper_quirks: bool, frd_preset: str, frd_workers: int | None, inception: str, alexnet: str | None,
             fid_sqrtm: str, batch_size: int, device: str, strict: bool, as_json: bool,
             out: str | None) -> None:  # fmt: skip
     """FRD, FID, LPIPS, MSE, SSIM, MS-SSIM, PSNR of REAL vs SYNTH images paired by patient/slice/phase.

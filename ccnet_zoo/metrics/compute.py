@@ -45,15 +45,24 @@ def _lpips(path: str, linear: str | None) -> Any:
     return load_lpips(path, linear)
 
 
-def _per_pair(metric: str, values: np.ndarray, note: str) -> MetricResult:
+def _per_pair(metric: str, values: np.ndarray, note: str, pairs: Sequence[Pair]) -> MetricResult:
+    from ccnet_zoo.metrics.uncertainty import cluster_bootstrap
+
     std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    details: dict[str, Any] = {"std": "sample std over pairs (ddof=1)", "note": note}
+    finite = np.isfinite(values)
+    if finite.any():  # PSNR of identical images is +inf: the interval is over the finite values
+        patients = [p.synth_key.patient_id for p, ok in zip(pairs, finite, strict=True) if ok]
+        details["ci"] = cluster_bootstrap(values[finite], patients).to_dict()
     return MetricResult(metric, float(values.mean()), std, len(values), per_pair=[float(v) for v in values],
-                        details={"std": "sample std over pairs (ddof=1)", "note": note})  # fmt: skip
+                        details=details)  # fmt: skip
 
 
 def _frd(pairs: Sequence[Pair], preset: str, options: dict[str, Any]) -> MetricResult:
     import frd
+    from ccnet_zoo.metrics.uncertainty import N_RESAMPLES, SEED
 
+    options = {"bootstrap": N_RESAMPLES, "seed": SEED, **options}  # frd's bootstrap interval in every cell
     res = frd.compute_frd([p.real for p in pairs], [p.synth for p in pairs], preset=preset, **options)
     details = {"preset": preset, "settings_hash": res.settings_hash, "d2": res.d2, "n_features": len(res.features),
                "note": f"frd preset {preset}"}  # fmt: skip
@@ -74,9 +83,15 @@ def _fid(pairs: Sequence[Pair], registry: Registry, name: str, quirks: bool, bat
     fa, fb = (inception_features(files, net, paper_quirks=quirks, batch_size=batch_size, device=device, net_id=net_id)
               for files in ([p.real for p in pairs], [p.synth for p in pairs]))  # fmt: skip
     t = fid_from_features(fa, fb, sqrtm)
+    from ccnet_zoo.metrics.uncertainty import LEVEL, N_RESAMPLES, SEED
+    from frd.uncertainty import bootstrap
+
+    b = bootstrap(fa, fb, N_RESAMPLES, seed=SEED, level=LEVEL)  # frd's bootstrap, images resampled per set
     note = "paper quirks (224 px min-max, then 299)" if quirks else "299 px bilinear, TF range"
+    ci = {"low": b.low, "high": b.high, "level": b.level, "n_resamples": b.n_resamples, "seed": b.seed,
+          "method": "frd bootstrap (images within each set)"}  # fmt: skip
     details = {"mean_term": t.mean_term, "trace_term": t.trace_term, "dims": int(fa.shape[1]), "weights": str(path),
-               "sqrtm": sqrtm, "note": note}  # fmt: skip
+               "sqrtm": sqrtm, "note": note, "ci": ci}  # fmt: skip
     return MetricResult("fid", t.d2, None, [len(fa), len(fb)], details=details)
 
 
@@ -126,7 +141,7 @@ def compute_metrics_for_pairs(
         from ccnet_zoo.metrics.mse import mse_pairs
 
         unit = "uint8 0..255 with wrap-around (paper quirks)" if paper_quirks else "intensities in [0, 1]"
-        runners["mse"] = lambda: _per_pair("mse", mse_pairs(pairs, paper_quirks=paper_quirks), unit)
+        runners["mse"] = lambda: _per_pair("mse", mse_pairs(pairs, paper_quirks=paper_quirks), unit, pairs)
     for name, module, what in _STRUCTURAL:
         if name in metrics:
             runners[name] = functools.partial(_structural, name, module, pairs, what)
@@ -139,8 +154,10 @@ def compute_metrics_for_pairs(
     settings = {"paper_quirks": paper_quirks, "frd_preset": frd_preset, "frd_options": dict(frd_options or {}),
                 "inception": inception, "alexnet": alexnet, "batch_size": batch_size, "device": device,
                 "fid_sqrtm": fid_sqrtm, "metrics": list(metrics)}  # fmt: skip
+    keys = [[p.synth_key.patient_id, p.synth_key.slice_index, p.synth_key.phase] for p in pairs]
     return MetricsReport(results, len(pairs), [str(p) for p in unmatched.unmatched_real],
-                         [str(p) for p in unmatched.unmatched_synth], settings, _versions(), seconds)  # fmt: skip
+                         [str(p) for p in unmatched.unmatched_synth], settings, _versions(), seconds,
+                         pair_keys=keys)  # fmt: skip
 
 
 # per-pair similarity metrics of MONAI (corrected size policy in both modes: the reference script had none)
@@ -155,7 +172,7 @@ def _structural(name: str, module: str, pairs: Sequence[Pair], note: str) -> Met
     import importlib
 
     values = getattr(importlib.import_module(f"ccnet_zoo.metrics.{module}"), f"{name}_pairs")(pairs)
-    result = _per_pair(name, values, note)
+    result = _per_pair(name, values, note, pairs)
     if name == "msssim":
         from ccnet_zoo.metrics.images import read_grey
         from ccnet_zoo.metrics.msssim import scale_weights
@@ -181,7 +198,8 @@ def _run_lpips(pairs: Sequence[Pair], registry: Registry, alexnet: str | None, l
         return missing  # type: ignore[return-value]
     model = _lpips(str(path), str(linear) if linear else None)
     values = lpips_pairs(pairs, model, paper_quirks=quirks, batch_size=batch_size, device=device)
-    result = _per_pair("lpips", values, "AlexNet v0.1, binarised input (paper quirks)" if quirks else "AlexNet v0.1")
+    result = _per_pair("lpips", values, "AlexNet v0.1, binarised input (paper quirks)" if quirks else "AlexNet v0.1",
+                       pairs)  # fmt: skip
     result.details["weights"] = alexnet
     return result
 

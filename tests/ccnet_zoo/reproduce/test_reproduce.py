@@ -44,7 +44,14 @@ def test_table_structure_and_files(run):
             assert r[m] is None and r[f"{m}_cell"].startswith("not available: run `ccnet-zoo weights fetch")
         assert r["paper_frd"] == (22.50 if (r["phase"], r["method"]) == (1, "CC-Net") else None)
     assert table["settings"]["patients"] == 8 and table["versions"]["frd"]
-    assert set(table["claim"]) >= {"frd", "mse", "holds"}
+    assert set(table["claim"]) >= {"frd", "mse", "fid", "lpips", "ssim", "holds"}
+    for phase, by_metric in table["verdicts"].items():  # every cell decided by an interval, or not available
+        assert int(phase) in phases
+        assert {v["verdict"] for v in by_metric.values()} <= {"CC-Net better", "baseline better", "inconclusive",
+                                                              "not available"}  # fmt: skip
+        assert by_metric["fid"]["verdict"] == "not available" and "ci" in by_metric["mse"]
+    md = (out / "table.md").read_text(encoding="utf-8")
+    assert "†" in md and "[" in rows[0]["mse_cell"] and rows[0]["mse_ci"][0] <= rows[0]["mse"] <= rows[0]["mse_ci"][1]
     assert "| phase | method |" in result.stdout and "claim" in result.stdout
 
 

@@ -41,6 +41,8 @@ def _fail(command: str, err: Exception | str) -> NoReturn:
               help="Registry name of the LPIPS weights [default: lpips-alexnet, else lpips-alexnet-jax].")  # fmt: skip
 @click.option("--fid-sqrtm", type=click.Choice(["scipy", "eigh"]), default="scipy", show_default=True,
               help="Matrix square root of FID: scipy (the field's) or eigh (frd's, ~10x faster).")  # fmt: skip
+@click.option("--fid-resize", type=click.Choice(["tf-bilinear", "clean"]), default="tf-bilinear", show_default=True,
+              help="Resize to 299 px before FID: TF1's bilinear (the original graph's) or clean-fid's.")  # fmt: skip
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1))
 @click.option("--device", default="cpu", show_default=True, help="torch device for FID/LPIPS.")
 @click.option("--strict", is_flag=True, help="Fail when a file has no partner instead of leaving it out.")
@@ -49,7 +51,7 @@ def _fail(command: str, err: Exception | str) -> NoReturn:
               help="Also write the JSON report (with per-pair values) to this file (never overwritten).")  # fmt: skip
 def metrics(real: str, synth: str, metrics: tuple[str, ...], phase: int | None, real_phase: int | None,
             paper_quirks: bool, frd_preset: str, frd_workers: int | None, inception: str, alexnet: str | None,
-            fid_sqrtm: str, batch_size: int, device: str, strict: bool, as_json: bool,
+            fid_sqrtm: str, fid_resize: str, batch_size: int, device: str, strict: bool, as_json: bool,
             out: str | None) -> None:  # fmt: skip
     """FRD, FID, LPIPS, MSE, SSIM, MS-SSIM, PSNR of REAL vs SYNTH images paired by patient/slice/phase.
 
@@ -72,7 +74,7 @@ def metrics(real: str, synth: str, metrics: tuple[str, ...], phase: int | None, 
                                  metrics=metrics or METRICS, paper_quirks=paper_quirks,
                                  frd_preset=frd_preset, frd_options=frd_options, inception=inception,
                                  alexnet=alexnet, batch_size=batch_size, device=device,
-                                 fid_sqrtm=fid_sqrtm)  # fmt: skip
+                                 fid_sqrtm=fid_sqrtm, fid_resize=fid_resize)  # fmt: skip
     except (MetricsError, WeightsError, FRDError) as err:
         _fail("metrics", err)
     if out is not None:

@@ -72,7 +72,7 @@ def _frd(pairs: Sequence[Pair], preset: str, options: dict[str, Any]) -> MetricR
 
 
 def _fid(pairs: Sequence[Pair], registry: Registry, name: str, quirks: bool, batch_size: int, device: str,
-         sqrtm: str) -> MetricResult:  # fmt: skip
+         sqrtm: str, resize: str) -> MetricResult:  # fmt: skip
     from ccnet_zoo.metrics.fid import fid_from_features, inception_features
 
     path, missing = _weights(registry, name, "fid")
@@ -80,18 +80,19 @@ def _fid(pairs: Sequence[Pair], registry: Registry, name: str, quirks: bool, bat
         return missing  # type: ignore[return-value]
     net = _inception(str(path), device)
     net_id = registry.entry(name).sha256
-    fa, fb = (inception_features(files, net, paper_quirks=quirks, batch_size=batch_size, device=device, net_id=net_id)
+    fa, fb = (inception_features(files, net, paper_quirks=quirks, batch_size=batch_size, device=device, net_id=net_id,
+                                 resize=resize)
               for files in ([p.real for p in pairs], [p.synth for p in pairs]))  # fmt: skip
     t = fid_from_features(fa, fb, sqrtm)
     from ccnet_zoo.metrics.uncertainty import LEVEL, N_RESAMPLES, SEED
     from frd.uncertainty import bootstrap
 
     b = bootstrap(fa, fb, N_RESAMPLES, seed=SEED, level=LEVEL)  # frd's bootstrap, images resampled per set
-    note = "paper quirks (224 px min-max, then 299)" if quirks else "299 px bilinear, TF range"
+    note = "paper quirks (224 px min-max, then 299)" if quirks else f"299 px {resize} resize, TF range"
     ci = {"low": b.low, "high": b.high, "level": b.level, "n_resamples": b.n_resamples, "seed": b.seed,
           "method": "frd bootstrap (images within each set)"}  # fmt: skip
     details = {"mean_term": t.mean_term, "trace_term": t.trace_term, "dims": int(fa.shape[1]), "weights": str(path),
-               "sqrtm": sqrtm, "note": note, "ci": ci}  # fmt: skip
+               "sqrtm": sqrtm, "resize": "paper-quirks" if quirks else resize, "note": note, "ci": ci}  # fmt: skip
     return MetricResult("fid", t.d2, None, [len(fa), len(fb)], details=details)
 
 
@@ -117,11 +118,16 @@ def compute_metrics_for_pairs(
     batch_size: int = 16,
     device: str = "cpu",
     fid_sqrtm: str = "scipy",
+    fid_resize: str = "tf-bilinear",
 ) -> MetricsReport:
     """Compute ``metrics`` on already paired images; see the module docstring."""
     unknown = [m for m in metrics if m not in METRICS]
     if fid_sqrtm not in ("scipy", "eigh"):
         raise MetricsError(f"fid_sqrtm must be 'scipy' or 'eigh', not {fid_sqrtm!r}")
+    from ccnet_zoo.metrics.fid_resize import MODES
+
+    if fid_resize not in MODES:
+        raise MetricsError(f"fid_resize must be one of {', '.join(MODES)}, not {fid_resize!r}")
     if unknown:
         raise MetricsError(f"unknown metric(s) {', '.join(unknown)}; choose from {', '.join(METRICS)}")
     pairs = list(pairing.pairs if isinstance(pairing, Pairing) else pairing)
@@ -134,7 +140,8 @@ def compute_metrics_for_pairs(
     if "frd" in metrics:
         runners["frd"] = lambda: _frd(pairs, frd_preset, dict(frd_options or {}))
     if "fid" in metrics:
-        runners["fid"] = lambda: _fid(pairs, registry, inception, paper_quirks, batch_size, device, fid_sqrtm)
+        runners["fid"] = lambda: _fid(pairs, registry, inception, paper_quirks, batch_size, device, fid_sqrtm,
+                                      fid_resize)  # fmt: skip
     if "lpips" in metrics:
         runners["lpips"] = lambda: _run_lpips(pairs, registry, alexnet, lpips_linear, paper_quirks, batch_size, device)
     if "mse" in metrics:
@@ -153,7 +160,7 @@ def compute_metrics_for_pairs(
     unmatched = pairing if isinstance(pairing, Pairing) else Pairing(pairs)
     settings = {"paper_quirks": paper_quirks, "frd_preset": frd_preset, "frd_options": dict(frd_options or {}),
                 "inception": inception, "alexnet": alexnet, "batch_size": batch_size, "device": device,
-                "fid_sqrtm": fid_sqrtm, "metrics": list(metrics)}  # fmt: skip
+                "fid_sqrtm": fid_sqrtm, "fid_resize": fid_resize, "metrics": list(metrics)}  # fmt: skip
     keys = [[p.synth_key.patient_id, p.synth_key.slice_index, p.synth_key.phase] for p in pairs]
     return MetricsReport(results, len(pairs), [str(p) for p in unmatched.unmatched_real],
                          [str(p) for p in unmatched.unmatched_synth], settings, _versions(), seconds,

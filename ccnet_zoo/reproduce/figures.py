@@ -94,7 +94,8 @@ def sample_grid(data: Path, generated: Path, out: Path, n: int = 4) -> Path:
     phases = sorted({p for key in cases for p in by[key]})
     plt = _plt()
     ncols = 1 + len(phases)
-    fig, axes = plt.subplots(3 * len(cases), ncols, figsize=(1.9 * ncols + 1.2, 1.75 * 3 * len(cases)), squeeze=False)
+    fig, axes = plt.subplots(3 * len(cases), ncols, figsize=(1.9 * ncols + 1.2, 1.75 * 3 * len(cases) + 0.6),
+                             squeeze=False, layout="constrained")  # fmt: skip
     for i, key in enumerate(cases):
         pan = subtraction_panels(by[key])
         rows = (("real post − pre", pan["real_sub"], "RdBu_r", -pan["window"], pan["window"]),
@@ -107,10 +108,9 @@ def sample_grid(data: Path, generated: Path, out: Path, n: int = 4) -> Path:
             ax0.set_yticks([])
             if j == 0:
                 ax0.imshow(pan["pre"], cmap="gray", vmin=0, vmax=255)
-                ax0.set_title(f"{key[0]}, slice {key[1]}\npre-contrast", fontsize=7)
+                ax0.set_title(f"{key[0]}, slice {key[1]}\npre-contrast (0-255)", fontsize=7)
             else:
                 ax0.axis("off")
-            ax0.set_ylabel(label, fontsize=7)
             im = None
             for c, k in enumerate(phases, start=1):
                 ax = axes[r][c]
@@ -128,7 +128,8 @@ def sample_grid(data: Path, generated: Path, out: Path, n: int = 4) -> Path:
                 bar = fig.colorbar(im, ax=axes[r][1:], fraction=0.02, pad=0.01)
                 bar.set_label("grey levels", fontsize=6)
                 bar.ax.tick_params(labelsize=6)
-    fig.suptitle("Subtraction images (post − pre, one window per patient), lesion contour in green", fontsize=9)
+    fig.suptitle("Subtraction images (post − pre, one window per patient), lesion contour in green;\n"
+                 "stored intensities: each phase volume is min-max scaled on its own", fontsize=9)
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out

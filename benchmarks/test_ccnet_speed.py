@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from ccnet_zoo.models.config import load_config
-from ccnet_zoo.models.factory import build_codec, build_controller, build_denoiser, build_text_encoder
-from ccnet_zoo.sample.pipeline import CCNetPipeline
+from ccnet_zoo.models.factory import build_autoencoder, build_controller, build_denoiser, build_text_encoder
+from ccnet_zoo.pipeline import CCNetPipeline
 from ccnet_zoo.train.runtime import Runtime
 
 RESULTS: dict[str, float] = {}
@@ -47,9 +47,9 @@ def setup():
 
 
 def _parts(cfg):
-    codec = build_codec(cfg)
+    autoencoder = build_autoencoder(cfg)
     unet = build_denoiser(cfg)
-    return codec, unet, build_text_encoder(cfg, [PROMPT]), build_controller(cfg, unet)
+    return autoencoder, unet, build_text_encoder(cfg, [PROMPT]), build_controller(cfg, unet)
 
 
 def _stage(name, cfg):
@@ -58,14 +58,14 @@ def _stage(name, cfg):
         from ccnet_zoo.train.ae import AutoencoderStage
 
         return AutoencoderStage(cfg, rt)
-    codec, unet, text, cn = _parts(cfg)
+    autoencoder, unet, text, cn = _parts(cfg)
     if name == "ldm":
         from ccnet_zoo.train.ldm import LDMStage
 
-        return LDMStage(cfg, rt, codec, unet, text)
+        return LDMStage(cfg, rt, autoencoder, unet, text)
     from ccnet_zoo.train.controlnet import ControlNetStage
 
-    return ControlNetStage(cfg, rt, codec, unet, text, cn)
+    return ControlNetStage(cfg, rt, autoencoder, unet, text, cn)
 
 
 @pytest.mark.parametrize("stage", ["ae", "ldm", "controlnet"])
@@ -81,8 +81,8 @@ def test_train_steps_per_second(benchmark, setup, stage):
 @pytest.mark.parametrize("batch_size", [N_IMAGES, 1])
 def test_sampled_images_per_second(benchmark, setup, batch_size):
     cfg, batch = setup
-    codec, unet, text, cn = _parts(cfg)
-    pipe = CCNetPipeline(codec, unet, cn, text, cfg)
+    autoencoder, unet, text, cn = _parts(cfg)
+    pipe = CCNetPipeline(autoencoder, unet, cn, text, cfg)
     pre = batch["source"][:1].repeat(N_IMAGES, 1, 1, 1)
     acq = torch.full((N_IMAGES, 1), 300.0)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,3 +36,48 @@ def create_new(path: str | Path, write: Callable[[str], None]) -> Path:
     finally:
         os.unlink(tmp)
     return path
+
+
+_UMASK_LOCK = threading.Lock()
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows (/proc), else swapped under a lock."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    with _UMASK_LOCK:  # reading the umask elsewhere means setting it; restore at once
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def replace_owned(path: str | Path, write: Callable[[str], None]) -> Path:
+    """Atomically (re)write ``path``, a file the program owns (a manifest, a report, a checkpoint).
+
+    ``write(tmp)`` fills a temporary file beside ``path``, which then replaces ``path`` in one rename: a reader
+    sees the old or the new content, never half of it, and a failed write leaves nothing behind. The file gets
+    the permissions a plain ``open(path, "w")`` would (0o666 minus the umask), not ``mkstemp``'s 0o600.
+    Never use it on a user's file: it replaces whatever is at ``path`` (see :func:`create_new` for that).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def replace_owned_text(path: str | Path, text: str) -> Path:
+    """:func:`replace_owned` for a UTF-8 text file."""
+    return replace_owned(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))

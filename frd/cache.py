@@ -11,12 +11,12 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ._files import replace_owned
 from .defaults import CACHE_ENV
 
 log = logging.getLogger(__name__)
@@ -79,11 +79,8 @@ class FeatureCache:
             return
         path = self._path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".frdc")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(_encode(entry))
-            os.replace(tmp, path)
+            data = _encode(entry)
+            replace_owned(path, lambda tmp: Path(tmp).write_bytes(data))
         except OSError as exc:  # a read-only or full cache must not fail the run
             log.warning("cannot write feature cache %s: %s", path, exc)
 

@@ -12,6 +12,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 from datagen import write_nifti_set, write_png_set
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The comparisons against frd-score (``oracle``) run pyradiomics twice per case: in the slow lane."""
+    for item in items:
+        if item.get_closest_marker("oracle") is not None:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Never touch the user's cache from the tests."""

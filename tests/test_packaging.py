@@ -7,6 +7,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+import pytest
 import tomllib
 
 ROOT = Path(__file__).parents[1]
@@ -56,6 +57,7 @@ def _distributions(module: str) -> set[str]:
     return {d.lower().replace("_", "-") for d in metadata.packages_distributions().get(module, [])}
 
 
+@pytest.mark.slow
 def test_frd_imports_only_core_dependencies():
     declared = _declared(PYPROJECT["project"]["dependencies"])
     for module in _third_party_imports("frd"):
@@ -63,6 +65,7 @@ def test_frd_imports_only_core_dependencies():
         assert dists & declared, f"frd imports {module} ({dists}) but the core dependencies do not declare it"
 
 
+@pytest.mark.slow
 def test_extra_modules_are_declared_in_their_extra():
     for rel, extra in EXTRA_MODULES.items():
         declared = _declared(
@@ -72,6 +75,7 @@ def test_extra_modules_are_declared_in_their_extra():
             assert _distributions(module) & declared, f"{rel} imports {module}, not declared in extra {extra!r}"
 
 
+@pytest.mark.slow
 def test_zoo_imports_are_declared_in_core_or_zoo():
     declared = _declared(PYPROJECT["project"]["dependencies"] + PYPROJECT["project"]["optional-dependencies"]["zoo"])
     for module in _third_party_imports("ccnet_zoo"):

@@ -8,6 +8,7 @@ the default report; paths are relative to the folder of the tsv file (``read_dat
 from __future__ import annotations
 
 import csv
+import functools
 import logging
 import os
 from pathlib import Path
@@ -15,12 +16,21 @@ from pathlib import Path
 from ccnet_zoo.data import layout
 from ccnet_zoo.data.errors import DataError, OutputExistsError
 from ccnet_zoo.data.prompts import DEFAULT_REPORT
+from frd._files import replace_owned
 
 log = logging.getLogger(__name__)
 DATALIST_COLUMNS = (
-    "patient_id", "split", "slice", "phase", "acquisition_time", "source", "target", "segmentation_mask",
-    "report", "report_raw",
-)  # fmt: skip
+    "patient_id",
+    "split",
+    "slice",
+    "phase",
+    "acquisition_time",
+    "source",
+    "target",
+    "segmentation_mask",
+    "report",
+    "report_raw",
+)
 
 
 def build_datalist(root: Path, which_text: int | None = 1) -> dict[str, list[dict[str, str]]]:
@@ -61,15 +71,31 @@ def build_datalist(root: Path, which_text: int | None = 1) -> dict[str, list[dic
                 if k >= len(times):
                     log.warning("%s: no acquisition time for phase %d in %s, skipped", pid, k, times)
                     continue
-                rows.append({
-                    "patient_id": pid, "split": split, "slice": str(idx), "phase": str(k),
-                    "acquisition_time": str(times[k]), "source": str(pre), "target": str(target),
-                    "segmentation_mask": str(mask) if mask.is_file() else "", "report": report, "report_raw": report,
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "patient_id": pid,
+                        "split": split,
+                        "slice": str(idx),
+                        "phase": str(k),
+                        "acquisition_time": str(times[k]),
+                        "source": str(pre),
+                        "target": str(target),
+                        "segmentation_mask": str(mask) if mask.is_file() else "",
+                        "report": report,
+                        "report_raw": report,
+                    }
+                )
         out[split] = rows
     if not found_any:
         raise DataError(f"{root} holds no pre-contrast slices (<split>/<split>_A/<pid>_0000_slice<i>.png)")
     return out
+
+
+def _write_tsv(tmp: str, rows: list[dict[str, object]]) -> None:
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=DATALIST_COLUMNS, delimiter="\t")
+        w.writeheader()
+        w.writerows(rows)
 
 
 def write_datalists(
@@ -85,17 +111,14 @@ def write_datalists(
     out_dir.mkdir(parents=True, exist_ok=True)
     base = out_dir.resolve()
     for split, path in targets.items():
-        tmp = path.with_name(f".{path.name}.tmp")
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            w = csv.DictWriter(fh, fieldnames=DATALIST_COLUMNS, delimiter="\t")
-            w.writeheader()
-            for row in lists[split]:
-                rel = dict(row)
-                for key in ("source", "target", "segmentation_mask"):
-                    if rel[key]:
-                        rel[key] = os.path.relpath(rel[key], base)
-                w.writerow(rel)
-        os.replace(tmp, path)
+        rows = []
+        for row in lists[split]:
+            rel = dict(row)
+            for key in ("source", "target", "segmentation_mask"):
+                if rel[key]:
+                    rel[key] = os.path.relpath(rel[key], base)
+            rows.append(rel)
+        replace_owned(path, functools.partial(_write_tsv, rows=rows))
         log.info("%s: %d pairs", path, len(lists[split]))
     return targets
 

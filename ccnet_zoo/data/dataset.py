@@ -70,10 +70,15 @@ def paired_augment(images: list[torch.Tensor], rng: np.random.Generator, n_inten
         theta = torch.tensor([[1.0 / sx, 0.0, -2.0 * tx / w], [0.0, 1.0 / sy, -2.0 * ty / h]], dtype=torch.float32)
         grid = F.affine_grid(theta[None], [1, 1, h, w], align_corners=False)
         out = [
-            F.grid_sample(t[None], grid, mode="bilinear" if i < n_intensity else "nearest",
-                          padding_mode="reflection", align_corners=False)[0]
+            F.grid_sample(
+                t[None],
+                grid,
+                mode="bilinear" if i < n_intensity else "nearest",
+                padding_mode="reflection",
+                align_corners=False,
+            )[0]
             for i, t in enumerate(out)
-        ]  # fmt: skip
+        ]
     if draws[2] < AUG_PROB:
         offset = float(rng.uniform(-SHIFT_RANGE, SHIFT_RANGE))
         out = [t + offset if i < n_intensity else t for i, t in enumerate(out)]

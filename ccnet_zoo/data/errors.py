@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ccnet_zoo.errors import CCNetZooError
 
-class DataError(ValueError):
+
+class DataError(CCNetZooError, ValueError):
     """Bad input data or arguments (the message says what and where)."""
 
 

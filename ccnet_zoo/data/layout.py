@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ccnet_zoo.data.errors import DataError, OutputExistsError
+from frd._files import replace_owned, replace_owned_text
 
 SPLITS = ("train", "validation", "test")
 METADATA_FILE = "LDM_metadata.csv"
@@ -90,9 +90,8 @@ def write_png(path: Path, image: NDArray[np.uint8]) -> None:
     from PIL import Image
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8), mode="L").save(tmp, format="PNG")
-    os.replace(tmp, path)
+    img = Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8), mode="L")
+    replace_owned(path, lambda tmp: img.save(tmp, format="PNG"))
 
 
 def read_png(path: Path) -> NDArray[np.uint8]:
@@ -123,13 +122,15 @@ def write_table(path: Path, columns: Iterable[str], rows: Iterable[Mapping[str, 
     """Write a ';'-separated table atomically."""
     cols = list(columns)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=cols, delimiter=";", extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({c: row.get(c, "") for c in cols})
-    os.replace(tmp, path)
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=cols, delimiter=";", extrasaction="ignore")
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({c: row.get(c, "") for c in cols})
+
+    replace_owned(path, write)
 
 
 def read_table(path: Path, required: Iterable[str] = ()) -> list[dict[str, str]]:
@@ -146,9 +147,7 @@ def read_table(path: Path, required: Iterable[str] = ()) -> list[dict[str, str]]
 
 def write_manifest(root: Path, manifest: Mapping[str, object]) -> None:
     """Write ``dataset.json``."""
-    tmp = root / f".{MANIFEST_FILE}.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, root / MANIFEST_FILE)
+    replace_owned_text(root / MANIFEST_FILE, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
 def read_manifest(root: Path) -> dict[str, object] | None:

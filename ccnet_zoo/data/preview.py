@@ -75,8 +75,9 @@ def preview_grid(root: Path, out_png: Path, n_patients: int = 4, overwrite: bool
                 if mpath.is_file():
                     ax.imshow(layout.read_png(mpath), cmap="magma", vmin=0, vmax=255)
                     ax.set_title("lesion mask", fontsize=7)
-        axes[row, 0].text(-0.08, 0.5, f"{pid}\nslice {idx}", transform=axes[row, 0].transAxes, fontsize=6,
-                          ha="right", va="center")  # fmt: skip
+        axes[row, 0].text(
+            -0.08, 0.5, f"{pid}\nslice {idx}", transform=axes[row, 0].transAxes, fontsize=6, ha="right", va="center"
+        )
     fig.tight_layout()
     fig.savefig(out_png, dpi=110)
     plt.close(fig)
@@ -118,8 +119,10 @@ def kinetics_plot(
     from matplotlib.lines import Line2D
 
     axes[0].set_ylabel("relative enhancement [%]")
-    handles = [Line2D([], [], color="tab:red", lw=2.5, label="lesion (median; thin: patients)"),
-               Line2D([], [], color="tab:blue", lw=2.5, label="parenchyma (median; thin: patients)")]  # fmt: skip
+    handles = [
+        Line2D([], [], color="tab:red", lw=2.5, label="lesion (median; thin: patients)"),
+        Line2D([], [], color="tab:blue", lw=2.5, label="parenchyma (median; thin: patients)"),
+    ]
     axes[0].legend(handles=handles, fontsize=7, loc="upper left")
     if title:
         fig.suptitle(title, fontsize=10)

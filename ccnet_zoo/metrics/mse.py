@@ -15,6 +15,8 @@ from numpy.typing import NDArray
 from ccnet_zoo.metrics.images import load_pair
 from ccnet_zoo.metrics.pairing import Pair
 from ccnet_zoo.metrics.quirks import mse_uint8, paper_image
+from ccnet_zoo.metrics.registry import MetricContext
+from ccnet_zoo.metrics.result import MetricResult, per_pair_result
 
 
 def mse_corrected(a: NDArray[np.uint8], b: NDArray[np.uint8]) -> float:
@@ -34,3 +36,9 @@ def mse_pairs(pairs: Sequence[Pair], *, paper_quirks: bool = False) -> NDArray[n
         else:
             out[i] = mse_corrected(*load_pair(p.real, p.synth))
     return out
+
+
+def compute(pairs: Sequence[Pair], ctx: MetricContext) -> MetricResult:
+    """The registry's entry point: MSE per pair, mean ± std."""
+    unit = "uint8 0..255 with wrap-around (paper quirks)" if ctx.paper_quirks else "intensities in [0, 1]"
+    return per_pair_result("mse", mse_pairs(pairs, paper_quirks=ctx.paper_quirks), unit)

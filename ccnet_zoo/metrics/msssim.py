@@ -18,6 +18,8 @@ from numpy.typing import NDArray
 from ccnet_zoo.metrics.errors import MetricsError
 from ccnet_zoo.metrics.images import pair_arrays
 from ccnet_zoo.metrics.pairing import Pair
+from ccnet_zoo.metrics.registry import MetricContext
+from ccnet_zoo.metrics.result import MetricResult, per_pair_result
 from ccnet_zoo.metrics.ssim import DATA_RANGE, SIGMA, WINDOW, as_tensor
 
 WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
@@ -40,11 +42,21 @@ def msssim(real: NDArray[np.uint8], synth: NDArray[np.uint8]) -> float:
     """MS-SSIM of one same-size uint8 pair (MONAI, data range 255, :func:`scale_weights`)."""
     from monai.metrics import MultiScaleSSIMMetric
 
-    metric = MultiScaleSSIMMetric(spatial_dims=2, data_range=DATA_RANGE, kernel_size=WINDOW, kernel_sigma=SIGMA,
-                                  weights=scale_weights(real.shape))  # fmt: skip
+    metric = MultiScaleSSIMMetric(
+        spatial_dims=2, data_range=DATA_RANGE, kernel_size=WINDOW, kernel_sigma=SIGMA, weights=scale_weights(real.shape)
+    )
     return float(metric(as_tensor(synth), as_tensor(real)).item())
 
 
 def msssim_pairs(pairs: Sequence[Pair]) -> NDArray[np.float64]:
     """One MS-SSIM per pair, in the order of ``pairs``."""
     return np.array([msssim(r, s) for r, s in pair_arrays(pairs)], dtype=np.float64)
+
+
+def compute(pairs: Sequence[Pair], ctx: MetricContext) -> MetricResult:
+    """The registry's entry point: MS-SSIM per pair, mean ± std; ``details["weights"]`` the exponents used."""
+    from ccnet_zoo.metrics.images import read_grey
+
+    result = per_pair_result("msssim", msssim_pairs(pairs), "MONAI MultiScaleSSIMMetric, data range 255")
+    result.details["weights"] = list(scale_weights(read_grey(pairs[0].synth).shape))
+    return result

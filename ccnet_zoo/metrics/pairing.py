@@ -92,8 +92,9 @@ def _index(files: Iterable[Path], phase: int | None, side: str) -> tuple[dict[Im
     return out, ignored
 
 
-def pair_images(real: Source, synth: Source, *, phase: int | None = None, real_phase: int | None = None,
-                strict: bool = False) -> Pairing:  # fmt: skip
+def pair_images(
+    real: Source, synth: Source, *, phase: int | None = None, real_phase: int | None = None, strict: bool = False
+) -> Pairing:
     """Pair the images of ``real`` and ``synth`` (folders, searched recursively, or lists of files).
 
     Every synthetic image ``(patient, phase k, slice)`` is paired with the real image ``(patient, k, slice)``, or
@@ -121,11 +122,14 @@ def pair_images(real: Source, synth: Source, *, phase: int | None = None, real_p
     unmatched_real = list(r_bad) + [p for key, p in r_index.items() if key not in used]
     result = Pairing(pairs, sorted(unmatched_real), sorted(unmatched_synth))
     if not pairs:
-        raise PairingError(f"no real/synthetic pair found (names like <pid>_000<k>_slice<i>.png; phase={phase}, "
-                           f"real_phase={rphase})")  # fmt: skip
+        raise PairingError(
+            f"no real/synthetic pair found (names like <pid>_000<k>_slice<i>.png; phase={phase}, real_phase={rphase})"
+        )
     if result.unmatched_real or result.unmatched_synth:
-        msg = (f"{len(result.unmatched_real)} real and {len(result.unmatched_synth)} synthetic file(s) without a "
-               f"partner, e.g. {(result.unmatched_real + result.unmatched_synth)[0]}")  # fmt: skip
+        msg = (
+            f"{len(result.unmatched_real)} real and {len(result.unmatched_synth)} synthetic file(s) without a "
+            f"partner, e.g. {(result.unmatched_real + result.unmatched_synth)[0]}"
+        )
         if strict:
             raise PairingError(msg)
         log.warning("%s; they are left out", msg)

@@ -13,6 +13,8 @@ from numpy.typing import NDArray
 
 from ccnet_zoo.metrics.images import pair_arrays
 from ccnet_zoo.metrics.pairing import Pair
+from ccnet_zoo.metrics.registry import MetricContext
+from ccnet_zoo.metrics.result import MetricResult, per_pair_result
 from ccnet_zoo.metrics.ssim import DATA_RANGE, as_tensor
 
 
@@ -26,3 +28,8 @@ def psnr(real: NDArray[np.uint8], synth: NDArray[np.uint8]) -> float:
 def psnr_pairs(pairs: Sequence[Pair]) -> NDArray[np.float64]:
     """One PSNR per pair, in the order of ``pairs``."""
     return np.array([psnr(r, s) for r, s in pair_arrays(pairs)], dtype=np.float64)
+
+
+def compute(pairs: Sequence[Pair], ctx: MetricContext) -> MetricResult:
+    """The registry's entry point: PSNR per pair, mean ± std."""
+    return per_pair_result("psnr", psnr_pairs(pairs), "MONAI PSNRMetric, max 255, dB")

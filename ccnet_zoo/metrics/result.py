@@ -6,6 +6,9 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from frd._json import jsonable
 
 OK = "ok"
@@ -39,6 +42,19 @@ class MetricResult:
     @classmethod
     def unavailable(cls, metric: str, message: str, fetch: str | None = None) -> MetricResult:
         return cls(metric=metric, value=None, std=None, n=0, status=UNAVAILABLE, message=message, fetch=fetch)
+
+
+def per_pair_result(metric: str, values: NDArray[np.floating], note: str) -> MetricResult:
+    """The result of a per-pair metric: mean, sample std (ddof=1) over pairs, n and every pair's value."""
+    std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    return MetricResult(
+        metric,
+        float(values.mean()),
+        std,
+        len(values),
+        per_pair=[float(v) for v in values],
+        details={"std": "sample std over pairs (ddof=1)", "note": note},
+    )
 
 
 @dataclass

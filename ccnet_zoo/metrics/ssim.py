@@ -18,6 +18,8 @@ from numpy.typing import NDArray
 from ccnet_zoo.metrics.errors import MetricsError
 from ccnet_zoo.metrics.images import pair_arrays
 from ccnet_zoo.metrics.pairing import Pair
+from ccnet_zoo.metrics.registry import MetricContext
+from ccnet_zoo.metrics.result import MetricResult, per_pair_result
 
 DATA_RANGE = 255.0
 WINDOW = 11
@@ -42,3 +44,10 @@ def ssim(real: NDArray[np.uint8], synth: NDArray[np.uint8]) -> float:
 def ssim_pairs(pairs: Sequence[Pair]) -> NDArray[np.float64]:
     """One SSIM per pair, in the order of ``pairs``."""
     return np.array([ssim(r, s) for r, s in pair_arrays(pairs)], dtype=np.float64)
+
+
+def compute(pairs: Sequence[Pair], ctx: MetricContext) -> MetricResult:
+    """The registry's entry point: SSIM per pair, mean ± std."""
+    return per_pair_result(
+        "ssim", ssim_pairs(pairs), "MONAI SSIMMetric, data range 255, 11 px Gaussian window (sigma 1.5)"
+    )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from ccnet_zoo.metrics.registry import METRICS
 from ccnet_zoo.metrics.result import MetricResult, MetricsReport
 
-LOWER_IS_BETTER = {"frd": True, "fid": True, "lpips": True, "mse": True, "ssim": False, "msssim": False, "psnr": False}
-LABELS = {"msssim": "MS-SSIM"}
+#: Kept for one release; read :data:`ccnet_zoo.metrics.registry.METRICS` instead.
+LOWER_IS_BETTER = {name: m.lower_is_better for name, m in METRICS.items()}
 
 
 def format_cell(r: MetricResult, digits: int = 4) -> str:
@@ -31,15 +32,16 @@ def report_table(report: MetricsReport, digits: int = 4) -> str:
             note = r.details.get("note", "")
         else:
             val, n, note = "not available", "-", (f"run `{r.fetch}`" if r.fetch else r.message)
-        lines.append(f"| {LABELS.get(name, name.upper())} | {val} | {n} | {note} |")
+        label = METRICS[name].label if name in METRICS else name.upper()
+        lines.append(f"| {label} | {val} | {n} | {note} |")
     return "\n".join(lines)
 
 
-def comparison_table(rows: Mapping[str, MetricsReport], metrics: Sequence[str] = ("frd", "fid", "lpips", "mse"),
-                     digits: int = 4) -> str:  # fmt: skip
+def comparison_table(
+    rows: Mapping[str, MetricsReport], metrics: Sequence[str] = tuple(METRICS), digits: int = 4
+) -> str:
     """One row per labelled comparison (e.g. 'phase 1 / pre-contrast baseline'), one column per metric."""
-    arrows = {m: "↓" if LOWER_IS_BETTER.get(m, True) else "↑" for m in metrics}
-    head = "| | " + " | ".join(f"{LABELS.get(m, m.upper())} {arrows[m]}" for m in metrics) + " |"
+    head = "| | " + " | ".join(METRICS[m].header for m in metrics) + " |"
     lines = [head, "|---" * (len(metrics) + 1) + "|"]
     for label, rep in rows.items():
         cells = [format_cell(rep.results[m], digits) if m in rep.results else "-" for m in metrics]

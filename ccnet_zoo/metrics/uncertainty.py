@@ -43,8 +43,14 @@ class Interval:
         return asdict(self)
 
 
-def cluster_bootstrap(values: Sequence[float], groups: Sequence[Hashable], *, n_resamples: int = N_RESAMPLES,
-                      seed: int = SEED, level: float = LEVEL) -> Interval:  # fmt: skip
+def cluster_bootstrap(
+    values: Sequence[float],
+    groups: Sequence[Hashable],
+    *,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = SEED,
+    level: float = LEVEL,
+) -> Interval:
     """Interval of ``mean(values)`` resampling whole groups (patients) with replacement.
 
     >>> iv = cluster_bootstrap([1.0, 1.2, 3.0, 3.2], ["a", "a", "b", "b"], n_resamples=500)
@@ -70,9 +76,15 @@ def cluster_bootstrap(values: Sequence[float], groups: Sequence[Hashable], *, n_
     return Interval(float(lo), float(hi), level, n_resamples, seed, len(v), len(labels))
 
 
-def paired_difference(baseline: Mapping[tuple[str, int], float], model: Mapping[tuple[str, int], float], *,
-                      lower_is_better: bool, n_resamples: int = N_RESAMPLES, seed: int = SEED,
-                      level: float = LEVEL) -> tuple[float, Interval]:  # fmt: skip
+def paired_difference(
+    baseline: Mapping[tuple[str, int], float],
+    model: Mapping[tuple[str, int], float],
+    *,
+    lower_is_better: bool,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = SEED,
+    level: float = LEVEL,
+) -> tuple[float, Interval]:
     """Mean and interval of the per-(patient, slice) improvement of ``model`` over ``baseline``.
 
     Improvement is ``baseline - model`` when lower is better, ``model - baseline`` otherwise, so a positive value

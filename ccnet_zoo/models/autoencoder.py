@@ -1,6 +1,6 @@
-"""Stage 1: the latent codec interface, MONAI's AutoencoderKL behind it, and the patch discriminator.
+"""Stage 1: the autoencoder interface, MONAI's AutoencoderKL behind it, and the patch discriminator.
 
-:class:`LatentCodec` is what the diffusion stages see: ``encode`` gives scaled latents, ``decode`` 1-channel
+:class:`Autoencoder` is what the diffusion stages see: ``encode`` gives scaled latents, ``decode`` 1-channel
 images in [-1, 1]. The SD-2.1 VAE implements the same interface in :mod:`ccnet_zoo.models.sd`.
 """
 
@@ -15,7 +15,7 @@ from torch import nn
 from ccnet_zoo.models.errors import ConfigError
 
 
-class LatentCodec(nn.Module):
+class Autoencoder(nn.Module):
     """Image <-> latent; latents are multiplied by ``scale_factor`` after encoding (divided before decoding)."""
 
     scale_factor: float = 1.0
@@ -31,7 +31,7 @@ class LatentCodec(nn.Module):
         raise NotImplementedError
 
 
-class MonaiCodec(LatentCodec):
+class MonaiAutoencoder(Autoencoder):
     """MONAI ``AutoencoderKL`` (``include_fc=False``, the layout monai-generative checkpoints load into)."""
 
     def __init__(self, params: Mapping[str, Any], scale_factor: float = 1.0) -> None:
@@ -58,6 +58,10 @@ class MonaiCodec(LatentCodec):
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.autoencoder.decode(z / self.scale_factor)
+
+
+#: The former name of :class:`Autoencoder` (kept for one release).
+LatentCodec = Autoencoder
 
 
 def kl_loss(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:

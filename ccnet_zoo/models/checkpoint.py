@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,6 +25,7 @@ import torch
 from torch import nn
 
 from ccnet_zoo.models.errors import CheckpointError
+from frd._files import replace_owned, replace_owned_text
 
 FORMAT = "ccnet_zoo/1"
 
@@ -47,14 +47,10 @@ def save_checkpoint(folder: Path, name: str, tensors: Mapping[str, torch.Tensor]
     json_path = folder / f"{name}.json"
     old = _tensor_file(json_path) if json_path.is_file() else None
     tensor_name = f"{name}-{uuid.uuid4().hex[:12]}.safetensors"
-    tmp = folder / f".{tensor_name}.tmp"
-    save_file({k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}, str(tmp))
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, folder / tensor_name)
+    cpu = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+    replace_owned(folder / tensor_name, lambda tmp: save_file(cpu, tmp))
     doc = {"format": FORMAT, "tensors": tensor_name, "sha256": _sha256(folder / tensor_name), **meta}
-    tmp_json = folder / f".{name}.json.tmp"
-    tmp_json.write_text(json.dumps(doc, indent=1, sort_keys=True, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp_json, json_path)
+    replace_owned_text(json_path, json.dumps(doc, indent=1, sort_keys=True, default=str) + "\n")
     if old is not None and old.name != tensor_name and old.is_file():
         old.unlink()
     return json_path
@@ -74,8 +70,10 @@ def resolve(path: str | Path, name: str = "best") -> Path:
     for cand in (p, p / "checkpoints" / f"{name}.json", p / f"{name}.json"):
         if cand.is_file() and cand.suffix == ".json":
             return cand
-    raise CheckpointError(f"no checkpoint at {p} (expected a .json file or a run folder with "
-                          f"checkpoints/{name}.json); train that stage first")  # fmt: skip
+    raise CheckpointError(
+        f"no checkpoint at {p} (expected a .json file or a run folder with "
+        f"checkpoints/{name}.json); train that stage first"
+    )
 
 
 def load_checkpoint(path: str | Path, verify: bool = True) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -110,8 +108,9 @@ def load_module(module: nn.Module, tensors: Mapping[str, torch.Tensor], prefix: 
     try:
         module.load_state_dict(sd, strict=True)
     except RuntimeError as err:
-        raise CheckpointError(f"'{prefix}' weights do not fit the model built from the config: "
-                              f"{str(err).splitlines()[0]}") from err  # fmt: skip
+        raise CheckpointError(
+            f"'{prefix}' weights do not fit the model built from the config: {str(err).splitlines()[0]}"
+        ) from err
 
 
 def optimizer_tensors(prefix: str, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
@@ -130,8 +129,9 @@ def optimizer_tensors(prefix: str, optimizer: torch.optim.Optimizer) -> tuple[di
     return tensors, rest
 
 
-def load_optimizer(optimizer: torch.optim.Optimizer, tensors: Mapping[str, torch.Tensor], prefix: str,
-                   rest: Mapping[str, Any]) -> None:  # fmt: skip
+def load_optimizer(
+    optimizer: torch.optim.Optimizer, tensors: Mapping[str, torch.Tensor], prefix: str, rest: Mapping[str, Any]
+) -> None:
     """Inverse of :func:`optimizer_tensors`."""
     state: dict[int, dict[str, Any]] = {}
     for idx, entries in rest["state"].items():

@@ -38,8 +38,9 @@ class ClipTextEncoder(TextEncoder):
         self.requires_grad_(self.trainable)
 
     def tokenize(self, prompts: Sequence[str]) -> torch.Tensor:
-        out = self.tokenizer(list(prompts), padding="max_length", max_length=self.max_length, truncation=True,
-                             return_tensors="pt")  # fmt: skip
+        out = self.tokenizer(
+            list(prompts), padding="max_length", max_length=self.max_length, truncation=True, return_tensors="pt"
+        )
         return out.input_ids
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:

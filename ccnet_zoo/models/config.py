@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import copy
 import inspect
+import typing
 from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields
 from importlib import resources
 from pathlib import Path
+from types import UnionType
 from typing import Any
 
 import yaml
@@ -22,33 +25,204 @@ import yaml
 from ccnet_zoo.models.errors import ConfigError
 
 Config = dict[str, Any]
-_NUM = (int, float)
-_OPT_NUM = (int, float, type(None))
-# section -> key -> (allowed types, required)
-SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
-    "stage1": {"kind": ((str,), True), "params": ((dict,), False), "scale_factor": (_NUM, True),
-               "sample_posterior": ((bool,), False)},
-    "discriminator": {"params": ((dict,), True)},
-    "perceptual": {"enabled": ((bool,), True), "network_type": ((str,), False)},
-    "text": {"kind": ((str,), True), "max_length": ((int,), True), "hidden_size": ((int,), False),
-             "layers": ((int,), False), "heads": ((int,), False), "trainable": ((bool,), True),
-             "source": ((str, int), True)},
-    "ldm": {"kind": ((str,), True), "params": ((dict,), False), "acq_time_scale": (_NUM, True)},
-    "controlnet": {"params": ((dict,), True)},
-    "scheduler": {"num_train_timesteps": ((int,), True), "schedule": ((str,), True), "beta_start": (_NUM, True),
-                  "beta_end": (_NUM, True), "prediction_type": ((str,), True)},
-    "sample": {"steps": ((int,), True), "guidance_scale": (_OPT_NUM, True), "conditioning_scale": (_NUM, True),
-               "batch_size": ((int,), True)},
-}  # fmt: skip
-TRAIN_KEYS: dict[str, tuple[tuple[type, ...], bool]] = {
-    "epochs": ((int,), True), "batch_size": ((int,), True), "lr": (_NUM, True), "weight_decay": (_NUM, False),
-    "clip_grad_value": (_OPT_NUM, False), "amp": ((bool,), False), "num_workers": ((int,), False),
+
+
+# The typed sections of a config. They are the schema: the YAML's keys, their types and which are required
+# (a field without a default) are read from these dataclasses, both for validation and for CCNetConfig.
+@dataclass(frozen=True)
+class AutoencoderConfig:
+    """Section ``stage1``: the autoencoder (``train ae``) that maps images to latents and back."""
+
+    kind: str
+    scale_factor: float
+    params: dict[str, Any] | None = None
+    sample_posterior: bool | None = None
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig:
+    """Section ``discriminator``: the patch discriminator of the autoencoder's adversarial loss."""
+
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PerceptualConfig:
+    """Section ``perceptual``: the autoencoder's perceptual loss."""
+
+    enabled: bool
+    network_type: str | None = None
+
+
+@dataclass(frozen=True)
+class TextConfig:
+    """Section ``text``: the text encoder (built-in or CLIP) and the prompt column it reads."""
+
+    kind: str
+    max_length: int
+    trainable: bool
+    source: str | int
+    hidden_size: int | None = None
+    layers: int | None = None
+    heads: int | None = None
+
+
+@dataclass(frozen=True)
+class UNetConfig:
+    """Section ``ldm``: the latent diffusion UNet."""
+
+    kind: str
+    acq_time_scale: float
+    params: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ControlNetConfig:
+    """Section ``controlnet``: the ControlNet on the pre-contrast image."""
+
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    """Section ``scheduler``: the noise schedule of training and DDIM sampling."""
+
+    num_train_timesteps: int
+    schedule: str
+    beta_start: float
+    beta_end: float
+    prediction_type: str
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """Section ``sample``: generation defaults (``guidance_scale``: 0 unconditional, null the text branch)."""
+
+    steps: int
+    guidance_scale: float | None
+    conditioning_scale: float
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One stage of section ``train`` (``ae``, ``ldm`` or ``controlnet``)."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float | None = None
+    clip_grad_value: float | None = None
+    amp: bool | None = None
+    num_workers: int | None = None
     # ae only
-    "disc_lr": (_NUM, False), "kl_weight": (_NUM, False), "adv_weight": (_NUM, False),
-    "perceptual_weight": (_NUM, False), "adv_start_epoch": ((int,), False),
+    disc_lr: float | None = None
+    kl_weight: float | None = None
+    adv_weight: float | None = None
+    perceptual_weight: float | None = None
+    adv_start_epoch: int | None = None
     # ldm / controlnet
-    "text_dropout": (_NUM, False), "conditioning_scale": (_NUM, False),
-}  # fmt: skip
+    text_dropout: float | None = None
+    conditioning_scale: float | None = None
+
+
+#: section name in the YAML -> its dataclass
+SECTIONS: dict[str, type] = {
+    "stage1": AutoencoderConfig,
+    "discriminator": DiscriminatorConfig,
+    "perceptual": PerceptualConfig,
+    "text": TextConfig,
+    "ldm": UNetConfig,
+    "controlnet": ControlNetConfig,
+    "scheduler": SchedulerConfig,
+    "sample": SampleConfig,
+}
+
+
+@dataclass(frozen=True)
+class CCNetConfig:
+    """A validated config as typed sections: ``load_config(name, typed=True)`` or ``CCNetConfig.from_dict(cfg)``.
+
+    ``to_dict()`` gives back the mapping that checkpoints and bundles store (keys absent in the YAML stay absent).
+    """
+
+    image_size: int
+    seed: int
+    stage1: AutoencoderConfig
+    discriminator: DiscriminatorConfig
+    perceptual: PerceptualConfig
+    text: TextConfig
+    ldm: UNetConfig
+    controlnet: ControlNetConfig
+    scheduler: SchedulerConfig
+    sample: SampleConfig
+    train: dict[str, TrainConfig] = field(default_factory=dict)
+    name: str | None = None
+    description: str | None = None
+
+    @classmethod
+    def from_dict(cls, cfg: Mapping[str, Any], where: str = "config") -> CCNetConfig:
+        """Validate ``cfg`` (raises :class:`ConfigError`) and return it typed."""
+        validate_config(dict(cfg), where)
+        sections = {name: kind(**cfg[name]) for name, kind in SECTIONS.items()}
+        train = {stage: TrainConfig(**values) for stage, values in cfg.get("train", {}).items()}
+        return cls(
+            image_size=cfg["image_size"],
+            seed=cfg["seed"],
+            train=train,
+            name=cfg.get("name"),
+            description=cfg.get("description"),
+            **sections,
+        )
+
+    def to_dict(self) -> Config:
+        """The plain mapping (what the YAML holds), without the optional keys left unset."""
+        out: Config = {k: v for k, v in (("name", self.name), ("description", self.description)) if v is not None}
+        out.update(image_size=self.image_size, seed=self.seed)
+        for name in SECTIONS:
+            out[name] = _plain(getattr(self, name))
+        out["train"] = {stage: _plain(tc) for stage, tc in self.train.items()}
+        return out
+
+
+def _plain(section: Any) -> dict[str, Any]:
+    required = {f.name for f in fields(section) if f.default is MISSING and f.default_factory is MISSING}
+    return {
+        f.name: getattr(section, f.name)
+        for f in fields(section)
+        if f.name in required or getattr(section, f.name) is not None
+    }
+
+
+_TYPES: dict[Any, tuple[type, ...]] = {int: (int,), float: (int, float), str: (str,), bool: (bool,), dict: (dict,)}
+
+
+def _schema(kind: type) -> dict[str, tuple[tuple[type, ...], bool]]:
+    """key -> (allowed types, required) of a section dataclass (a float also accepts an int, YAML's ``1``)."""
+    hints = typing.get_type_hints(kind)
+    out = {}
+    for f in fields(kind):
+        allowed: list[type] = []
+        hint = hints[f.name]
+        union = typing.get_origin(hint) in (typing.Union, UnionType)
+        for t in typing.get_args(hint) if union else (hint,):
+            t = typing.get_origin(t) or t
+            allowed += [type(None)] if t is type(None) else list(_TYPES[t])
+        required = f.default is MISSING and f.default_factory is MISSING
+        if not required:  # an optional key may be absent; None is allowed only where the YAML may say null
+            allowed = [t for t in allowed if t is not type(None)] + (
+                [type(None)] if f.name in _NULLABLE_OPTIONAL else []
+            )
+        out[f.name] = (tuple(dict.fromkeys(allowed)), required)
+    return out
+
+
+# Optional keys whose value may also be written as null in the YAML.
+_NULLABLE_OPTIONAL = {"clip_grad_value"}
+
+# section -> key -> (allowed types, required), derived from the dataclasses above
+SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {name: _schema(kind) for name, kind in SECTIONS.items()}
+TRAIN_KEYS: dict[str, tuple[tuple[type, ...], bool]] = _schema(TrainConfig)
 TOP_KEYS = {"name", "description", "image_size", "seed", "train", "base", *SCHEMA}
 STAGES = ("ae", "ldm", "controlnet")
 KINDS = {"stage1": ("monai", "sd"), "ldm": ("monai", "sd"), "text": ("builtin", "clip")}
@@ -70,8 +244,10 @@ def _read_yaml(name_or_path: str | Path) -> tuple[Config, str]:
     else:
         res = resources.files("ccnet_zoo") / "configs" / f"{name_or_path}.yaml"
         if not res.is_file():
-            raise ConfigError(f"unknown config {name_or_path!r}; shipped: {', '.join(shipped_configs())} "
-                              "(or pass a path to a .yaml file)")  # fmt: skip
+            raise ConfigError(
+                f"unknown config {name_or_path!r}; shipped: {', '.join(shipped_configs())} "
+                "(or pass a path to a .yaml file)"
+            )
         text, where = res.read_text(encoding="utf-8"), f"shipped config {name_or_path}"
     try:
         data = yaml.safe_load(text)
@@ -93,8 +269,21 @@ def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> Config:
     return out
 
 
-def load_config(name_or_path: str | Path, overrides: Mapping[str, Any] | None = None) -> Config:
-    """Load, resolve ``base:`` chains, apply ``overrides`` (nested mapping) and validate a config."""
+@typing.overload
+def load_config(
+    name_or_path: str | Path, overrides: Mapping[str, Any] | None = None, typed: typing.Literal[False] = False
+) -> Config: ...
+@typing.overload
+def load_config(
+    name_or_path: str | Path, overrides: Mapping[str, Any] | None = None, *, typed: typing.Literal[True]
+) -> CCNetConfig: ...
+def load_config(
+    name_or_path: str | Path, overrides: Mapping[str, Any] | None = None, typed: bool = False
+) -> Config | CCNetConfig:
+    """Load, resolve ``base:`` chains, apply ``overrides`` (nested mapping) and validate a config.
+
+    Returns the mapping (as checkpoints store it), or with ``typed=True`` a :class:`CCNetConfig`.
+    """
     seen: list[str] = []
     data, where = _read_yaml(name_or_path)
     chain = [data]
@@ -110,11 +299,12 @@ def load_config(name_or_path: str | Path, overrides: Mapping[str, Any] | None = 
     if overrides:
         cfg = deep_merge(cfg, overrides)
     validate_config(cfg, where)
-    return cfg
+    return CCNetConfig.from_dict(cfg, where) if typed else cfg
 
 
-def _check_section(cfg: Config, section: str, keys: Mapping[str, tuple[tuple[type, ...], bool]], where: str,
-                   prefix: str = "") -> None:  # fmt: skip
+def _check_section(
+    cfg: Config, section: str, keys: Mapping[str, tuple[tuple[type, ...], bool]], where: str, prefix: str = ""
+) -> None:
     block = cfg.get(section)
     section = prefix + section
     if not isinstance(block, dict):
@@ -132,8 +322,10 @@ def _check_section(cfg: Config, section: str, keys: Mapping[str, tuple[tuple[typ
             raise ConfigError(f"{where}: '{section}.{key}' must be {names}, got {value!r}")
     unknown = sorted(set(block) - set(keys))
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(section + '.' + k for k in unknown)}; "
-                          f"allowed: {', '.join(sorted(keys))}")  # fmt: skip
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(section + '.' + k for k in unknown)}; "
+            f"allowed: {', '.join(sorted(keys))}"
+        )
 
 
 def validate_config(cfg: Config, where: str = "config") -> None:
@@ -150,8 +342,9 @@ def validate_config(cfg: Config, where: str = "config") -> None:
         _check_section(cfg, section, keys, where)
     for section, kinds in KINDS.items():
         if cfg[section]["kind"] not in kinds:
-            raise ConfigError(f"{where}: '{section}.kind' must be one of {', '.join(kinds)}, "
-                              f"got {cfg[section]['kind']!r}")  # fmt: skip
+            raise ConfigError(
+                f"{where}: '{section}.kind' must be one of {', '.join(kinds)}, got {cfg[section]['kind']!r}"
+            )
     if (cfg["stage1"]["kind"] == "sd") != (cfg["ldm"]["kind"] == "sd"):
         raise ConfigError(f"{where}: stage1.kind and ldm.kind must both be 'sd' (SD-2.1 path) or both 'monai'")
     sch = cfg["scheduler"]
@@ -182,14 +375,20 @@ def _check_params(cfg: Config, where: str) -> None:
     from monai.networks.nets import AutoencoderKL, ControlNet, DiffusionModelUNet, PatchDiscriminator
 
     managed = {"spatial_dims", "with_conditioning", "num_class_embeds", "cross_attention_dim", "include_fc"}
-    for section, cls in (("stage1", AutoencoderKL), ("discriminator", PatchDiscriminator),
-                         ("ldm", DiffusionModelUNet), ("controlnet", ControlNet)):  # fmt: skip
+    for section, cls in (
+        ("stage1", AutoencoderKL),
+        ("discriminator", PatchDiscriminator),
+        ("ldm", DiffusionModelUNet),
+        ("controlnet", ControlNet),
+    ):
         params = cfg[section].get("params") or {}
         allowed = set(inspect.signature(cls.__init__).parameters) - {"self"}
         bad = sorted(set(params) - allowed)
         if bad:
-            raise ConfigError(f"{where}: '{section}.params' has unknown argument(s) {', '.join(bad)} of "
-                              f"{cls.__name__}; allowed: {', '.join(sorted(allowed))}")  # fmt: skip
+            raise ConfigError(
+                f"{where}: '{section}.params' has unknown argument(s) {', '.join(bad)} of "
+                f"{cls.__name__}; allowed: {', '.join(sorted(allowed))}"
+            )
         clash = sorted(set(params) & managed - {"spatial_dims", "cross_attention_dim", "include_fc"})
         if clash:
             raise ConfigError(f"{where}: '{section}.params.{clash[0]}' is set by CC-Net itself; remove it")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ccnet_zoo.errors import CCNetZooError
 
-class ModelError(ValueError):
+
+class ModelError(CCNetZooError, ValueError):
     """Bad model input or arguments (the message says what to do)."""
 
 

@@ -2,8 +2,8 @@
 
 >>> from ccnet_zoo.models.config import load_config
 >>> cfg = load_config("tiny")
->>> codec = build_codec(cfg)
->>> (codec.latent_channels, codec.downsample)
+>>> autoencoder = build_autoencoder(cfg)
+>>> (autoencoder.latent_channels, autoencoder.downsample)
 (3, 4)
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ccnet_zoo.models.autoencoder import LatentCodec, MonaiCodec
+from ccnet_zoo.models.autoencoder import Autoencoder, MonaiAutoencoder
 from ccnet_zoo.models.controlnet import Controller, MonaiController
 from ccnet_zoo.models.errors import ConfigError
 from ccnet_zoo.models.text import BuiltinTextEncoder, TextEncoder, WordTokenizer
@@ -28,14 +28,18 @@ def _need(pretrained: str | Path | None, what: str) -> Path:
     return Path(pretrained)
 
 
-def build_codec(cfg: Config, pretrained: str | Path | None = None) -> LatentCodec:
+def build_autoencoder(cfg: Config, pretrained: str | Path | None = None) -> Autoencoder:
     """Stage 1: MONAI AutoencoderKL, or the frozen SD VAE from ``pretrained``."""
     s1 = cfg["stage1"]
     if s1["kind"] == "sd":
-        from ccnet_zoo.models.sd import SDCodec
+        from ccnet_zoo.models.sd import SDAutoencoder
 
-        return SDCodec(_need(pretrained, "stage1.kind 'sd'"), s1["scale_factor"])
-    return MonaiCodec(s1.get("params") or {}, s1["scale_factor"])
+        return SDAutoencoder(_need(pretrained, "stage1.kind 'sd'"), s1["scale_factor"])
+    return MonaiAutoencoder(s1.get("params") or {}, s1["scale_factor"])
+
+
+#: The former name of :func:`build_autoencoder` (kept for one release).
+build_codec = build_autoencoder
 
 
 def build_denoiser(cfg: Config, pretrained: str | Path | None = None) -> Denoiser:
@@ -61,8 +65,12 @@ def build_controller(cfg: Config, denoiser: Denoiser) -> Controller:
     return MonaiController(params, scale)
 
 
-def build_text_encoder(cfg: Config, prompts: Iterable[str] = (), meta: Mapping[str, Any] | None = None,
-                       pretrained: str | Path | None = None) -> TextEncoder:  # fmt: skip
+def build_text_encoder(
+    cfg: Config,
+    prompts: Iterable[str] = (),
+    meta: Mapping[str, Any] | None = None,
+    pretrained: str | Path | None = None,
+) -> TextEncoder:
     """Built-in encoder (vocabulary from ``prompts``, or rebuilt from checkpoint ``meta``) or CLIP."""
     text = cfg["text"]
     if text["kind"] == "clip":

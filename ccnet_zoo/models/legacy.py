@@ -47,8 +47,9 @@ def read_old(path_or_dict: str | Path | Mapping[str, torch.Tensor], key: str | N
     return obj
 
 
-def load_monai_generative(model: nn.Module, path_or_dict: str | Path | Mapping[str, torch.Tensor],
-                          key: str | None = None) -> nn.Module:  # fmt: skip
+def load_monai_generative(
+    model: nn.Module, path_or_dict: str | Path | Mapping[str, torch.Tensor], key: str | None = None
+) -> nn.Module:
     """Load a monai-generative state dict into ``model`` (a MONAI net or a ccnet_zoo wrapper of one).
 
     The acquisition-time MLP of ccnet_zoo wrappers has no counterpart in monai-generative networks (it was

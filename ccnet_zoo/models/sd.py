@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from ccnet_zoo.models.acq_time import AcquisitionTimeEmbedding
-from ccnet_zoo.models.autoencoder import LatentCodec
+from ccnet_zoo.models.autoencoder import Autoencoder
 from ccnet_zoo.models.controlnet import Controller
 from ccnet_zoo.models.errors import ConfigError
 from ccnet_zoo.models.unet import Denoiser
@@ -35,7 +35,7 @@ def _subfolder(folder: str | Path, sub: str) -> Path:
     return path
 
 
-class SDCodec(LatentCodec):
+class SDAutoencoder(Autoencoder):
     """Frozen diffusers ``AutoencoderKL`` (``folder/vae``)."""
 
     def __init__(self, folder: str | Path, scale_factor: float = 0.1) -> None:
@@ -85,8 +85,9 @@ class SDDenoiser(Denoiser):
 class SDController(Controller):
     """diffusers ``ControlNetModel.from_unet`` (1 conditioning channel) with a fresh acquisition-time MLP."""
 
-    def __init__(self, denoiser: SDDenoiser, cond_channels: Sequence[int] = (16, 32, 96, 256),
-                 acq_time_scale: float = 1.0) -> None:  # fmt: skip
+    def __init__(
+        self, denoiser: SDDenoiser, cond_channels: Sequence[int] = (16, 32, 96, 256), acq_time_scale: float = 1.0
+    ) -> None:
         super().__init__()
         cn_cls = _diffusers().ControlNetModel
         self.controlnet = cn_cls.from_unet(
@@ -106,9 +107,14 @@ class SDController(Controller):
         scale: float = 1.0,
     ) -> tuple[list[torch.Tensor], torch.Tensor]:
         out = self.controlnet(
-            x, timesteps, encoder_hidden_states=context, controlnet_cond=cond, conditioning_scale=scale,
-            class_labels=acq_time, return_dict=False,
-        )  # fmt: skip
+            x,
+            timesteps,
+            encoder_hidden_states=context,
+            controlnet_cond=cond,
+            conditioning_scale=scale,
+            class_labels=acq_time,
+            return_dict=False,
+        )
         return list(out[0]), out[1]
 
     def init_from(self, denoiser: torch.nn.Module) -> int:

@@ -77,8 +77,9 @@ class TextEncoder(nn.Module):
 class BuiltinTextEncoder(TextEncoder):
     """Token + position embedding, a small pre-norm transformer encoder and a final layer norm."""
 
-    def __init__(self, tokenizer: WordTokenizer, hidden_size: int, layers: int = 1, heads: int = 2,
-                 trainable: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self, tokenizer: WordTokenizer, hidden_size: int, layers: int = 1, heads: int = 2, trainable: bool = False
+    ) -> None:
         super().__init__()
         if hidden_size % heads:
             raise ConfigError(f"text.hidden_size ({hidden_size}) must be divisible by text.heads ({heads})")
@@ -88,8 +89,9 @@ class BuiltinTextEncoder(TextEncoder):
         self.layers, self.heads = int(layers), int(heads)
         self.token = nn.Embedding(len(tokenizer), hidden_size)
         self.position = nn.Parameter(torch.randn(tokenizer.max_length, hidden_size) * 0.02)
-        layer = nn.TransformerEncoderLayer(hidden_size, heads, 2 * hidden_size, dropout=0.0, batch_first=True,
-                                           norm_first=True)  # fmt: skip
+        layer = nn.TransformerEncoderLayer(
+            hidden_size, heads, 2 * hidden_size, dropout=0.0, batch_first=True, norm_first=True
+        )
         self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(hidden_size)
         self.requires_grad_(self.trainable)
@@ -101,9 +103,15 @@ class BuiltinTextEncoder(TextEncoder):
         return self.norm(self.encoder(self.token(ids) + self.position[: ids.shape[1]]))
 
     def metadata(self) -> dict[str, Any]:
-        return {"kind": "builtin", "vocab": self.tokenizer.vocab, "max_length": self.tokenizer.max_length,
-                "hidden_size": self.hidden_size, "layers": self.layers, "heads": self.heads,
-                "trainable": self.trainable}  # fmt: skip
+        return {
+            "kind": "builtin",
+            "vocab": self.tokenizer.vocab,
+            "max_length": self.tokenizer.max_length,
+            "hidden_size": self.hidden_size,
+            "layers": self.layers,
+            "heads": self.heads,
+            "trainable": self.trainable,
+        }
 
     @classmethod
     def from_metadata(cls, meta: Mapping[str, Any]) -> BuiltinTextEncoder:

@@ -6,11 +6,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ccnet_zoo.metrics.registry import METRICS as REGISTRY
+
 #: (row, phase, metric) -> value from the CC-Net paper (MICCAI 2024, Table 1). Only the phase-1 FRD of
 #: CC-Net could be retrieved (../shared/reference/ccnet-reference.md); other cells are never invented.
 PAPER_VALUES: dict[tuple[str, int, str], float] = {("CC-Net", 1, "frd"): 22.50}
 
-METRICS = ("frd", "fid", "lpips", "mse", "ssim", "msssim", "psnr")
+#: Table 1's metric columns: every registered metric, in the registry's order.
+METRICS = tuple(REGISTRY)
 ROWS = ("pre-contrast baseline", "CC-Net")
 
 

@@ -53,7 +53,7 @@ def _mask(row: Row) -> NDArray[np.bool_] | None:
 
 
 def _by_slice(generated: Path) -> dict[tuple[str, str], dict[int, Row]]:
-    from ccnet_zoo.sample.generate import read_manifest
+    from ccnet_zoo.pipeline.generate import read_manifest
 
     out: dict[tuple[str, str], dict[int, Row]] = defaultdict(dict)
     for r in read_manifest(generated):
@@ -83,8 +83,16 @@ def subtraction_panels(phases: Mapping[int, Row]) -> dict[str, Any]:
     window = max(1.0, *(float(np.abs(v).max()) for v in (*real_sub.values(), *synth_sub.values())))
     times = {k: r.get("acquisition_time", "") for k, r in phases.items()}
     diff_max = max(1.0, *(float(v.max()) for v in diff.values()))
-    return {"pre": pre, "real_sub": real_sub, "synth_sub": synth_sub, "diff": diff, "window": window,
-            "diff_max": diff_max, "mask": _mask(first), "times": times}  # fmt: skip
+    return {
+        "pre": pre,
+        "real_sub": real_sub,
+        "synth_sub": synth_sub,
+        "diff": diff,
+        "window": window,
+        "diff_max": diff_max,
+        "mask": _mask(first),
+        "times": times,
+    }
 
 
 def sample_grid(data: Path, generated: Path, out: Path, n: int = 4) -> Path:
@@ -94,13 +102,20 @@ def sample_grid(data: Path, generated: Path, out: Path, n: int = 4) -> Path:
     phases = sorted({p for key in cases for p in by[key]})
     plt = _plt()
     ncols = 1 + len(phases)
-    fig, axes = plt.subplots(3 * len(cases), ncols, figsize=(1.9 * ncols + 1.2, 1.75 * 3 * len(cases) + 0.6),
-                             squeeze=False, layout="constrained")  # fmt: skip
+    fig, axes = plt.subplots(
+        3 * len(cases),
+        ncols,
+        figsize=(1.9 * ncols + 1.2, 1.75 * 3 * len(cases) + 0.6),
+        squeeze=False,
+        layout="constrained",
+    )
     for i, key in enumerate(cases):
         pan = subtraction_panels(by[key])
-        rows = (("real post − pre", pan["real_sub"], "RdBu_r", -pan["window"], pan["window"]),
-                ("CC-Net post − pre", pan["synth_sub"], "RdBu_r", -pan["window"], pan["window"]),
-                ("|real − CC-Net|", pan["diff"], "magma", 0.0, pan["diff_max"]))  # fmt: skip
+        rows = (
+            ("real post − pre", pan["real_sub"], "RdBu_r", -pan["window"], pan["window"]),
+            ("CC-Net post − pre", pan["synth_sub"], "RdBu_r", -pan["window"], pan["window"]),
+            ("|real − CC-Net|", pan["diff"], "magma", 0.0, pan["diff_max"]),
+        )
         for j, (label, images, cmap, lo, hi) in enumerate(rows):
             r = 3 * i + j
             ax0 = axes[r][0]
@@ -166,8 +181,16 @@ def kinetics_data(generated: Path, n_bins: int = 6) -> dict[str, list[dict[str, 
         for b in sorted(set(idx.tolist())):
             sel = np.flatnonzero(idx == b)
             iv = cluster_bootstrap(v[sel], [pids[i] for i in sel])
-            bins.append({"time": float(t[sel].mean()), "mean": float(v[sel].mean()), "low": iv.low, "high": iv.high,
-                         "n": len(sel), "patients": iv.n_groups})  # fmt: skip
+            bins.append(
+                {
+                    "time": float(t[sel].mean()),
+                    "mean": float(v[sel].mean()),
+                    "low": iv.low,
+                    "high": iv.high,
+                    "n": len(sel),
+                    "patients": iv.n_groups,
+                }
+            )
         out[name] = bins
     return out
 

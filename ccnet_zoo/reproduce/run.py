@@ -20,21 +20,21 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ccnet_zoo.errors import CCNetZooError
 from ccnet_zoo.reproduce.config import ROWS, ReproduceConfig
 from ccnet_zoo.reproduce.table import CLAIM_METRICS, build_rows, claim, markdown, to_csv, verdicts
+from frd._files import replace_owned_text
 
 log = logging.getLogger(__name__)
 STAGES = ("ae", "ldm", "controlnet")
 
 
-class ReproduceError(RuntimeError):
+class ReproduceError(CCNetZooError, RuntimeError):
     """A Table 1 run cannot go on (missing data, unknown weights, ...); the message says what to do."""
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    replace_owned_text(path, text)
 
 
 def _data(cfg: ReproduceConfig, progress: bool) -> Path:
@@ -44,7 +44,7 @@ def _data(cfg: ReproduceConfig, progress: bool) -> Path:
         return Path(cfg.data_root)
     if cfg.data != "phantom":
         raise ReproduceError(f"--data must be phantom or duke, got {cfg.data!r}")
-    from ccnet_zoo.data.phantom import PhantomConfig, generate_phantom
+    from ccnet_zoo.data.phantom.generator import PhantomConfig, generate_phantom
 
     root = Path(cfg.data_root) if cfg.data_root else cfg.out / "data"
     if (root / "dataset.json").is_file():
@@ -66,26 +66,31 @@ def _train(cfg: ReproduceConfig, data: Path, progress: bool) -> Path:
             continue
         t0 = time.perf_counter()
         links = {"ae": runs / "ae" if stage != "ae" else None, "ldm": runs / "ldm" if stage == "controlnet" else None}
-        train_stage(stage, cfg.config, data, out, resume=True, device=cfg.device, threads=cfg.threads,
-                    overrides=cfg.overrides, progress=progress, **links)  # fmt: skip
+        train_stage(
+            stage,
+            cfg.config,
+            data,
+            out,
+            resume=True,
+            device=cfg.device,
+            threads=cfg.threads,
+            overrides=cfg.overrides,
+            progress=progress,
+            **links,
+        )
         _write(out / "DONE.json", json.dumps({"stage": stage, "seconds": time.perf_counter() - t0}))
     return runs / "controlnet"
 
 
 def _pipeline(cfg: ReproduceConfig, data: Path, progress: bool) -> Any:
-    if cfg.weights:
-        from ccnet_zoo.weights.bundle import load_bundle
-        from ccnet_zoo.weights.registry import Registry
+    from ccnet_zoo.pipeline import CCNetPipeline
 
-        path = Registry.load().path(cfg.weights)
-        return load_bundle(path, cfg.device or "cpu")
-    from ccnet_zoo.sample.pipeline import CCNetPipeline
-
-    return CCNetPipeline.from_run(_train(cfg, data, progress), cfg.device or "cpu")
+    source = cfg.weights if cfg.weights else _train(cfg, data, progress)
+    return CCNetPipeline.from_pretrained(source, cfg.device or "cpu")
 
 
 def _generate(cfg: ReproduceConfig, data: Path, progress: bool) -> Path:
-    from ccnet_zoo.sample.generate import MANIFEST, generate_split
+    from ccnet_zoo.pipeline import MANIFEST, generate_split
     from ccnet_zoo.train.data import load_rows
 
     out = cfg.out / "generated"
@@ -96,8 +101,9 @@ def _generate(cfg: ReproduceConfig, data: Path, progress: bool) -> Path:
     rows = [r for r in load_rows(data, pipe.config["text"]["source"])["test"] if int(r["phase"]) in cfg.phases]
     if not rows:
         raise ReproduceError(f"{data} has no test pairs for phases {cfg.phases}")
-    generate_split(pipe, rows, out, batch_size=cfg.batch_size, steps=cfg.steps, seed=cfg.seed, overwrite=True,
-                   progress=progress)  # fmt: skip
+    generate_split(
+        pipe, rows, out, batch_size=cfg.batch_size, steps=cfg.steps, seed=cfg.seed, overwrite=True, progress=progress
+    )
     return out
 
 
@@ -109,8 +115,12 @@ def _metrics(cfg: ReproduceConfig, data: Path, generated: Path) -> dict[int, dic
     test = data / "test"
     phases = sorted({int(p.name[1:]) for p in generated.glob("p*") if p.is_dir() and p.name[1:].isdigit()})
     reports: dict[int, dict[str, dict[str, Any]]] = {}
-    common = {"paper_quirks": cfg.paper_quirks, "frd_preset": cfg.frd_preset, "fid_sqrtm": cfg.fid_sqrtm,
-              "device": cfg.device or "cpu"}  # fmt: skip
+    common = {
+        "paper_quirks": cfg.paper_quirks,
+        "frd_preset": cfg.frd_preset,
+        "fid_sqrtm": cfg.fid_sqrtm,
+        "device": cfg.device or "cpu",
+    }
     for k in phases:
         reports[k] = {}
         for method, tag in zip(ROWS, ("baseline", "ccnet"), strict=True):
@@ -141,20 +151,25 @@ def reproduce_table1(cfg: ReproduceConfig, progress: bool = True) -> dict[str, A
     claims = {m: claim(found, m) for m in CLAIM_METRICS}
     from ccnet_zoo.reproduce.figures import kinetics_figure, sample_grid
 
-    figures = {"sample_grid": str(sample_grid(data, generated, cfg.out / "sample_grid.png")),
-               "kinetics": str(kinetics_figure(generated, cfg.out / "kinetics.png"))}  # fmt: skip
+    figures = {
+        "sample_grid": str(sample_grid(data, generated, cfg.out / "sample_grid.png")),
+        "kinetics": str(kinetics_figure(generated, cfg.out / "kinetics.png")),
+    }
     result = {
         "table": rows,
         "verdicts": found,
-        "claim": {**claims, "holds": all(c["wins"] >= 3 for c in claims.values()),
-                  "statement": "CC-Net better than the pre-contrast baseline (95 % interval excluding 0) on FRD, MSE, "
-                               "FID, LPIPS and SSIM in at least 3 of 4 phases"},
+        "claim": {
+            **claims,
+            "holds": all(c["wins"] >= 3 for c in claims.values()),
+            "statement": "CC-Net better than the pre-contrast baseline (95 % interval excluding 0) on FRD, MSE, "
+            "FID, LPIPS and SSIM in at least 3 of 4 phases",
+        },
         "settings": cfg.to_dict(),
         "data": str(data),
         "figures": figures,
         "versions": {"frd": frd.__version__, "python": platform.python_version(), **_torch_version()},
         "seconds": time.perf_counter() - t0,
-    }  # fmt: skip
+    }
     _write(cfg.out / "table.md", markdown(rows, found))
     _write(cfg.out / "table.csv", to_csv(rows))
     _write(cfg.out / "table.json", json.dumps(result, indent=2, default=str))

@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from ccnet_zoo.metrics.registry import METRICS as REGISTRY
 from ccnet_zoo.metrics.uncertainty import (
     BETTER,
     INCONCLUSIVE,
@@ -20,11 +21,6 @@ from ccnet_zoo.metrics.uncertainty import (
 )
 from ccnet_zoo.reproduce.config import METRICS, PAPER_VALUES, ROWS
 
-#: metrics whose value is a mean over pairs (verdict by the paired difference); the others are set metrics
-PER_PAIR = ("lpips", "mse", "ssim", "msssim", "psnr")
-LOWER_IS_BETTER = {"frd": True, "fid": True, "lpips": True, "mse": True, "ssim": False, "msssim": False,
-                   "psnr": False}  # fmt: skip
-LABELS = {"msssim": "MS-SSIM"}
 #: the claim: CC-Net better than its pre-contrast input (interval of the difference excluding 0) in >= 3 phases
 CLAIM_METRICS = ("frd", "mse", "fid", "lpips", "ssim")
 NOT_AVAILABLE = "not available"
@@ -91,21 +87,29 @@ def verdict(baseline: Mapping[str, Any], model: Mapping[str, Any], metric: str) 
     b, c = baseline["results"].get(metric, {}), model["results"].get(metric, {})
     if b.get("status") != "ok" or c.get("status") != "ok":
         return {"verdict": NOT_AVAILABLE}
-    lower = LOWER_IS_BETTER[metric]
-    if metric in PER_PAIR:
+    lower = REGISTRY[metric].lower_is_better
+    if REGISTRY[metric].kind == "pair":  # a mean over pairs: the paired difference; else a set metric
         base, mod = _by_key(baseline, metric), _by_key(model, metric)
         if base is None or mod is None:
             return {"verdict": NOT_AVAILABLE, "why": "per-pair values missing (rerun the metrics stage)"}
         mean, iv = paired_difference(base, mod, lower_is_better=lower)
-        return {"verdict": verdict_from_difference(iv.low, iv.high), "improvement": mean, "ci": [iv.low, iv.high],
-                "n_pairs": iv.n, "n_patients": iv.n_groups,
-                "method": "paired difference, bootstrap over patients"}  # fmt: skip
+        return {
+            "verdict": verdict_from_difference(iv.low, iv.high),
+            "improvement": mean,
+            "ci": [iv.low, iv.high],
+            "n_pairs": iv.n,
+            "n_patients": iv.n_groups,
+            "method": "paired difference, bootstrap over patients",
+        }
     bci, cci = (b.get("details") or {}).get("ci"), (c.get("details") or {}).get("ci")
     if not bci or not cci:
         return {"verdict": NOT_AVAILABLE, "why": "no bootstrap interval"}
     v = verdict_from_intervals((bci["low"], bci["high"]), (cci["low"], cci["high"]), lower_is_better=lower)
-    return {"verdict": v, "improvement": (b["value"] - c["value"]) * (1 if lower else -1),
-            "method": "frd bootstrap intervals of the two cells, decided only when they do not overlap"}  # fmt: skip
+    return {
+        "verdict": v,
+        "improvement": (b["value"] - c["value"]) * (1 if lower else -1),
+        "method": "frd bootstrap intervals of the two cells, decided only when they do not overlap",
+    }
 
 
 def verdicts(reports: Mapping[int, Mapping[str, Mapping[str, Any]]]) -> dict[int, dict[str, dict[str, Any]]]:
@@ -122,27 +126,41 @@ def claim(found: Mapping[int, Mapping[str, Mapping[str, Any]]], metric: str) -> 
     """Phases where CC-Net is better than the pre-contrast input with the interval excluding 0."""
     compared = [p for p, v in found.items() if v[metric]["verdict"] != NOT_AVAILABLE]
     wins = [p for p in compared if found[p][metric]["verdict"] == BETTER]
-    return {"metric": metric, "phases_compared": compared, "phases_ccnet_better": wins, "wins": len(wins),
-            "phases_inconclusive": [p for p in compared if found[p][metric]["verdict"] == INCONCLUSIVE]}  # fmt: skip
+    return {
+        "metric": metric,
+        "phases_compared": compared,
+        "phases_ccnet_better": wins,
+        "wins": len(wins),
+        "phases_inconclusive": [p for p in compared if found[p][metric]["verdict"] == INCONCLUSIVE],
+    }
 
 
 def markdown(rows: list[dict[str, Any]], found: Mapping[int, Mapping[str, Mapping[str, Any]]] | None = None) -> str:
-    names = " | ".join(f"{LABELS.get(m, m.upper())} {'↓' if LOWER_IS_BETTER[m] else '↑'}" for m in METRICS)
+    names = " | ".join(REGISTRY[m].header for m in METRICS)
     lines = [f"| phase | method | n pairs | {names} | paper FRD |", "|---" * (len(METRICS) + 4) + "|"]
     for r in rows:
         paper = f"{r['paper_frd']:.2f}" if r["paper_frd"] is not None else "—"
         cells = " | ".join(r[f"{m}_cell"] for m in METRICS)
         lines.append(f"| {r['phase']} | {r['method']} | {r['n_pairs']} | {cells} | {paper} |")
-    lines += ["", f"Cells: value [95 % interval] (n); † fewer than {MIN_PAIRS} pairs. Per-pair metrics: bootstrap "
-              "over patients; FRD/FID: frd's bootstrap."]  # fmt: skip
+    lines += [
+        "",
+        f"Cells: value [95 % interval] (n); † fewer than {MIN_PAIRS} pairs. Per-pair metrics: bootstrap "
+        "over patients; FRD/FID: frd's bootstrap.",
+    ]
     if found:
-        lines += ["", f"| phase | {' | '.join(LABELS.get(m, m.upper()) for m in METRICS)} |",
-                  "|---" * (len(METRICS) + 1) + "|"]  # fmt: skip
+        lines += [
+            "",
+            f"| phase | {' | '.join(REGISTRY[m].label for m in METRICS)} |",
+            "|---" * (len(METRICS) + 1) + "|",
+        ]
         for phase, v in found.items():
             lines.append(f"| {phase} | " + " | ".join(v[m]["verdict"] for m in METRICS) + " |")
-        lines += ["", "Verdict: CC-Net better only when the 95 % interval of the paired difference (per-pair "
-                  "metrics) excludes 0, or when the two FRD/FID intervals do not overlap; else "
-                  "inconclusive."]  # fmt: skip
+        lines += [
+            "",
+            "Verdict: CC-Net better only when the 95 % interval of the paired difference (per-pair "
+            "metrics) excludes 0, or when the two FRD/FID intervals do not overlap; else "
+            "inconclusive.",
+        ]
     return "\n".join(lines) + "\n"
 
 

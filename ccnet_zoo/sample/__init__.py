@@ -1,3 +1,4 @@
-"""Sampling CC-Net: DDIM with classifier-free guidance and ControlNet conditioning scale (``ddim``), the
-pipeline built from trained runs (``pipeline``), batched generation into per-phase folders (``generate``)
-and the lesion-enhancement measurement on the phantom (``enhancement``)."""
+"""Sampling pieces below the pipeline: the DDIM loop with classifier-free guidance and ControlNet conditioning
+scale (``ddim``), and the lesion-enhancement measurement of generated phantom images (``enhancement``).
+
+The pipeline itself and batch generation live in :mod:`ccnet_zoo.pipeline`."""

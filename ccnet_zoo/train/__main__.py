@@ -1,6 +1,9 @@
-"""``python -m ccnet_zoo.train STAGE ...`` = ``ccnet-zoo train STAGE ...`` (handy under torchrun)."""
+"""``python -m ccnet_zoo.train STAGE ...`` = ``ccnet-zoo train STAGE ...`` (handy under torchrun).
 
-from ccnet_zoo.models_cli import train
+An entry point, not a module to import: it goes through the command line package like ``ccnet-zoo`` does.
+"""
+
+from ccnet_zoo.cli.train import train
 
 if __name__ == "__main__":
     train(prog_name="python -m ccnet_zoo.train")

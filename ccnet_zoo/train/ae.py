@@ -13,7 +13,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ccnet_zoo.models.autoencoder import MonaiCodec, build_discriminator, kl_loss
+from ccnet_zoo.models.autoencoder import MonaiAutoencoder, build_discriminator, kl_loss
 from ccnet_zoo.models.checkpoint import module_tensors
 from ccnet_zoo.models.errors import ConfigError
 from ccnet_zoo.train.loop import Batch, Stage
@@ -21,7 +21,7 @@ from ccnet_zoo.train.runtime import Runtime, Stepper
 
 
 class AutoencoderStage(Stage):
-    """Trains ``codec`` (generator) and a patch discriminator."""
+    """Trains the autoencoder (generator) and a patch discriminator."""
 
     name = "ae"
 
@@ -29,21 +29,31 @@ class AutoencoderStage(Stage):
         from monai.losses import PatchAdversarialLoss
 
         if cfg["stage1"]["kind"] != "monai":
-            raise ConfigError("stage1.kind 'sd' uses the pretrained SD VAE, which CC-Net does not train; "
-                              "skip 'train ae' and pass --pretrained to the ldm stage")  # fmt: skip
+            raise ConfigError(
+                "stage1.kind 'sd' uses the pretrained SD VAE, which CC-Net does not train; "
+                "skip 'train ae' and pass --pretrained to the ldm stage"
+            )
         tc = cfg["train"]["ae"]
         self.rt = runtime
-        self.codec = MonaiCodec(cfg["stage1"].get("params") or {}, cfg["stage1"]["scale_factor"]).to(runtime.device)
+        self.autoencoder = MonaiAutoencoder(cfg["stage1"].get("params") or {}, cfg["stage1"]["scale_factor"]).to(
+            runtime.device
+        )
         self.disc = build_discriminator(cfg["discriminator"]["params"]).to(runtime.device)
-        self.codec_ddp, self.disc_ddp = runtime.wrap(self.codec), runtime.wrap(self.disc)
-        self.trainable = {"codec": self.codec, "disc": self.disc}
+        self.autoencoder_ddp, self.disc_ddp = runtime.wrap(self.autoencoder), runtime.wrap(self.disc)
+        # "codec": the autoencoder's tensor prefix in checkpoint files (a format; resumes of older runs need it)
+        self.trainable = {"codec": self.autoencoder, "disc": self.disc}
         wd = tc.get("weight_decay", 0.01)
         clip = tc.get("clip_grad_value")
         self.steppers = {
-            "g": Stepper(torch.optim.AdamW(self.codec.parameters(), lr=tc["lr"], weight_decay=wd), clip, runtime.amp),
-            "d": Stepper(torch.optim.AdamW(self.disc.parameters(), lr=tc.get("disc_lr", tc["lr"]), weight_decay=wd),
-                         clip, runtime.amp),
-        }  # fmt: skip
+            "g": Stepper(
+                torch.optim.AdamW(self.autoencoder.parameters(), lr=tc["lr"], weight_decay=wd), clip, runtime.amp
+            ),
+            "d": Stepper(
+                torch.optim.AdamW(self.disc.parameters(), lr=tc.get("disc_lr", tc["lr"]), weight_decay=wd),
+                clip,
+                runtime.amp,
+            ),
+        }
         self.kl_weight = float(tc.get("kl_weight", 1e-8))
         self.adv_weight = float(tc.get("adv_weight", 0.005))
         self.adv_start = int(tc.get("adv_start_epoch", 0))
@@ -67,7 +77,7 @@ class AutoencoderStage(Stage):
         x = batch["image"].to(self.rt.device)
         adversarial = epoch >= self.adv_start and self.adv_weight > 0
         with self.rt.autocast():
-            recon, mu, sigma = self.codec_ddp(x)
+            recon, mu, sigma = self.autoencoder_ddp(x)
             parts = self._recon_loss(x, recon, mu, sigma)
             loss_g = parts["l1"] + self.kl_weight * parts["kl"]
             if self.perceptual is not None:
@@ -100,8 +110,8 @@ class AutoencoderStage(Stage):
     def val_step(self, batch: Batch) -> float:
         x = batch["image"].to(self.rt.device)
         with self.rt.autocast():
-            recon, _mu, _sigma = self.codec(x)
+            recon, _mu, _sigma = self.autoencoder(x)
         return float(F.l1_loss(recon.float(), x.float()))
 
     def best_payload(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        return module_tensors("codec", self.codec), {}
+        return module_tensors("codec", self.autoencoder), {}

@@ -34,13 +34,25 @@ def _prepare_out(out: Path, resume: bool, overwrite: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def train_stage(stage: str, config: str | Path | Mapping[str, Any], data: str | Path, out: str | Path, *,
-                ae: str | Path | None = None, ldm: str | Path | None = None, pretrained: str | Path | None = None,
-                resume: bool = False, overwrite: bool = False, device: str | None = None, threads: int = 1,
-                overrides: Mapping[str, Any] | None = None, progress: bool = True) -> Path:  # fmt: skip
+def train_stage(
+    stage: str,
+    config: str | Path | Mapping[str, Any],
+    data: str | Path,
+    out: str | Path,
+    *,
+    ae: str | Path | None = None,
+    ldm: str | Path | None = None,
+    pretrained: str | Path | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    device: str | None = None,
+    threads: int = 1,
+    overrides: Mapping[str, Any] | None = None,
+    progress: bool = True,
+) -> Path:
     """Train ``stage`` (``ae``, ``ldm`` or ``controlnet``); returns the path of the best checkpoint JSON."""
     from ccnet_zoo.models.factory import build_controller, build_denoiser, build_text_encoder
-    from ccnet_zoo.models.loading import load_codec, load_ldm
+    from ccnet_zoo.models.loading import load_autoencoder, load_ldm
     from ccnet_zoo.train.data import ImageDataset, load_rows, prompts_of
     from ccnet_zoo.train.loop import Trainer
     from ccnet_zoo.train.runtime import Runtime, seed_all
@@ -68,8 +80,13 @@ def train_stage(stage: str, config: str | Path | Mapping[str, Any], data: str | 
         raise ModelError(f"{data} has no training pairs")
     size = cfg["image_size"]
     seed_all(cfg["seed"], 999_983)  # identical initial weights on every rank and in every run
-    meta: dict[str, Any] = {"stage": stage, "config": cfg, "data": str(Path(data).resolve()), "world": rt.world,
-                            "pretrained": str(Path(pretrained).resolve()) if pretrained else None}  # fmt: skip
+    meta: dict[str, Any] = {
+        "stage": stage,
+        "config": cfg,
+        "data": str(Path(data).resolve()),
+        "world": rt.world,
+        "pretrained": str(Path(pretrained).resolve()) if pretrained else None,
+    }
     if stage == "ae":
         from ccnet_zoo.train.ae import AutoencoderStage
 
@@ -78,7 +95,7 @@ def train_stage(stage: str, config: str | Path | Mapping[str, Any], data: str | 
     else:
         from ccnet_zoo.data.dataset import PairedDCEDataset
 
-        codec = load_codec(cfg, ae, pretrained)
+        autoencoder = load_autoencoder(cfg, ae, pretrained)
         meta["ae"] = str(Path(ae).resolve()) if ae else None
         train_ds = PairedDCEDataset(rows["train"], size, augment=True, seed=cfg["seed"])
         val_ds = PairedDCEDataset(rows["validation"], size, augment=False)
@@ -86,7 +103,7 @@ def train_stage(stage: str, config: str | Path | Mapping[str, Any], data: str | 
             from ccnet_zoo.train.ldm import LDMStage
 
             text = build_text_encoder(cfg, prompts_of(rows["train"] + rows["validation"]), pretrained=pretrained)
-            st = LDMStage(cfg, rt, codec, build_denoiser(cfg, pretrained), text)
+            st = LDMStage(cfg, rt, autoencoder, build_denoiser(cfg, pretrained), text)
         else:
             from ccnet_zoo.train.controlnet import ControlNetStage
 
@@ -96,9 +113,20 @@ def train_stage(stage: str, config: str | Path | Mapping[str, Any], data: str | 
             meta["ldm"] = str(Path(ldm).resolve())
             controlnet = build_controller(cfg, unet)
             controlnet.init_from(unet)
-            st = ControlNetStage(cfg, rt, codec, unet, text, controlnet)
-    trainer = Trainer(st, train_ds, val_ds, rt, out, epochs=tc["epochs"], batch_size=tc["batch_size"],
-                      seed=cfg["seed"], meta=meta, num_workers=tc.get("num_workers", 0), progress=progress)  # fmt: skip
+            st = ControlNetStage(cfg, rt, autoencoder, unet, text, controlnet)
+    trainer = Trainer(
+        st,
+        train_ds,
+        val_ds,
+        rt,
+        out,
+        epochs=tc["epochs"],
+        batch_size=tc["batch_size"],
+        seed=cfg["seed"],
+        meta=meta,
+        num_workers=tc.get("num_workers", 0),
+        progress=progress,
+    )
     if resume:
         trainer.resume()
     trainer.fit()

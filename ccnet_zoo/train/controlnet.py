@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from ccnet_zoo.models.autoencoder import LatentCodec
+from ccnet_zoo.models.autoencoder import Autoencoder
 from ccnet_zoo.models.checkpoint import module_tensors
 from ccnet_zoo.models.controlnet import Controller
 from ccnet_zoo.models.text import TextEncoder
@@ -22,8 +22,15 @@ class ControlNetStage(Stage):
 
     name = "controlnet"
 
-    def __init__(self, cfg: Mapping[str, Any], runtime: Runtime, codec: LatentCodec, unet: Denoiser,
-                 text: TextEncoder, controlnet: Controller) -> None:  # fmt: skip
+    def __init__(
+        self,
+        cfg: Mapping[str, Any],
+        runtime: Runtime,
+        autoencoder: Autoencoder,
+        unet: Denoiser,
+        text: TextEncoder,
+        controlnet: Controller,
+    ) -> None:
         tc = cfg["train"]["controlnet"]
         self.rt = runtime
         self.unet, self.text = unet.to(runtime.device), text.to(runtime.device)
@@ -32,7 +39,7 @@ class ControlNetStage(Stage):
             frozen.requires_grad_(False)
             frozen.eval()
         self.text.trainable = False
-        self.objective = DiffusionObjective(cfg, codec.to(runtime.device), self.text, runtime)
+        self.objective = DiffusionObjective(cfg, autoencoder.to(runtime.device), self.text, runtime)
         self.cn_ddp = runtime.wrap(self.controlnet)
         self.trainable = {"controlnet": self.controlnet}
         opt = torch.optim.AdamW(self.controlnet.parameters(), lr=tc["lr"], weight_decay=tc.get("weight_decay", 0.01))

@@ -36,8 +36,10 @@ def load_rows(data: str | Path, source: str | int = "default") -> dict[str, Rows
             return {s: read_datalist(root / f"{s}.tsv") if (root / f"{s}.tsv").is_file() else [] for s in SPLITS}
     except DataError as err:
         raise ModelError(str(err)) from err
-    raise ModelError(f"{root} is neither a dataset (no {METADATA_FILE}) nor a folder of datalists (no train.tsv); "
-                     "make one with 'ccnet-zoo phantom' or 'ccnet-zoo prepare-duke'")  # fmt: skip
+    raise ModelError(
+        f"{root} is neither a dataset (no {METADATA_FILE}) nor a folder of datalists (no train.tsv); "
+        "make one with 'ccnet-zoo phantom' or 'ccnet-zoo prepare-duke'"
+    )
 
 
 def prompts_of(rows: Sequence[Mapping[str, object]]) -> list[str]:

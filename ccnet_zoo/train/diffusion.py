@@ -8,7 +8,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ccnet_zoo.models.autoencoder import LatentCodec
+from ccnet_zoo.models.autoencoder import Autoencoder
 from ccnet_zoo.models.schedulers import build_ddpm
 from ccnet_zoo.models.text import TextEncoder
 from ccnet_zoo.train.runtime import Runtime
@@ -25,18 +25,24 @@ def drop_prompts(prompts: Sequence[str], p: float) -> list[str]:
 class DiffusionObjective:
     """Noise latents at random timesteps and compute the scheduler's target (v for CC-Net)."""
 
-    def __init__(self, cfg: Mapping[str, Any], codec: LatentCodec, text: TextEncoder, runtime: Runtime,
-                 text_forward: torch.nn.Module | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        cfg: Mapping[str, Any],
+        autoencoder: Autoencoder,
+        text: TextEncoder,
+        runtime: Runtime,
+        text_forward: torch.nn.Module | None = None,
+    ) -> None:
         self.ddpm = build_ddpm(cfg["scheduler"])
-        self.codec, self.text, self.rt = codec, text, runtime
+        self.autoencoder, self.text, self.rt = autoencoder, text, runtime
         self.text_forward = text_forward or text  # the DDP wrapper of a trainable encoder
         self.sample_posterior = bool(cfg["stage1"].get("sample_posterior", True))
-        codec.requires_grad_(False)
-        codec.eval()
+        autoencoder.requires_grad_(False)
+        autoencoder.eval()
 
     @torch.no_grad()
     def latents(self, x: torch.Tensor) -> torch.Tensor:
-        return self.codec.encode(x.to(self.rt.device), sample=self.sample_posterior).float()
+        return self.autoencoder.encode(x.to(self.rt.device), sample=self.sample_posterior).float()
 
     def context(self, prompts: Sequence[str]) -> torch.Tensor:
         ids = self.text.tokenize(prompts).to(self.rt.device)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import csv
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from frd._files import replace_owned
 
 
 def write_csv(path: Path, rows: Sequence[Mapping[str, float]]) -> None:
@@ -13,12 +14,14 @@ def write_csv(path: Path, rows: Sequence[Mapping[str, float]]) -> None:
     keys: list[str] = []
     for row in rows:
         keys += [k for k in row if k not in keys]
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=keys)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=keys)
+            writer.writeheader()
+            writer.writerows(rows)
+
+    replace_owned(path, write)
 
 
 def plot_losses(path: Path, rows: Sequence[Mapping[str, float]], title: str) -> None:
@@ -44,7 +47,5 @@ def plot_losses(path: Path, rows: Sequence[Mapping[str, float]], title: str) -> 
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=100)
+    replace_owned(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
     plt.close(fig)
-    os.replace(tmp, path)

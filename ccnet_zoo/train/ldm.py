@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from ccnet_zoo.models.autoencoder import LatentCodec
+from ccnet_zoo.models.autoencoder import Autoencoder
 from ccnet_zoo.models.checkpoint import module_tensors
 from ccnet_zoo.models.text import TextEncoder
 from ccnet_zoo.models.unet import Denoiser
@@ -21,8 +21,9 @@ class LDMStage(Stage):
 
     name = "ldm"
 
-    def __init__(self, cfg: Mapping[str, Any], runtime: Runtime, codec: LatentCodec, unet: Denoiser,
-                 text: TextEncoder) -> None:  # fmt: skip
+    def __init__(
+        self, cfg: Mapping[str, Any], runtime: Runtime, autoencoder: Autoencoder, unet: Denoiser, text: TextEncoder
+    ) -> None:
         tc = cfg["train"]["ldm"]
         self.rt = runtime
         self.unet, self.text = unet.to(runtime.device), text.to(runtime.device)
@@ -35,7 +36,7 @@ class LDMStage(Stage):
         else:
             self.text.eval()
         text_forward = runtime.wrap(self.text) if text.trainable else self.text
-        self.objective = DiffusionObjective(cfg, codec.to(runtime.device), self.text, runtime, text_forward)
+        self.objective = DiffusionObjective(cfg, autoencoder.to(runtime.device), self.text, runtime, text_forward)
         opt = torch.optim.AdamW(params, lr=tc["lr"], weight_decay=tc.get("weight_decay", 0.01))
         self.steppers = {"unet": Stepper(opt, tc.get("clip_grad_value"), runtime.amp)}
         self.text_dropout = float(tc.get("text_dropout", 0.1))

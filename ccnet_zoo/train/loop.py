@@ -72,12 +72,26 @@ def _loader(ds: Dataset, batch: int, rt: Runtime, seed: int, epoch: int, train: 
 class Trainer:
     """Runs ``stage`` for ``epochs`` into ``out`` (``checkpoints/``, ``losses.csv``, ``losses.png``)."""
 
-    def __init__(self, stage: Stage, train_ds: Dataset, val_ds: Dataset | None, runtime: Runtime, out: Path,
-                 *, epochs: int, batch_size: int, seed: int, meta: Mapping[str, Any], num_workers: int = 0,
-                 progress: bool = True) -> None:  # fmt: skip
+    def __init__(
+        self,
+        stage: Stage,
+        train_ds: Dataset,
+        val_ds: Dataset | None,
+        runtime: Runtime,
+        out: Path,
+        *,
+        epochs: int,
+        batch_size: int,
+        seed: int,
+        meta: Mapping[str, Any],
+        num_workers: int = 0,
+        progress: bool = True,
+    ) -> None:
         if len(train_ds) < batch_size * runtime.world:
-            raise ModelError(f"{stage.name}: {len(train_ds)} training items cannot fill one batch of {batch_size} "
-                             f"x {runtime.world} process(es); lower train.{stage.name}.batch_size")  # fmt: skip
+            raise ModelError(
+                f"{stage.name}: {len(train_ds)} training items cannot fill one batch of {batch_size} "
+                f"x {runtime.world} process(es); lower train.{stage.name}.batch_size"
+            )
         self.stage, self.train_ds, self.val_ds, self.rt = stage, train_ds, val_ds, runtime
         self.out, self.ckpt = Path(out), Path(out) / "checkpoints"
         self.epochs, self.batch_size, self.seed, self.workers = epochs, batch_size, seed, num_workers
@@ -98,8 +112,15 @@ class Trainer:
             t, rest = optimizer_tensors(f"optim.{name}", stepper.optimizer)
             tensors.update(t)
             optim[name] = {"optimizer": rest, "scaler": stepper.scaler.state_dict()}
-        meta = {**self.meta, "kind": "last", "epoch": epoch, "step": self.step, "best_loss": self.best,
-                "history": self.history, "optim": optim}  # fmt: skip
+        meta = {
+            **self.meta,
+            "kind": "last",
+            "epoch": epoch,
+            "step": self.step,
+            "best_loss": self.best,
+            "history": self.history,
+            "optim": optim,
+        }
         save_checkpoint(self.ckpt, "last", tensors, meta)
 
     def resume(self) -> bool:
@@ -130,8 +151,13 @@ class Trainer:
         self.stage.set_train(True)
         sums: dict[str, float] = {}
         n = 0
-        bar = tqdm(loader, desc=f"{self.stage.name} {epoch + 1}/{self.epochs}", leave=False, disable=not self.progress,
-                   unit="step")  # fmt: skip
+        bar = tqdm(
+            loader,
+            desc=f"{self.stage.name} {epoch + 1}/{self.epochs}",
+            leave=False,
+            disable=not self.progress,
+            unit="step",
+        )
         for batch in bar:
             logs = self.stage.train_step(batch, epoch)
             for k, v in logs.items():
@@ -173,12 +199,21 @@ class Trainer:
             if self.rt.is_main:
                 if improved:
                     tensors, meta = self.stage.best_payload()
-                    save_checkpoint(self.ckpt, "best", tensors, {**self.meta, **meta, "kind": "best", "epoch": epoch,
-                                                                 "val_loss": score})  # fmt: skip
+                    save_checkpoint(
+                        self.ckpt,
+                        "best",
+                        tensors,
+                        {**self.meta, **meta, "kind": "best", "epoch": epoch, "val_loss": score},
+                    )
                 self._save_last(epoch)
                 write_csv(self.out / "losses.csv", self.history)
                 plot_losses(self.out / "losses.png", self.history, f"{self.stage.name}: {self.out.name}")
-            log.info("%s epoch %d/%d: %s", self.stage.name, epoch + 1, self.epochs,
-                     ", ".join(f"{k}={v:.4g}" for k, v in row.items() if k != "epoch"))  # fmt: skip
+            log.info(
+                "%s epoch %d/%d: %s",
+                self.stage.name,
+                epoch + 1,
+                self.epochs,
+                ", ".join(f"{k}={v:.4g}" for k, v in row.items() if k != "epoch"),
+            )
             self.rt.barrier()
         return self.history

@@ -9,6 +9,8 @@ import os
 import shutil
 from pathlib import Path
 
+from frd._files import replace_owned, replace_owned_text
+
 CACHE_ENV = "CCNET_ZOO_CACHE"
 OFFLINE_ENV = "CCNET_ZOO_OFFLINE"
 _TRUE = {"1", "true", "yes", "on"}
@@ -77,18 +79,9 @@ def remove_file(path: Path) -> None:
 
 def atomic_copy(src: Path, dest: Path) -> None:
     """Copy ``src`` to ``dest`` through a temporary file in the destination folder, then rename."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.part")
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
+    replace_owned(dest, lambda tmp: shutil.copyfile(src, tmp))
 
 
 def atomic_write_json(path: Path, data: object) -> None:
     """Write JSON through a temporary file + rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    replace_owned_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")

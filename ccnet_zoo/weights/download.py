@@ -24,8 +24,14 @@ def _retrieve(url: str, known_sha256: str, workdir: Path, fname: str, member: st
         unpack = pooch.Untar if fname.endswith((".tar.gz", ".tgz")) else pooch.Unzip
         processor = unpack(members=[member], extract_dir=str(workdir / "unpacked"))
     try:
-        got = pooch.retrieve(url, known_hash=f"sha256:{known_sha256}", fname=fname, path=str(workdir),
-                             processor=processor, progressbar=progress)  # fmt: skip
+        got = pooch.retrieve(
+            url,
+            known_hash=f"sha256:{known_sha256}",
+            fname=fname,
+            path=str(workdir),
+            processor=processor,
+            progressbar=progress,
+        )
     except ValueError as err:  # pooch: "SHA256 hash of downloaded file (...) does not match the known hash"
         if "hash" in str(err).lower():
             raise HashMismatchError(f"{url}: sha256 does not match the registered {known_sha256}") from err

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ccnet_zoo.errors import CCNetZooError
 
-class WeightsError(RuntimeError):
+
+class WeightsError(CCNetZooError, RuntimeError):
     """A registry, download or verification problem (the message says what and where)."""
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import sys
 from collections.abc import Mapping
@@ -38,14 +37,31 @@ from ccnet_zoo.weights.errors import (
     WeightsError,
     WeightsNotAvailableError,
 )
+from frd._files import replace_owned
 
 log = logging.getLogger(__name__)
 
 PACKAGE_DIR = Path(__file__).parent
 SHIPPED_REGISTRY = PACKAGE_DIR / "registry.json"
 USER_REGISTRY = "registry.json"
-_FIELDS = ("kind", "description", "file", "format", "sha256", "sha256_prefix", "size", "licence", "urls", "archive",
-           "installed", "package_file", "config", "training_data", "metrics", "sources")  # fmt: skip
+_FIELDS = (
+    "kind",
+    "description",
+    "file",
+    "format",
+    "sha256",
+    "sha256_prefix",
+    "size",
+    "licence",
+    "urls",
+    "archive",
+    "installed",
+    "package_file",
+    "config",
+    "training_data",
+    "metrics",
+    "sources",
+)
 
 
 @dataclass(frozen=True)
@@ -110,25 +126,23 @@ def _extract_member(src: Path, member: str, dest: Path) -> None:
     import tarfile
     import zipfile
 
-    tmp = dest.with_name(f".{dest.name}.part")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    try:
+    def extract(tmp: str) -> None:
         if zipfile.is_zipfile(src):
             with zipfile.ZipFile(src) as zf, zf.open(member) as fh, open(tmp, "wb") as out:
                 shutil.copyfileobj(fh, out)
-        else:
-            with tarfile.open(src, "r:*") as tf:
-                info = tf.getmember(member)  # KeyError when absent; only a regular file is read
-                fh = tf.extractfile(info) if info.isfile() else None
-                if fh is None:
-                    raise KeyError(f"{member} is not a regular file")
-                with fh, open(tmp, "wb") as out:
-                    shutil.copyfileobj(fh, out)
-        os.replace(tmp, dest)
+            return
+        with tarfile.open(src, "r:*") as tf:
+            info = tf.getmember(member)  # KeyError when absent; only a regular file is read
+            fh = tf.extractfile(info) if info.isfile() else None
+            if fh is None:
+                raise KeyError(f"{member} is not a regular file")
+            with fh, open(tmp, "wb") as out:
+                shutil.copyfileobj(fh, out)
+
+    try:
+        replace_owned(dest, extract)
     except (KeyError, zipfile.BadZipFile, tarfile.TarError) as err:
         raise WeightsError(f"{src}: cannot extract {member}: {err}") from err
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _read_registry(path: Path, origin: str) -> dict[str, WeightsEntry]:
@@ -145,16 +159,23 @@ def _read_registry(path: Path, origin: str) -> dict[str, WeightsEntry]:
 class Registry:
     """Shipped + user entries, a cache folder and an offline switch."""
 
-    def __init__(self, entries: Mapping[str, WeightsEntry], cache: Path, *, offline: bool | None = None,
-                 package_dir: Path = PACKAGE_DIR) -> None:  # fmt: skip
+    def __init__(
+        self,
+        entries: Mapping[str, WeightsEntry],
+        cache: Path,
+        *,
+        offline: bool | None = None,
+        package_dir: Path = PACKAGE_DIR,
+    ) -> None:
         self.entries = dict(entries)
         self.cache = Path(cache)
         self.offline = is_offline(offline)
         self.package_dir = Path(package_dir)
 
     @classmethod
-    def load(cls, cache: str | Path | None = None, *, offline: bool | None = None,
-             shipped: Path = SHIPPED_REGISTRY) -> Registry:  # fmt: skip
+    def load(
+        cls, cache: str | Path | None = None, *, offline: bool | None = None, shipped: Path = SHIPPED_REGISTRY
+    ) -> Registry:
         """The shipped registry merged with the user registry of ``cache`` (user pins of a shipped hash apply)."""
         root = cache_dir(cache)
         entries = _read_registry(shipped, "shipped")
@@ -239,8 +260,9 @@ class Registry:
             )
         return e.sha256
 
-    def fetch(self, name: str, *, sha256: str | None = None, file: str | Path | None = None,
-              progress: bool = False) -> Path:  # fmt: skip
+    def fetch(
+        self, name: str, *, sha256: str | None = None, file: str | Path | None = None, progress: bool = False
+    ) -> Path:
         """Make ``name`` available and return its path: cache hit, installed copy, ``file``, or a download.
 
         ``sha256`` pins an entry registered without one (it is remembered in the user registry). ``file`` is a
@@ -271,8 +293,14 @@ class Registry:
         if not e.urls:
             raise WeightsNotAvailableError(e.name, "no URL registered; use --file")
         arch = e.archive or {}
-        return download_verified(e.urls, e.sha256 or "", self.cache_path(e.name), archive_sha256=arch.get("sha256"),
-                                 member=arch.get("member"), progress=progress)  # fmt: skip
+        return download_verified(
+            e.urls,
+            e.sha256 or "",
+            self.cache_path(e.name),
+            archive_sha256=arch.get("sha256"),
+            member=arch.get("member"),
+            progress=progress,
+        )
 
     def _from_file(self, e: WeightsEntry, src: Path) -> Path:
         if not src.is_file():
@@ -309,8 +337,17 @@ class Registry:
             return VerifyResult(name, "ok", found, f"sha256 {e.sha256} (installed copy)")
         return VerifyResult(name, "missing", None, f"not cached; run `ccnet-zoo weights fetch {name}`")
 
-    def add(self, name: str, *, file: str | Path | None = None, url: str | None = None, sha256: str | None = None,
-            description: str = "", licence: str = "unknown", kind: str = "other") -> WeightsEntry:  # fmt: skip
+    def add(
+        self,
+        name: str,
+        *,
+        file: str | Path | None = None,
+        url: str | None = None,
+        sha256: str | None = None,
+        description: str = "",
+        licence: str = "unknown",
+        kind: str = "other",
+    ) -> WeightsEntry:
         """Register a user entry: ``file`` is copied into the cache (the original is untouched); ``url`` needs
         ``sha256`` and is downloaded by :meth:`fetch`. The shipped registry is never modified."""
         if name in self.entries and self.entries[name].origin != "user":
@@ -324,8 +361,11 @@ class Registry:
         if url is not None:
             if sha256 is None:
                 raise UnverifiedWeightsError("--url needs --sha256 (downloads are always verified)")
-            d: dict[str, Any] = {"file": url.rstrip("/").rsplit("/", 1)[-1] or name, "sha256": sha256.lower(),
-                                 "urls": [url]}  # fmt: skip
+            d: dict[str, Any] = {
+                "file": url.rstrip("/").rsplit("/", 1)[-1] or name,
+                "sha256": sha256.lower(),
+                "urls": [url],
+            }
         else:
             src = Path(file)  # type: ignore[arg-type]
             if not src.is_file():
@@ -334,8 +374,11 @@ class Registry:
             if sha256 is not None and digest != sha256.lower():
                 raise HashMismatchError(f"{src}: sha256 {digest} is not the given {sha256}")
             d = {"file": src.name, "sha256": digest, "size": src.stat().st_size}
-        d.update(description=description or f"registered by the user ({'url' if url else 'file'})",
-                 licence=licence, kind=kind)  # fmt: skip
+        d.update(
+            description=description or f"registered by the user ({'url' if url else 'file'})",
+            licence=licence,
+            kind=kind,
+        )
         entry = WeightsEntry.from_dict(name, d, "user")
         self.entries[name] = entry
         if file is not None:

@@ -10,13 +10,23 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from zoo_helpers import tiny32
 
+#: Fixtures that train or run something for many seconds: a test that uses one is in the slow lane.
+SLOW_FIXTURES = {"trained_runs"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs a trained CC-Net ``slow`` (``make test-fast`` leaves them out)."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def zoo_phantom(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """8 patients x 3 slices, 32 px, 2-4 post phases (train/validation/test all non-empty)."""
     import torch
 
-    from ccnet_zoo.data.phantom import PhantomConfig, generate_phantom
+    from ccnet_zoo.data.phantom.generator import PhantomConfig, generate_phantom
 
     torch.set_num_threads(1)
     out = Path(tmp_path_factory.mktemp("zoo")) / "phantom"

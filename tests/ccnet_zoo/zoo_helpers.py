@@ -1,4 +1,4 @@
-"""Helpers of the models/train/sample tests (importable as ``zoo_helpers``)."""
+"""Helpers of the ccnet_zoo tests (importable as ``zoo_helpers``)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ def tiny32(**train: Any) -> dict[str, Any]:
     """The ``tiny`` config at 32 px, 1 epoch per stage, batch 4 (``train`` overrides merge per stage)."""
     from ccnet_zoo.models.config import deep_merge, load_config
 
-    base = {"image_size": 32, "train": {s: {"epochs": 1, "batch_size": 4} for s in ("ae", "ldm", "controlnet")},
-            "sample": {"steps": 4, "batch_size": 8}}  # fmt: skip
+    base = {
+        "image_size": 32,
+        "train": {s: {"epochs": 1, "batch_size": 4} for s in ("ae", "ldm", "controlnet")},
+        "sample": {"steps": 4, "batch_size": 8},
+    }
     return deep_merge(load_config("tiny", base), {"train": train})
 
 
@@ -20,3 +23,12 @@ def read_csv(path: Any) -> list[dict[str, str]]:
 
     with open(path, encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
+
+
+def assert_one_line_error(result: Any, command: str, text: str) -> None:
+    """A CLI result is a user error: exit 2, empty stdout, one ``ccnet-zoo COMMAND: error: ...`` line on stderr."""
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert result.stdout == "", result.stdout
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"ccnet-zoo {command}: error: ") and text in lines[0], lines[0]

@@ -34,6 +34,7 @@ def test_identical_sets_v1_gives_minus_inf_with_warning_and_d2_zero(png_sets):
         assert r.to_dict()["frd"] == "-inf"
 
 
+@pytest.mark.slow
 def test_stats_file_stands_in_for_a_folder_for_every_normalization(png_sets, tmp_path):
     a, b = png_sets
     for preset, ref in (("v0", "joint"), ("v0", "d1"), ("v1", "d1"), ("ccnet", "independent")):

@@ -11,6 +11,7 @@ from frd.cli import main
 from frd.distributed import compute_stats_dask
 
 
+@pytest.mark.slow
 def test_dask_equals_single_machine(png_sets):
     s = frd.resolve_settings("v1", sqrtm="eigh")
     da, db = compute_stats_dask(list(png_sets), s, n_workers=2, partition_size=4, cache=False)
@@ -24,6 +25,7 @@ def test_dask_equals_single_machine(png_sets):
     assert frd.frd_from_stats(da, db, s).frd == pytest.approx(frd.frd_from_stats(la, lb, s).frd, rel=1e-12)
 
 
+@pytest.mark.slow
 def test_cli_dask_scheduler(png_sets):
     args = [*map(str, png_sets), "--preset", "v0", "--sqrtm", "eigh", "-q", "--no-cache"]
     local = CliRunner().invoke(main, args)

@@ -18,6 +18,7 @@ from frd.ood import auc, detect_ood
 from datagen import write_png_set
 
 
+@pytest.mark.slow
 def test_contributions_sum_to_d2_and_files_are_written(png_sets, tmp_path):
     s = frd.resolve_settings("v1")
     a, b = frd.compute_stats(list(png_sets), s)

@@ -42,6 +42,7 @@ def test_batches_and_merge_equal_one_batch(arrays):
     assert s2.compute().frd == pytest.approx(s1.compute().frd, rel=1e-7)
 
 
+@pytest.mark.slow
 def test_matches_compute_frd_on_files(png_sets):
     m = frd.FRD("v1")
     m.update(png_sets[0], real=True)
@@ -64,6 +65,7 @@ def test_feature_tables_rows_and_reset(png_sets):
         m.compute()
 
 
+@pytest.mark.slow
 def test_torchmetrics_wrapper_equals_streaming(arrays):
     import torch  # the zoo extra brings torch; frd itself never needs it
 

@@ -36,6 +36,7 @@ def test_gram_formulation_equals_the_covariance_formula():
         assert frechet_d2_rows(ya, yb) == pytest.approx(direct, rel=1e-10)
 
 
+@pytest.mark.slow
 def test_bootstrap_covers_the_population_value_at_about_the_nominal_rate():
     """Seeded simulation: 200 experiments of 2 x 300 draws from known Gaussians (p = 3)."""
     mu_b, cov_b = _population()

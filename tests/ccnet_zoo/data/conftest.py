@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ccnet_zoo.data.phantom import PhantomConfig, PhantomResult, generate_phantom
+from ccnet_zoo.data.phantom.generator import PhantomConfig, PhantomResult, generate_phantom
 
 
 @pytest.fixture(scope="session")

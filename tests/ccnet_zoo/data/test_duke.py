@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from duke_fixtures import write_boxes_csv, write_clinical_csv, write_patient_dicom
 
 from ccnet_zoo.data import layout
-from ccnet_zoo.data.duke import DukeConfig, prepare_duke
-from ccnet_zoo.data.duke_synthetic import write_boxes_csv, write_clinical_csv, write_patient_dicom
-from ccnet_zoo.data.duke_tables import read_boxes, read_clinical
+from ccnet_zoo.data.duke.prepare import DukeConfig, prepare_duke
+from ccnet_zoo.data.duke.tables import read_boxes, read_clinical
 from ccnet_zoo.data.errors import DataError, DukeLayoutError, OutputExistsError, SpreadsheetError
-from ccnet_zoo.data.phantom import PhantomConfig, sample_patient, simulate_patient
+from ccnet_zoo.data.phantom.generator import PhantomConfig, sample_patient, simulate_patient
 
 SIZE = 64
 CFG = PhantomConfig(patients=5, slices=4, size=SIZE, seed=5, lesion_fraction=1.0, post_phases=3)
@@ -149,8 +149,13 @@ def test_clinical_codes_are_decoded(tmp_path: Path) -> None:
     )
     c = read_clinical(path)
     assert c["Breast_MRI_001"] == {
-        "metastatic": "non-metastatic", "tumor_subtype": "her2 positive", "tumor_histologic_type": "ductal",
-        "tumor_location": "left", "tumor_bilateral": "unilateral", "age": "41", "ethnicity": "black",
-    }  # fmt: skip
+        "metastatic": "non-metastatic",
+        "tumor_subtype": "her2 positive",
+        "tumor_histologic_type": "ductal",
+        "tumor_location": "left",
+        "tumor_bilateral": "unilateral",
+        "age": "41",
+        "ethnicity": "black",
+    }
     assert c["Breast_MRI_002"]["age"] == "" and c["Breast_MRI_002"]["tumor_histologic_type"] == ""
     assert c["Breast_MRI_002"]["tumor_bilateral"] == "bilateral"

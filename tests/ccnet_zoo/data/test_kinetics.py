@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.signal import fftconvolve
 
-from ccnet_zoo.data.kinetics import (
+from ccnet_zoo.data.phantom.kinetics import (
     classify_curve,
     extended_tofts,
     parker_blood_aif,
@@ -15,7 +15,7 @@ from ccnet_zoo.data.kinetics import (
     spgr_signal,
     time_grid,
 )
-from ccnet_zoo.data.scanner import noise_sigma, relaxivity
+from ccnet_zoo.data.phantom.scanner import noise_sigma, relaxivity
 
 
 def test_parker_aif_shape_and_dose() -> None:

@@ -11,18 +11,18 @@ import numpy as np
 import pytest
 
 from ccnet_zoo.data import layout
-from ccnet_zoo.data.acquisition import DUKE_PHASE_MEDIANS_S, sample_timing
 from ccnet_zoo.data.errors import DataError, OutputExistsError
-from ccnet_zoo.data.kinetics import ToftsParams
-from ccnet_zoo.data.phantom import (
+from ccnet_zoo.data.phantom.acquisition import DUKE_PHASE_MEDIANS_S, sample_timing
+from ccnet_zoo.data.phantom.generator import (
     PatientSpec,
     PhantomConfig,
     generate_phantom,
     sample_patient,
     simulate_patient,
 )
+from ccnet_zoo.data.phantom.kinetics import ToftsParams
+from ccnet_zoo.data.phantom.scanner import SCANNER_COUNTS, sample_scanner
 from ccnet_zoo.data.prompts import text1
-from ccnet_zoo.data.scanner import SCANNER_COUNTS, sample_scanner
 
 CFG = PhantomConfig(patients=40, slices=3, size=64, seed=11)
 
@@ -76,7 +76,11 @@ def test_patients_are_deterministic_and_size_independent() -> None:
 
 
 def test_pre_contrast_carries_no_contrast(cohort) -> None:
-    spec, images = next((s, im) for s, im in cohort if _visible(s, im))
+    """Phase 0 is acquired before the bolus: it does not change with the contrast kinetics while every post phase
+    does, and before contrast a lesion is no brighter than the fibroglandular tissue around it."""
+    usable = [(s, im) for s, im in cohort if _visible(s, im) and im.parenchyma_mask().any()]
+    assert len(usable) >= 5, "the cohort must hold lesions beside parenchyma, or this test checks nothing"
+    spec, images = usable[0]
     k = spec.kinetics
     boosted = dataclasses.replace(
         k,
@@ -84,13 +88,15 @@ def test_pre_contrast_carries_no_contrast(cohort) -> None:
         lesions=tuple(ToftsParams(p.ktrans * 2, p.ve, p.vp) for p in k.lesions),
     )
     other = simulate_patient(dataclasses.replace(spec, kinetics=boosted), CFG.size)
-    np.testing.assert_array_equal(other.noisy[0], images.noisy[0])  # pre identical whatever the kinetics
-    assert not np.allclose(other.noise_free[1], images.noise_free[1])  # post phases do change
-    # and the lesion is not brighter than its surroundings' fibroglandular tissue before contrast
+    np.testing.assert_array_equal(other.noise_free[0], images.noise_free[0])  # pre identical whatever the kinetics
+    np.testing.assert_array_equal(other.noisy[0], images.noisy[0])
+    assert len(images.noise_free) >= 3
+    for phase in range(1, len(images.noise_free)):  # every post phase does change
+        assert not np.allclose(other.noise_free[phase], images.noise_free[phase]), phase
     lesion = _lesion0_mask(spec, images)
-    paren = images.parenchyma_mask()
-    if paren.any():
-        assert _means(images, lesion)[0] < 1.3 * _means(images, paren)[0]
+    assert _means(other, lesion)[1] > _means(images, lesion)[1]  # faster uptake: brighter after contrast only
+    ratios = [_means(im, _lesion0_mask(s, im))[0] / _means(im, im.parenchyma_mask())[0] for s, im in usable]
+    assert max(ratios) < 1.3, ratios
 
 
 def test_lesion_enhances_more_than_parenchyma_at_phase1(cohort) -> None:
@@ -181,8 +187,17 @@ def test_refuses_to_overwrite_then_overwrites(tmp_path: Path) -> None:
     assert user.read_text() == "keep me"
 
 
+@pytest.mark.slow
 def test_64_patients_at_64px_in_seconds(tmp_path: Path) -> None:
-    t0 = time.perf_counter()
+    """64 patients x 8 slices at 64 px: every image written, in seconds of CPU time (about 8 s on one core here;
+    CPU time, not wall time, so that other jobs on a shared machine do not make it fail)."""
+    t0 = time.process_time()
     result = generate_phantom(tmp_path / "p", PhantomConfig(patients=64, size=64), progress=False)
-    assert result.n_images > 64 * 8 * 3
-    assert time.perf_counter() - t0 < 45.0
+    cpu = time.process_time() - t0
+    assert len(result.patients) == 64
+    expected = sum(len(p.slice_indices) * len(p.timing.acquisition_times) for p in result.patients)
+    assert expected >= 64 * 8 * 3  # 8 slices, the pre-contrast + 2-4 post phases each
+    pngs = [p for p in (tmp_path / "p").rglob("*.png") if p.parent.name != "annotations"]
+    assert result.n_images == expected == len(pngs)
+    assert {layout.read_png(p).shape for p in pngs[:: max(1, len(pngs) // 20)]} == {(64, 64)}
+    assert cpu < 30.0, f"{cpu:.1f} s of CPU time"

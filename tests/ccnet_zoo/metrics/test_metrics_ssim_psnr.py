@@ -27,8 +27,9 @@ def _images(seed: int, size: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _sk_ssim(a: np.ndarray, b: np.ndarray) -> float:
-    return float(structural_similarity(a, b, data_range=255, gaussian_weights=True, sigma=1.5,
-                                       use_sample_covariance=False))  # fmt: skip
+    return float(
+        structural_similarity(a, b, data_range=255, gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
+    )
 
 
 def _ref_ssim_cs(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:

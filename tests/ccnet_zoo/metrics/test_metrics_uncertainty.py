@@ -86,12 +86,15 @@ def test_reports_carry_intervals_and_verdicts(dataset: tuple[Path, Path, Path]) 
     # the same rows with the model's values replaced by the baseline's plus symmetric noise: inconclusive
     flipped = {**model, "results": {**model["results"]}}
     vals = np.array(base["results"]["mse"]["per_pair"])
-    flipped["results"]["mse"] = {**model["results"]["mse"],
-                                 "per_pair": (vals + np.tile([0.002, -0.002, 0.0], 3)).tolist()}  # fmt: skip
+    flipped["results"]["mse"] = {
+        **model["results"]["mse"],
+        "per_pair": (vals + np.tile([0.002, -0.002, 0.0], 3)).tolist(),
+    }
     assert verdict(base, flipped, "mse")["verdict"] == INCONCLUSIVE
     rows = build_rows({1: {"pre-contrast baseline": base, "CC-Net": model}})
     assert rows[0]["few_pairs"] and rows[0]["mse_cell"].endswith("(n=9) †") and "[" in rows[0]["mse_cell"]
-    table = markdown(rows, {1: {m: verdict(base, model, m) for m in ("frd", "fid", "lpips", "mse", "ssim",
-                                                                     "msssim", "psnr")}})  # fmt: skip
+    table = markdown(
+        rows, {1: {m: verdict(base, model, m) for m in ("frd", "fid", "lpips", "mse", "ssim", "msssim", "psnr")}}
+    )
     na, ok = "not available", "CC-Net better"
     assert f"| 1 | {na} | {na} | {na} | {ok} | {ok} | {na} | {ok} |" in table

@@ -80,3 +80,23 @@ def test_overrides_merge_and_validate() -> None:
     cfg["sample"]["steps"] = 0
     with pytest.raises(ConfigError, match=r"sample\.steps"):
         validate_config(cfg)
+
+
+def test_typed_config_with_base_and_overrides(tmp_path) -> None:
+    """The dataclasses are the schema: a YAML with ``base:`` loads typed, and gives back what checkpoints store."""
+    from ccnet_zoo.models.config import SCHEMA, CCNetConfig, SampleConfig, TrainConfig, load_config
+
+    (tmp_path / "mine.yaml").write_text("base: tiny\nimage_size: 32\nsample: {steps: 3}\n", encoding="utf-8")
+    cfg = load_config(tmp_path / "mine.yaml", {"train": {"ae": {"epochs": 2}}}, typed=True)
+    assert isinstance(cfg, CCNetConfig) and isinstance(cfg.sample, SampleConfig)
+    assert (cfg.image_size, cfg.sample.steps, cfg.sample.guidance_scale, cfg.stage1.kind) == (32, 3, 0.0, "monai")
+    assert isinstance(cfg.train["ae"], TrainConfig) and cfg.train["ae"].epochs == 2 and cfg.train["ae"].kl_weight
+    for name in shipped_configs():
+        plain = load_config(name)
+        typed = CCNetConfig.from_dict(plain).to_dict()
+        for stage, values in plain["train"].items():  # an explicit null of an optional key is the same as absent
+            plain["train"][stage] = {k: v for k, v in values.items() if v is not None}
+        assert typed == plain, name
+    assert SCHEMA["sample"]["guidance_scale"] == ((int, float, type(None)), True)
+    with pytest.raises(ConfigError, match=r"'sample\.steps' must be int"):
+        CCNetConfig.from_dict({**load_config("tiny"), "sample": {**load_config("tiny")["sample"], "steps": "many"}})

@@ -7,16 +7,31 @@ from pathlib import Path
 import pytest
 import torch
 
-from ccnet_zoo.models.autoencoder import MonaiCodec
+from ccnet_zoo.models.autoencoder import MonaiAutoencoder
 from ccnet_zoo.models.controlnet import MonaiController
 from ccnet_zoo.models.errors import CheckpointError
 from ccnet_zoo.models.legacy import load_monai_generative
 from ccnet_zoo.models.unet import MonaiDenoiser
 
-AE = {"in_channels": 1, "out_channels": 1, "channels": [8, 16], "latent_channels": 2, "num_res_blocks": 1,
-      "attention_levels": [False, True], "norm_num_groups": 4}  # fmt: skip
-UNET = {"in_channels": 2, "out_channels": 2, "channels": [8, 16], "attention_levels": [False, True],
-        "num_head_channels": [0, 8], "num_res_blocks": 1, "norm_num_groups": 4, "cross_attention_dim": 8}  # fmt: skip
+AE = {
+    "in_channels": 1,
+    "out_channels": 1,
+    "channels": [8, 16],
+    "latent_channels": 2,
+    "num_res_blocks": 1,
+    "attention_levels": [False, True],
+    "norm_num_groups": 4,
+}
+UNET = {
+    "in_channels": 2,
+    "out_channels": 2,
+    "channels": [8, 16],
+    "attention_levels": [False, True],
+    "num_head_channels": [0, 8],
+    "num_res_blocks": 1,
+    "norm_num_groups": 4,
+    "cross_attention_dim": 8,
+}
 
 
 def to_old(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -43,7 +58,7 @@ def _perturb(module: torch.nn.Module, seed: int) -> None:
 
 def test_autoencoder_from_old_checkpoint_file(tmp_path: Path) -> None:
     torch.manual_seed(0)
-    src = MonaiCodec({**AE, "with_encoder_nonlocal_attn": True, "with_decoder_nonlocal_attn": True})
+    src = MonaiAutoencoder({**AE, "with_encoder_nonlocal_attn": True, "with_decoder_nonlocal_attn": True})
     _perturb(src, 1)
     old = to_old(src.autoencoder.state_dict())
     assert any(k.endswith(".to_q.weight") for k in old) and not any(".attn.to_q" in k for k in old)
@@ -51,7 +66,7 @@ def test_autoencoder_from_old_checkpoint_file(tmp_path: Path) -> None:
         block, ch = key[: -len(".to_q.weight")], old[key].shape[0]
         old[f"{block}.proj_attn.weight"], old[f"{block}.proj_attn.bias"] = torch.eye(ch), torch.zeros(ch)
     torch.save({"stage1": old, "epoch": 3}, tmp_path / "old.pth")
-    dst = MonaiCodec({**AE, "with_encoder_nonlocal_attn": True, "with_decoder_nonlocal_attn": True})
+    dst = MonaiAutoencoder({**AE, "with_encoder_nonlocal_attn": True, "with_decoder_nonlocal_attn": True})
     load_monai_generative(dst, tmp_path / "old.pth")
     x = torch.rand(2, 1, 16, 16)
     with torch.no_grad():

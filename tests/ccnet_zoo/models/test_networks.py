@@ -10,7 +10,7 @@ import torch
 from ccnet_zoo.models.acq_time import AcquisitionTimeEmbedding
 from ccnet_zoo.models.config import load_config
 from ccnet_zoo.models.errors import ConfigError
-from ccnet_zoo.models.factory import build_codec, build_controller, build_denoiser, build_text_encoder
+from ccnet_zoo.models.factory import build_autoencoder, build_controller, build_denoiser, build_text_encoder
 
 
 @pytest.fixture(scope="module")
@@ -20,13 +20,17 @@ def parts() -> dict:
     unet = build_denoiser(cfg).eval()
     cn = build_controller(cfg, unet).eval()
     text = build_text_encoder(cfg, ["a breast image.", "another prompt"])
-    return {"cfg": cfg, "codec": build_codec(cfg).eval(), "unet": unet, "cn": cn, "text": text}
+    return {"cfg": cfg, "codec": build_autoencoder(cfg).eval(), "unet": unet, "cn": cn, "text": text}
 
 
 def _inputs(b: int = 2) -> tuple[torch.Tensor, ...]:
     g = torch.Generator().manual_seed(1)
-    return (torch.randn(b, 3, 8, 8, generator=g), torch.tensor([10, 500])[:b], torch.rand(b, 1, 32, 32, generator=g),
-            torch.tensor([[0.0], [600.0]])[:b])  # fmt: skip
+    return (
+        torch.randn(b, 3, 8, 8, generator=g),
+        torch.tensor([10, 500])[:b],
+        torch.rand(b, 1, 32, 32, generator=g),
+        torch.tensor([[0.0], [600.0]])[:b],
+    )
 
 
 @torch.no_grad()

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from ccnet_zoo.data.layout import write_png
+from ccnet_zoo.pipeline.generate import COLUMNS, MANIFEST
 from ccnet_zoo.reproduce.figures import kinetics_data, kinetics_figure, lesion_cases, sample_grid, subtraction_panels
-from ccnet_zoo.sample.generate import COLUMNS, MANIFEST
 
 
 @pytest.fixture
@@ -34,10 +34,19 @@ def run(tmp_path: Path) -> Path:
             synth = np.where(mask, 50 * (1 + 0.4 * k), 22).astype(np.uint8)
             write_png(tmp_path / f"{pid}_{k}_real.png", real)
             write_png(gen / f"p{k}" / f"{pid}_{k}.png", synth)
-            rows.append({"patient_id": pid, "slice": "7", "phase": k, "acquisition_time": t,
-                         "source": tmp_path / f"{pid}_pre.png", "target": tmp_path / f"{pid}_{k}_real.png",
-                         "segmentation_mask": tmp_path / f"{pid}_mask.png", "report": "",
-                         "generated": gen / f"p{k}" / f"{pid}_{k}.png"})  # fmt: skip
+            rows.append(
+                {
+                    "patient_id": pid,
+                    "slice": "7",
+                    "phase": k,
+                    "acquisition_time": t,
+                    "source": tmp_path / f"{pid}_pre.png",
+                    "target": tmp_path / f"{pid}_{k}_real.png",
+                    "segmentation_mask": tmp_path / f"{pid}_mask.png",
+                    "report": "",
+                    "generated": gen / f"p{k}" / f"{pid}_{k}.png",
+                }
+            )
     with open(gen / MANIFEST, "w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=COLUMNS, delimiter="\t")
         w.writeheader()

@@ -29,6 +29,7 @@ def run(tmp_path_factory):
     return out / "run", result
 
 
+@pytest.mark.slow
 def test_table_structure_and_files(run):
     out, result = run
     for name in ("table.md", "table.csv", "table.json", "sample_grid.png", "kinetics.png"):
@@ -47,21 +48,27 @@ def test_table_structure_and_files(run):
     assert set(table["claim"]) >= {"frd", "mse", "fid", "lpips", "ssim", "holds"}
     for phase, by_metric in table["verdicts"].items():  # every cell decided by an interval, or not available
         assert int(phase) in phases
-        assert {v["verdict"] for v in by_metric.values()} <= {"CC-Net better", "baseline better", "inconclusive",
-                                                              "not available"}  # fmt: skip
+        assert {v["verdict"] for v in by_metric.values()} <= {
+            "CC-Net better",
+            "baseline better",
+            "inconclusive",
+            "not available",
+        }
         assert by_metric["fid"]["verdict"] == "not available" and "ci" in by_metric["mse"]
     md = (out / "table.md").read_text(encoding="utf-8")
     assert "†" in md and "[" in rows[0]["mse_cell"] and rows[0]["mse_ci"][0] <= rows[0]["mse"] <= rows[0]["mse_ci"][1]
     assert "| phase | method |" in result.stdout and "claim" in result.stdout
 
 
+@pytest.mark.slow
 def test_numbers_come_from_the_images(run):
     import frd
     from ccnet_zoo.data.layout import read_png
 
     out, _ = run
-    row = next(r for r in json.loads((out / "table.json").read_text(encoding="utf-8"))["table"]
-               if r["method"] == "CC-Net")  # fmt: skip
+    row = next(
+        r for r in json.loads((out / "table.json").read_text(encoding="utf-8"))["table"] if r["method"] == "CC-Net"
+    )
     k = row["phase"]
     synth = sorted((out / "generated" / f"p{k}").glob("*.png"))
     real = [out / "data" / "test" / "test_B" / p.name for p in synth]
@@ -72,38 +79,61 @@ def test_numbers_come_from_the_images(run):
     assert row["mse"] == pytest.approx(float(np.mean(errs)), rel=1e-6)
 
 
+@pytest.mark.slow
 def test_resume_reuses_finished_stages(run, tmp_path):
     out, _ = run
-    stamps = {p: p.stat().st_mtime_ns for p in [out / "generated" / "generated.tsv", *out.glob("metrics/*.json"),
-                                                *out.glob("runs/*/DONE.json")]}  # fmt: skip
+    stamps = {
+        p: p.stat().st_mtime_ns
+        for p in [out / "generated" / "generated.tsv", *out.glob("metrics/*.json"), *out.glob("runs/*/DONE.json")]
+    }
     again = CliRunner().invoke(main, [*ARGS, "--out", str(out)])
     assert again.exit_code == 0, again.output
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
 
 
-def test_bad_input_is_one_line_exit_2(tmp_path):
-    r = CliRunner().invoke(main, ["reproduce", "--table", "1", "--data", "duke", "--out", str(tmp_path / "x")])
-    assert r.exit_code == 2 and "--data-root" in r.stderr and "Traceback" not in r.stderr
-    r = CliRunner().invoke(main, ["reproduce", "--table", "1", "--set", "novalue", "--out", str(tmp_path / "y")])
-    assert r.exit_code == 2
+def test_bad_input_is_one_line_exit_2(tmp_path, monkeypatch):
+    """A user error is one line with exit 2; a bug inside the run (here a RuntimeError, as torch raises) is not
+    turned into a one-line error: it keeps its exception and traceback."""
+    from zoo_helpers import assert_one_line_error
+
+    import ccnet_zoo.reproduce as reproduce_pkg
+
+    duke = ["reproduce", "--table", "1", "--data", "duke", "--out", str(tmp_path / "x")]
+    assert_one_line_error(CliRunner().invoke(main, duke), "reproduce", "--data-root")
+    bad_set = ["reproduce", "--table", "1", "--set", "train.ae.epochs=[", "--out", str(tmp_path / "y")]
+    r = CliRunner().invoke(main, bad_set)
+    assert r.exit_code == 2 and "--set" in r.stderr and "not valid YAML" in r.stderr
+    args = ["reproduce", "--table", "1", "--out", str(tmp_path / "z")]
+    monkeypatch.setattr(reproduce_pkg, "reproduce_table1", _raises(RuntimeError("CUDA error: device-side assert")))
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 1 and isinstance(r.exception, RuntimeError) and "error:" not in r.stderr
+    monkeypatch.setattr(reproduce_pkg, "reproduce_table1", _raises(reproduce_pkg.run.ReproduceError("no test pairs")))
+    assert_one_line_error(CliRunner().invoke(main, args), "reproduce", "no test pairs")
 
 
+def _raises(err):
+    def run(*args, **kwargs):
+        raise err
+
+    return run
+
+
+@pytest.mark.slow
 def test_bundle_roundtrip_generates_the_same_images(run, tmp_path):
     import torch
 
-    from ccnet_zoo.sample.pipeline import CCNetPipeline
-    from ccnet_zoo.weights.bundle import export_bundle, load_bundle
+    from ccnet_zoo.pipeline import CCNetPipeline
 
     out, _ = run
-    bundle = export_bundle(out / "runs" / "controlnet", tmp_path / "b.safetensors")
-    a, b = CCNetPipeline.from_run(out / "runs" / "controlnet"), load_bundle(bundle)
+    a = CCNetPipeline.from_pretrained(out / "runs" / "controlnet")
+    b = CCNetPipeline.from_pretrained(a.save_pretrained(tmp_path / "b.safetensors"))
     pre = torch.zeros(2, 1, a.image_size, a.image_size).uniform_(-1, 1, generator=torch.Generator().manual_seed(0))
     acq = torch.tensor([[200.0], [400.0]])
     assert torch.equal(a(pre, acq, ["", ""], steps=2, seed=3), b(pre, acq, ["", ""], steps=2, seed=3))
 
 
 def test_shipped_tiny_weights_work_offline(tmp_path, monkeypatch):
-    from ccnet_zoo.data.phantom import PhantomConfig, generate_phantom
+    from ccnet_zoo.data.phantom.generator import PhantomConfig, generate_phantom
 
     monkeypatch.setenv("CCNET_ZOO_OFFLINE", "1")
     monkeypatch.setenv("CCNET_ZOO_CACHE", str(tmp_path / "cache"))
@@ -111,8 +141,18 @@ def test_shipped_tiny_weights_work_offline(tmp_path, monkeypatch):
     assert r.exit_code == 0 and "ok" in r.output
     data = tmp_path / "data"
     generate_phantom(data, PhantomConfig(patients=8, slices=1, size=64, seed=5), progress=False)
-    args = ["generate", "--weights", "ccnet-tiny-phantom", "--data", str(data), "--limit", "3", "--steps", "4",
-            "--quiet"]  # fmt: skip
+    args = [
+        "generate",
+        "--weights",
+        "ccnet-tiny-phantom",
+        "--data",
+        str(data),
+        "--limit",
+        "3",
+        "--steps",
+        "4",
+        "--quiet",
+    ]
     r1 = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "g1")])
     r2 = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "g2"), "--batch-size", "1"])
     assert r1.exit_code == 0 and r2.exit_code == 0, r1.output + r2.output
@@ -126,11 +166,13 @@ def test_shipped_tiny_weights_work_offline(tmp_path, monkeypatch):
         assert np.array_equal(img, read_png(tmp_path / "g2" / f.relative_to(tmp_path / "g1")))
 
 
+@pytest.mark.slow
 def test_reproduce_on_prepared_duke(tmp_path):
     """--data duke: a Duke-layout DICOM tree (written from phantom patients) -> prepare-duke -> reproduce."""
-    from ccnet_zoo.data.duke import DukeConfig, prepare_duke
-    from ccnet_zoo.data.duke_synthetic import write_boxes_csv, write_clinical_csv, write_patient_dicom
-    from ccnet_zoo.data.phantom import PhantomConfig, sample_patient, simulate_patient
+    from duke_fixtures import write_boxes_csv, write_clinical_csv, write_patient_dicom
+
+    from ccnet_zoo.data.duke.prepare import DukeConfig, prepare_duke
+    from ccnet_zoo.data.phantom.generator import PhantomConfig, sample_patient, simulate_patient
 
     cfg = PhantomConfig(patients=8, slices=2, size=64, seed=11, lesion_fraction=1.0, post_phases=2)
     specs = [sample_patient(cfg, i) for i in range(cfg.patients)]
@@ -140,8 +182,9 @@ def test_reproduce_on_prepared_duke(tmp_path):
     boxes = write_boxes_csv(tmp_path / "boxes.csv", specs, images)
     clinical = write_clinical_csv(tmp_path / "clinical.csv", specs)
     duke = tmp_path / "duke"
-    prepare_duke(tmp_path / "tcia", duke, boxes, clinical, DukeConfig(size=64, split="random:1", all_slices=True),
-                 progress=False)  # fmt: skip
+    prepare_duke(
+        tmp_path / "tcia", duke, boxes, clinical, DukeConfig(size=64, split="random:1", all_slices=True), progress=False
+    )
     r = CliRunner().invoke(main, [*ARGS, "--data", "duke", "--data-root", str(duke), "--out", str(tmp_path / "run")])
     assert r.exit_code == 0, r.output
     table = json.loads((tmp_path / "run" / "table.json").read_text(encoding="utf-8"))

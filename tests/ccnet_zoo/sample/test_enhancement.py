@@ -27,10 +27,18 @@ def test_slopes_and_phase_means(tmp_path: Path) -> None:
     for sl, gain in ((1, 1.0), (2, 2.0)):
         pre = _img(tmp_path / f"pre{sl}.png", 100)
         for k, t in ((1, 100.0), (2, 200.0), (3, 300.0)):
-            rows.append({"patient_id": "P", "slice": str(sl), "phase": str(k), "acquisition_time": str(t),
-                         "source": pre, "target": _img(tmp_path / f"r{sl}{k}.png", 100 + 20 * k),
-                         "generated": _img(tmp_path / f"g{sl}{k}.png", int(100 + 10 * gain * k)),
-                         "segmentation_mask": str(tmp_path / "m.png")})  # fmt: skip
+            rows.append(
+                {
+                    "patient_id": "P",
+                    "slice": str(sl),
+                    "phase": str(k),
+                    "acquisition_time": str(t),
+                    "source": pre,
+                    "target": _img(tmp_path / f"r{sl}{k}.png", 100 + 20 * k),
+                    "generated": _img(tmp_path / f"g{sl}{k}.png", int(100 + 10 * gain * k)),
+                    "segmentation_mask": str(tmp_path / "m.png"),
+                }
+            )
     rows.append({**rows[0], "segmentation_mask": ""})  # no mask: skipped
     rep = measure_enhancement(rows)
     assert rep.n_slices == 2 and rep.phase_counts == {1: 2, 2: 2, 3: 2}

@@ -16,8 +16,18 @@ from ccnet_zoo.models.checkpoint import load_checkpoint
 
 def _torchrun(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "ccnet_zoo.train", *args, "--quiet"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "ccnet_zoo.train",
+        *args,
+        "--quiet",
+    ]
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -27,8 +37,9 @@ def test_two_gloo_processes(stage: str, zoo_phantom: Path, trained_runs: dict[st
     (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(cfg))
     extra = ["--ae", str(trained_runs["ae"])] if stage == "ldm" else []
     out = tmp_path / "run"
-    proc = _torchrun([stage, "--config", str(tmp_path / "cfg.yaml"), "--data", str(zoo_phantom), "--out", str(out),
-                      *extra], tmp_path)  # fmt: skip
+    proc = _torchrun(
+        [stage, "--config", str(tmp_path / "cfg.yaml"), "--data", str(zoo_phantom), "--out", str(out), *extra], tmp_path
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     _, meta = load_checkpoint(out)
     assert meta["world"] == 2

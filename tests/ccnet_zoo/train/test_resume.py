@@ -35,8 +35,9 @@ def _interrupt_at(monkeypatch: pytest.MonkeyPatch, epoch: int, step: int) -> Non
 
 
 @pytest.mark.parametrize("stage", ["ae", "ldm"])
-def test_resume_equals_uninterrupted(stage: str, zoo_phantom: Path, trained_runs: dict[str, Path], tmp_path: Path,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_resume_equals_uninterrupted(
+    stage: str, zoo_phantom: Path, trained_runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cfg = tiny32(ae={"epochs": 2, "adv_start_epoch": 1}, ldm={"epochs": 2})
     extra = {"ae": trained_runs["ae"]} if stage == "ldm" else {}
     train_stage(stage, cfg, zoo_phantom, tmp_path / "full", progress=False, **extra)

@@ -12,7 +12,8 @@ from zoo_helpers import read_csv, tiny32
 
 from ccnet_zoo.models.checkpoint import load_checkpoint
 from ccnet_zoo.models.errors import ModelError
-from ccnet_zoo.models.loading import load_controlnet, load_ldm
+from ccnet_zoo.models.loading import load_ldm
+from ccnet_zoo.pipeline.loading import load_run
 from ccnet_zoo.train.api import train_stage
 
 
@@ -39,7 +40,7 @@ def test_ae_losses_include_adversarial_terms(zoo_phantom: Path, tmp_path: Path) 
 
 def test_controlnet_keeps_the_unet_frozen(trained_runs: dict[str, Path]) -> None:
     unet, _, _ = load_ldm(trained_runs["ldm"])
-    parts = load_controlnet(trained_runs["controlnet"])
+    parts = load_run(trained_runs["controlnet"])
     for (name, a), b in zip(unet.state_dict().items(), parts["unet"].state_dict().values(), strict=True):
         assert torch.equal(a, b), name
     meta = parts["meta"]
@@ -71,10 +72,18 @@ def test_guards(zoo_phantom: Path, trained_runs: dict[str, Path], tmp_path: Path
     with pytest.raises(ModelError, match="--ldm"):
         train_stage("controlnet", tiny32(), zoo_phantom, tmp_path / "y", ae=trained_runs["ae"], progress=False)
     with pytest.raises(ModelError, match="'controlnet' checkpoint; expected the 'ldm'"):
-        train_stage("controlnet", tiny32(), zoo_phantom, tmp_path / "z", ae=trained_runs["ae"],
-                    ldm=trained_runs["controlnet"], progress=False)  # fmt: skip
+        train_stage(
+            "controlnet",
+            tiny32(),
+            zoo_phantom,
+            tmp_path / "z",
+            ae=trained_runs["ae"],
+            ldm=trained_runs["controlnet"],
+            progress=False,
+        )
     with pytest.raises(ModelError, match="cannot fill one batch"):
-        train_stage("ldm", tiny32(ldm={"batch_size": 500}), zoo_phantom, tmp_path / "w", ae=trained_runs["ae"],
-                    progress=False)  # fmt: skip
+        train_stage(
+            "ldm", tiny32(ldm={"batch_size": 500}), zoo_phantom, tmp_path / "w", ae=trained_runs["ae"], progress=False
+        )
     with pytest.raises(ModelError, match="neither a dataset"):
         train_stage("ae", tiny32(), tmp_path, tmp_path / "v", progress=False)

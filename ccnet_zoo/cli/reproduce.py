@@ -4,25 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
-
-def _overrides(pairs: tuple[str, ...]) -> dict[str, Any]:
-    import yaml
-
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--set")
-        node = out
-        *parents, leaf = key.split(".")
-        for p in parents:
-            node = node.setdefault(p, {})
-        node[leaf] = yaml.safe_load(value)
-    return out
+from ccnet_zoo.cli._errors import user_errors
+from ccnet_zoo.cli._options import parse_sets, set_option
 
 
 @click.command("reproduce", context_settings={"help_option_names": ["-h", "--help"]})
@@ -38,7 +24,7 @@ def _overrides(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--data-root", type=click.Path(path_type=Path), help="Prepared dataset (required for duke).")
 @click.option("--weights", help="Registry name of trained CC-Net weights: skip training.")
 @click.option("--config", default="tiny", show_default=True, help="Model config name or YAML file.")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Config override, e.g. train.ae.epochs=2.")
+@set_option
 @click.option("--patients", type=click.IntRange(min=4), default=96, show_default=True, help="Phantom patients.")
 @click.option("--slices", type=click.IntRange(min=1), default=4, show_default=True, help="Phantom slices per patient.")
 @click.option("--size", type=click.IntRange(min=16), default=64, show_default=True, help="Phantom image size.")
@@ -56,6 +42,7 @@ def _overrides(pairs: tuple[str, ...]) -> dict[str, Any]:
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@user_errors("reproduce")
 def reproduce(
     table: str,
     out: Path,
@@ -84,21 +71,32 @@ def reproduce(
     import torch
 
     from ccnet_zoo.reproduce import ReproduceConfig, reproduce_table1
-    from ccnet_zoo.reproduce.run import ReproduceError
+    from ccnet_zoo.reproduce.table import CLAIM_METRICS
 
     torch.set_num_threads(threads)
-    cfg = ReproduceConfig(out=out, data=data, data_root=data_root, patients=patients, slices=slices, size=size,
-                          seed=seed, config=config, overrides=_overrides(sets), weights=weights, steps=steps,
-                          batch_size=batch_size, device=device, threads=threads, paper_quirks=paper_quirks,
-                          fid_sqrtm=fid_sqrtm)  # fmt: skip
-    try:
-        result = reproduce_table1(cfg, progress=not quiet and sys.stderr.isatty())
-    except (ReproduceError, ValueError, FileNotFoundError, RuntimeError) as err:
-        click.echo(f"ccnet-zoo reproduce: error: {str(err).splitlines()[0] if str(err) else type(err).__name__}",
-                   err=True)  # fmt: skip
-        sys.exit(2)
+    cfg = ReproduceConfig(
+        out=out,
+        data=data,
+        data_root=data_root,
+        patients=patients,
+        slices=slices,
+        size=size,
+        seed=seed,
+        config=config,
+        overrides=parse_sets(sets),
+        weights=weights,
+        steps=steps,
+        batch_size=batch_size,
+        device=device,
+        threads=threads,
+        paper_quirks=paper_quirks,
+        fid_sqrtm=fid_sqrtm,
+    )
+    result = reproduce_table1(cfg, progress=not quiet and sys.stderr.isatty())
     click.echo((out / "table.md").read_text(encoding="utf-8"), nl=False)
     c = result["claim"]
-    wins = ", ".join(f"{m.upper()} {c[m]['phases_ccnet_better']}" for m in ("frd", "mse", "fid", "lpips", "ssim"))
-    click.echo(f"\nCC-Net better than the pre-contrast input (interval excluding 0), phases: {wins} -> claim "
-               f"{'holds' if c['holds'] else 'does not hold'}")  # fmt: skip
+    wins = ", ".join(f"{m.upper()} {c[m]['phases_ccnet_better']}" for m in CLAIM_METRICS)
+    click.echo(
+        f"\nCC-Net better than the pre-contrast input (interval excluding 0), phases: {wins} -> claim "
+        f"{'holds' if c['holds'] else 'does not hold'}"
+    )

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from ccnet_zoo.data.duke_tables import PID_RE
+from ccnet_zoo.data.duke.tables import PID_RE
 from ccnet_zoo.data.errors import DataError, DukeLayoutError
 
 log = logging.getLogger(__name__)
@@ -126,8 +126,9 @@ def _split_temporal(series: Series) -> list[Series]:
     for k, pos in enumerate(positions):
         idx = [i for i, h in enumerate(series.headers) if _temporal(h) == pos]
         desc = f"{series.description} (pre)" if k == 0 else f"{series.description} ph{k}"
-        out.append(Series(desc, series.number + k / 100, [series.files[i] for i in idx],
-                          [series.headers[i] for i in idx]))  # fmt: skip
+        out.append(
+            Series(desc, series.number + k / 100, [series.files[i] for i in idx], [series.headers[i] for i in idx])
+        )
     return out
 
 
@@ -143,8 +144,9 @@ def check_phases(pid: str, series: list[Series]) -> None:
         raise PatientSkipped(f"{pid}: only the pre-contrast series, no post-contrast phase")
     ordinals = [s.ordinal for s in series[1:]]
     if all(o is not None for o in ordinals) and ordinals != list(range(1, len(ordinals) + 1)):
-        log.warning("%s: post-contrast passes %s are not consecutive; phases are numbered in acquisition order",
-                    pid, ordinals)  # fmt: skip
+        log.warning(
+            "%s: post-contrast passes %s are not consecutive; phases are numbered in acquisition order", pid, ordinals
+        )
     counts = {len(s.files) for s in series}
     if len(counts) > 1:
         detail = ", ".join(f"{s.description!r}: {len(s.files)}" for s in series)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ccnet_zoo.data.kinetics import (
+from ccnet_zoo.data.phantom.kinetics import (
     HEMATOCRIT,
     ToftsParams,
     classify_curve,

@@ -12,14 +12,13 @@ import torch
 from ccnet_zoo.data.dataset import load_image
 from ccnet_zoo.data.layout import IMAGE_RE, read_png
 from ccnet_zoo.models.errors import ModelError
-from ccnet_zoo.sample.generate import generate_split, read_manifest
-from ccnet_zoo.sample.pipeline import CCNetPipeline, item_noise, to_uint8
+from ccnet_zoo.pipeline import CCNetPipeline, generate_split, item_noise, read_manifest, to_uint8
 from ccnet_zoo.train.data import load_rows
 
 
 @pytest.fixture(scope="module")
 def pipe(trained_runs: dict[str, Path]) -> CCNetPipeline:
-    p = CCNetPipeline.from_run(trained_runs["controlnet"])
+    p = CCNetPipeline.from_pretrained(trained_runs["controlnet"])
     g = torch.Generator().manual_seed(0)
     with torch.no_grad():  # one epoch leaves the zero convolutions near zero: make the control visible
         for prm in p.controlnet.parameters():
@@ -45,10 +44,10 @@ def test_same_seed_same_images_and_batching_does_not_matter(pipe: CCNetPipeline)
 def test_guidance_and_conditioning_scale(pipe: CCNetPipeline) -> None:
     pre, acq = _inputs(2)
     prompts = ["dynamic contrast-enhanced magnetic resonance image of a breast."] * 2
-    uncond = pipe(pre, acq, prompts, guidance_scale=0.0, seed=1)
-    text = pipe(pre, acq, prompts, guidance_scale=None, seed=1)
-    assert torch.allclose(pipe(pre, acq, [""] * 2, guidance_scale=None, seed=1), uncond, atol=1e-6)
-    assert torch.allclose(pipe(pre, acq, prompts, guidance_scale=1.0, seed=1), text, atol=1e-4)  # g=1 is the text
+    uncond = pipe(pre, acq, prompts, guidance="uncond", seed=1)
+    text = pipe(pre, acq, prompts, guidance="text", seed=1)
+    assert torch.allclose(pipe(pre, acq, [""] * 2, guidance="text", seed=1), uncond, atol=1e-6)
+    assert torch.allclose(pipe(pre, acq, prompts, guidance=1.0, seed=1), text, atol=1e-4)  # g=1 is the text
     assert not torch.allclose(uncond, text)
     off = [pipe(torch.full_like(pre, v), acq, conditioning_scale=0.0, seed=1) for v in (-1.0, 1.0)]
     assert torch.equal(off[0], off[1])  # scale 0: the pre-contrast image has no influence

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,12 +20,22 @@ import torch
 from ccnet_zoo.data.dataset import load_image
 from ccnet_zoo.data.layout import image_name, write_png
 from ccnet_zoo.models.errors import ModelError
-from ccnet_zoo.sample.pipeline import FROM_CONFIG, CCNetPipeline, to_uint8
+from ccnet_zoo.pipeline.ccnet import CCNetPipeline, Guidance, to_uint8
+from frd._files import replace_owned
 
 log = logging.getLogger(__name__)
 MANIFEST = "generated.tsv"
-COLUMNS = ("patient_id", "slice", "phase", "acquisition_time", "source", "target", "segmentation_mask", "report",
-           "generated")  # fmt: skip
+COLUMNS = (
+    "patient_id",
+    "slice",
+    "phase",
+    "acquisition_time",
+    "source",
+    "target",
+    "segmentation_mask",
+    "report",
+    "generated",
+)
 
 
 @dataclass
@@ -40,19 +49,32 @@ class GenerateResult:
 
 
 def _write_manifest(path: Path, rows: Sequence[dict[str, Any]]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=COLUMNS, delimiter="\t", extrasaction="ignore")
-        w.writeheader()
-        w.writerows(rows)
-    os.replace(tmp, path)
+    def write(tmp: str) -> None:
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=COLUMNS, delimiter="\t", extrasaction="ignore")
+            w.writeheader()
+            w.writerows(rows)
+
+    replace_owned(path, write)
 
 
-def generate_split(pipe: CCNetPipeline, rows: Sequence[dict[str, Any]], out: str | Path, *, batch_size: int = 16,
-                   steps: int | None = None, guidance_scale: float | None = FROM_CONFIG,
-                   conditioning_scale: float | None = None, seed: int = 42, overwrite: bool = False,
-                   progress: bool = True) -> GenerateResult:  # fmt: skip
-    """Generate every row (pre-contrast source + acquisition time + report) in batches of ``batch_size``."""
+def generate_split(
+    pipe: CCNetPipeline,
+    rows: Sequence[dict[str, Any]],
+    out: str | Path,
+    *,
+    batch_size: int = 16,
+    steps: int | None = None,
+    guidance: Guidance | None = None,
+    conditioning_scale: float | None = None,
+    seed: int = 42,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> GenerateResult:
+    """Generate every row (pre-contrast source + acquisition time + report) in batches of ``batch_size``.
+
+    ``steps``, ``guidance`` and ``conditioning_scale`` left at ``None`` come from the pipeline's config.
+    """
     from tqdm import tqdm
 
     out = Path(out)
@@ -71,8 +93,16 @@ def generate_split(pipe: CCNetPipeline, rows: Sequence[dict[str, Any]], out: str
         pre = torch.stack([load_image(str(r["source"]), pipe.image_size) for r in batch])
         acq = torch.tensor([[float(r["acquisition_time"])] for r in batch])
         prompts = [str(r.get("report", "")) for r in batch]
-        images = pipe(pre, acq, prompts, steps=steps, guidance_scale=guidance_scale,
-                      conditioning_scale=conditioning_scale, seed=seed, keys=idx)  # fmt: skip
+        images = pipe(
+            pre,
+            acq,
+            prompts,
+            steps=steps,
+            guidance=guidance,
+            conditioning_scale=conditioning_scale,
+            seed=seed,
+            keys=idx,
+        )
         for r, img in zip(batch, to_uint8(images), strict=True):
             phase = int(r["phase"])
             path = out / f"p{phase}" / image_name(str(r["patient_id"]), phase, int(r["slice"]))

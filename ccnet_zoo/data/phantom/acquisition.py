@@ -29,13 +29,43 @@ POST_PHASE_COUNTS: dict[str, dict[int, int]] = {
 # empirical quantiles (percent -> seconds) of Duke's phase-1 time and of the per-patient mean interval
 QUANTILE_LEVELS = (0, 1, 2.5, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 97.5, 99, 100)
 PHASE1_QUANTILES_S = (
-    94.0, 140.0, 146.0, 153.0, 162.1, 174.0, 185.0, 195.0, 207.0, 220.0, 235.0, 270.8, 334.9, 455.9, 594.7,
-    735.4, 1371.0,
-)  # fmt: skip
+    94.0,
+    140.0,
+    146.0,
+    153.0,
+    162.1,
+    174.0,
+    185.0,
+    195.0,
+    207.0,
+    220.0,
+    235.0,
+    270.8,
+    334.9,
+    455.9,
+    594.7,
+    735.4,
+    1371.0,
+)
 INTERVAL_QUANTILES_S = (
-    74.5, 86.3, 88.3, 90.7, 97.0, 103.0, 108.7, 115.0, 116.5, 117.5, 120.6, 123.5, 133.6, 158.6, 176.0, 209.2,
+    74.5,
+    86.3,
+    88.3,
+    90.7,
+    97.0,
+    103.0,
+    108.7,
+    115.0,
+    116.5,
+    117.5,
+    120.6,
+    123.5,
+    133.6,
+    158.6,
+    176.0,
+    209.2,
     278.3,
-)  # fmt: skip
+)
 PHASE1_INTERVAL_SPEARMAN = 0.32
 DUKE_PHASE_MEDIANS_S = (0, 207, 325, 441, 596)
 # jitter of each later phase around the constant-interval schedule (s); Duke: median 0.5 s, 90 % <= 10 s

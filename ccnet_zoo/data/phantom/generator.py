@@ -17,23 +17,42 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ccnet_zoo.data import layout
-from ccnet_zoo.data.acquisition import Timing, sample_post_phases, sample_timing
-from ccnet_zoo.data.anatomy import TISSUES, Anatomy, AnatomyParams, render_anatomy, sample_anatomy
-from ccnet_zoo.data.clinical import ClinicalDraw, sample_clinical
 from ccnet_zoo.data.errors import DataError
-from ccnet_zoo.data.kinetics import extended_tofts, plasma_aif, r1_with_contrast, spgr_signal, time_grid
+from ccnet_zoo.data.phantom.acquisition import Timing, sample_post_phases, sample_timing
+from ccnet_zoo.data.phantom.anatomy import TISSUES, Anatomy, AnatomyParams, render_anatomy, sample_anatomy
+from ccnet_zoo.data.phantom.clinical import ClinicalDraw, sample_clinical
+from ccnet_zoo.data.phantom.kinetics import extended_tofts, plasma_aif, r1_with_contrast, spgr_signal, time_grid
+from ccnet_zoo.data.phantom.scanner import ScannerDraw, bias_sd, noise_sigma, relaxivity, sample_scanner
+from ccnet_zoo.data.phantom.tissues import CURVE_TYPE_PROBS, PROTON_DENSITY, Kinetics, sample_kinetics, t1_ms
 from ccnet_zoo.data.prompts import with_prompts
-from ccnet_zoo.data.scanner import ScannerDraw, bias_sd, noise_sigma, relaxivity, sample_scanner
 from ccnet_zoo.data.splits import resolve_split, write_split_file
-from ccnet_zoo.data.tissues import CURVE_TYPE_PROBS, PROTON_DENSITY, Kinetics, sample_kinetics, t1_ms
 
 log = logging.getLogger(__name__)
 TRUTH_FILE = "phantom_truth.csv"
 TRUTH_COLUMNS = (
-    "patient_id", "split", "n_lesions", "curve_type", "lesion_shape", "lesion_radius_mm", "ktrans", "ve", "vp",
-    "kep", "fgt_ktrans", "bpe", "density", "injection_s", "interval_s", "tr_ms", "flip_deg", "fat_residual",
-    "dose_scale", "gain", "noise_sigma", "tesla",
-)  # fmt: skip
+    "patient_id",
+    "split",
+    "n_lesions",
+    "curve_type",
+    "lesion_shape",
+    "lesion_radius_mm",
+    "ktrans",
+    "ve",
+    "vp",
+    "kep",
+    "fgt_ktrans",
+    "bpe",
+    "density",
+    "injection_s",
+    "interval_s",
+    "tr_ms",
+    "flip_deg",
+    "fat_residual",
+    "dose_scale",
+    "gain",
+    "noise_sigma",
+    "tesla",
+)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ccnet_zoo.data import layout
-from ccnet_zoo.data.duke_dicom import (
+from ccnet_zoo.data.duke.dicom import (
     PatientSkipped,
     acquisition_times,
     check_phases,
@@ -28,16 +27,23 @@ from ccnet_zoo.data.duke_dicom import (
     read_volume,
     scanner_fields,
 )
-from ccnet_zoo.data.duke_tables import Box, read_boxes, read_clinical
+from ccnet_zoo.data.duke.tables import Box, read_boxes, read_clinical
 from ccnet_zoo.data.errors import DataError, OutputExistsError
 from ccnet_zoo.data.prompts import with_prompts
 from ccnet_zoo.data.splits import resolve_split, write_split_file
+from frd._files import replace_owned_text
 
 log = logging.getLogger(__name__)
 STATE = "duke"
 CLINICAL_FIELDS = (
-    "metastatic", "tumor_subtype", "tumor_histologic_type", "tumor_location", "tumor_bilateral", "age", "ethnicity",
-)  # fmt: skip
+    "metastatic",
+    "tumor_subtype",
+    "tumor_histologic_type",
+    "tumor_location",
+    "tumor_bilateral",
+    "age",
+    "ethnicity",
+)
 
 
 @dataclass(frozen=True)
@@ -89,10 +95,7 @@ def _state_path(root: Path, pid: str | None = None) -> Path:
 
 
 def _write_json(path: Path, obj: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
+    replace_owned_text(path, json.dumps(obj, indent=1, sort_keys=True))
 
 
 def _convert_patient(
@@ -212,6 +215,11 @@ def prepare_duke(
             "splits": {s: sum(r["split"] == s for r in records.values()) for s in layout.SPLITS},
         },
     )
-    log.info("duke: %d patients prepared (%d resumed), %d skipped -> %s",
-             len(records), len(result.resumed), len(result.skipped), out)  # fmt: skip
+    log.info(
+        "duke: %d patients prepared (%d resumed), %d skipped -> %s",
+        len(records),
+        len(result.resumed),
+        len(result.skipped),
+        out,
+    )
     return result

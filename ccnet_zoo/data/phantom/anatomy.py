@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
-from ccnet_zoo.data.lesion import LesionParams, render_lesion, sample_lesion
+from ccnet_zoo.data.phantom.lesion import LesionParams, render_lesion, sample_lesion
 
 FOV_MM = 340.0
 MM = 2.0 / FOV_MM  # one millimetre in normalised units

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ccnet_zoo.data.phantom import PatientImages, PatientSpec
+from ccnet_zoo.data.phantom.generator import PatientImages, PatientSpec
 
 PASS_NAMES = ("pre", "1st pass", "2nd pass", "3rd pass", "4th pass")
 MR_STORAGE = "1.2.840.10008.5.1.4.1.1.4"
@@ -89,31 +89,61 @@ def write_clinical_csv(path: Path, specs: list[PatientSpec]) -> Path:
     """Clinical_and_Other_Features as CSV with Duke's three header rows and codes."""
     inv = {
         "metastatic": {"non-metastatic": "0", "metastatic": "1"},
-        "tumor_subtype": {"luminal-like": "0", "ER/PR positive, HER2 positive": "1", "her2 positive": "2",
-                          "triple negative": "3"},
-        "tumor_histologic_type": {"DCIS": "0", "ductal": "1", "lobular": "2", "metaplastic": "3", "tubular": "5",
-                                  "mucinous": "9"},
+        "tumor_subtype": {
+            "luminal-like": "0",
+            "ER/PR positive, HER2 positive": "1",
+            "her2 positive": "2",
+            "triple negative": "3",
+        },
+        "tumor_histologic_type": {
+            "DCIS": "0",
+            "ductal": "1",
+            "lobular": "2",
+            "metaplastic": "3",
+            "tubular": "5",
+            "mucinous": "9",
+        },
         "tumor_bilateral": {"unilateral": "0", "bilateral": "1"},
-        "ethnicity": {"": "0", "white": "1", "black": "2", "asian": "3", "native american": "4", "hispanic": "5",
-                      "multi": "6", "hawa": "7", "indian american": "8"},
-    }  # fmt: skip
+        "ethnicity": {
+            "": "0",
+            "white": "1",
+            "black": "2",
+            "asian": "3",
+            "native american": "4",
+            "hispanic": "5",
+            "multi": "6",
+            "hawa": "7",
+            "indian american": "8",
+        },
+    }
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["", "Demographics", "", "Tumor Characteristics", "", "", "", ""])
-        w.writerow(["Patient ID", "Date of Birth (Days)", "Race and Ethnicity", "Metastatic at Presentation "
-                    "(Outside of Lymph Nodes)", "Mol Subtype", "Histologic type", "Tumor Location",
-                    "Bilateral Information"])  # fmt: skip
+        w.writerow(
+            [
+                "Patient ID",
+                "Date of Birth (Days)",
+                "Race and Ethnicity",
+                "Metastatic at Presentation (Outside of Lymph Nodes)",
+                "Mol Subtype",
+                "Histologic type",
+                "Tumor Location",
+                "Bilateral Information",
+            ]
+        )
         w.writerow(["", "", "{0 = N/A 1 = white, 2 = black}", "{0 = no 1 = yes}", "", "", "", ""])
         for s in specs:
             c = s.clinical
-            w.writerow([
-                s.patient_id,
-                str(-int(c.age) * 365 - 100) if c.age else "NA",
-                inv["ethnicity"].get(c.ethnicity, "0"),
-                inv["metastatic"].get(c.metastatic, "NA"),
-                inv["tumor_subtype"].get(c.tumor_subtype, "NA"),
-                inv["tumor_histologic_type"].get(c.tumor_histologic_type, "NA"),
-                {"left": "L", "right": "R"}.get(c.tumor_location, "NA"),
-                inv["tumor_bilateral"].get(c.tumor_bilateral, "NA"),
-            ])  # fmt: skip
+            w.writerow(
+                [
+                    s.patient_id,
+                    str(-int(c.age) * 365 - 100) if c.age else "NA",
+                    inv["ethnicity"].get(c.ethnicity, "0"),
+                    inv["metastatic"].get(c.metastatic, "NA"),
+                    inv["tumor_subtype"].get(c.tumor_subtype, "NA"),
+                    inv["tumor_histologic_type"].get(c.tumor_histologic_type, "NA"),
+                    {"left": "L", "right": "R"}.get(c.tumor_location, "NA"),
+                    inv["tumor_bilateral"].get(c.tumor_bilateral, "NA"),
+                ]
+            )
     return path

@@ -19,13 +19,29 @@ PID_RE = re.compile(r"^Breast_MRI_\d+$")
 
 SUBTYPE = {"0": "luminal-like", "1": "ER/PR positive, HER2 positive", "2": "her2 positive", "3": "triple negative"}
 HISTOLOGY = {
-    "0": "DCIS", "1": "ductal", "2": "lobular", "3": "metaplastic", "4": "LCIS", "5": "tubular", "6": "mixed",
-    "7": "micropapillary", "8": "colloid", "9": "mucinous", "10": "medullary",
-}  # fmt: skip
+    "0": "DCIS",
+    "1": "ductal",
+    "2": "lobular",
+    "3": "metaplastic",
+    "4": "LCIS",
+    "5": "tubular",
+    "6": "mixed",
+    "7": "micropapillary",
+    "8": "colloid",
+    "9": "mucinous",
+    "10": "medullary",
+}
 ETHNICITY = {
-    "0": "", "1": "white", "2": "black", "3": "asian", "4": "native american", "5": "hispanic", "6": "multi",
-    "7": "hawa", "8": "indian american",
-}  # fmt: skip
+    "0": "",
+    "1": "white",
+    "2": "black",
+    "3": "asian",
+    "4": "native american",
+    "5": "hispanic",
+    "6": "multi",
+    "7": "hawa",
+    "8": "indian american",
+}
 METASTATIC = {"0": "non-metastatic", "1": "metastatic"}
 LOCATION = {"L": "left", "R": "right", "left": "left", "right": "right"}
 BILATERAL = {"0": "unilateral", "1": "bilateral"}

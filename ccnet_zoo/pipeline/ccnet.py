@@ -1,0 +1,182 @@
+"""``CCNetPipeline``: pre-contrast image + acquisition time (+ prompt) -> synthetic post-contrast image.
+
+>>> # pipe = CCNetPipeline.from_pretrained("ccnet-tiny-phantom")   # or a run folder, or a bundle file
+>>> # images = pipe(pre, torch.tensor([[207.0]]), ["..."], steps=200, seed=42)  # doctest: +SKIP
+>>> # pipe.save_pretrained("my-ccnet.safetensors")                 # then: ccnet-zoo weights add NAME --file ...
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal, TypeAlias
+
+import numpy as np
+import torch
+
+from ccnet_zoo.models.autoencoder import Autoencoder
+from ccnet_zoo.models.controlnet import Controller
+from ccnet_zoo.models.errors import ModelError
+from ccnet_zoo.models.schedulers import build_ddim
+from ccnet_zoo.models.text import TextEncoder
+from ccnet_zoo.models.unet import Denoiser
+from ccnet_zoo.sample.ddim import ddim_sample
+
+#: Classifier-free guidance: ``"uncond"`` the empty-prompt branch only (the paper's evaluated setting, also
+#: ``0.0``), ``"text"`` the prompt branch only, a float ``g`` mixes ``uncond + g * (text - uncond)``.
+Guidance: TypeAlias = Literal["uncond", "text"] | float
+
+
+def guidance_scale_of(guidance: Guidance | None) -> float | None:
+    """The DDIM loop's ``guidance_scale`` (``0.0`` = unconditional, ``None`` = text branch) of ``guidance``."""
+    if guidance == "uncond":
+        return 0.0
+    if guidance == "text" or guidance is None:
+        return None
+    if isinstance(guidance, bool) or not isinstance(guidance, (int, float)):
+        raise ModelError(f"guidance must be 'uncond', 'text' or a number, got {guidance!r}")
+    return float(guidance)
+
+
+def config_guidance(config: Mapping[str, Any]) -> Guidance:
+    """The config's ``sample.guidance_scale`` as a :data:`Guidance` (``null`` in the YAML is the text branch)."""
+    gs = config["sample"]["guidance_scale"]
+    return "text" if gs is None else float(gs)
+
+
+def item_noise(shape: Sequence[int], seed: int, keys: Sequence[int]) -> torch.Tensor:
+    """One noise tensor per item, drawn from ``(seed, key)``: results do not depend on the batching."""
+    out = []
+    for key in keys:
+        g = torch.Generator().manual_seed(int(np.random.SeedSequence([int(seed), int(key)]).generate_state(1)[0]))
+        out.append(torch.randn(tuple(shape), generator=g))
+    return torch.stack(out)
+
+
+class CCNetPipeline:
+    """The trained autoencoder, UNet, ControlNet and text encoder, with the config's scheduler."""
+
+    def __init__(
+        self,
+        autoencoder: Autoencoder,
+        unet: Denoiser,
+        controlnet: Controller,
+        text: TextEncoder,
+        config: Mapping[str, Any],
+        device: str | torch.device = "cpu",
+    ) -> None:
+        self.device = torch.device(device)
+        self.autoencoder, self.unet = autoencoder.to(self.device).eval(), unet.to(self.device).eval()
+        self.controlnet, self.text = controlnet.to(self.device).eval(), text.to(self.device).eval()
+        self.config = dict(config)
+        self.image_size = int(config["image_size"])
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        source: str | Path,
+        device: str | torch.device = "cpu",
+        *,
+        registry: Any = None,
+        ae: str | Path | None = None,
+        ldm: str | Path | None = None,
+        pretrained: str | Path | None = None,
+    ) -> CCNetPipeline:
+        """A trained CC-Net from a registered name, a ControlNet run folder or a bundle file.
+
+        A run's metadata names its AE and LDM runs (``ae=``, ``ldm=``, ``pretrained=`` override them); a name is
+        looked up in ``registry`` (default: :meth:`ccnet_zoo.weights.Registry.load`) and never downloaded here.
+        A file that is not a bundle raises :class:`~ccnet_zoo.pipeline.loading.NotABundleError`.
+        """
+        from ccnet_zoo.pipeline.loading import load_components
+
+        parts = load_components(source, registry=registry, pretrained=pretrained, ae=ae, ldm=ldm)
+        return cls(parts["autoencoder"], parts["unet"], parts["controlnet"], parts["text"], parts["config"], device)
+
+    @classmethod
+    def from_run(cls, controlnet_run: str | Path, device: str | torch.device = "cpu", **paths: Any) -> CCNetPipeline:
+        """Same as :meth:`from_pretrained` on a run folder (kept for one release)."""
+        return cls.from_pretrained(controlnet_run, device, **paths)
+
+    def save_pretrained(self, path: str | Path, *, description: str = "") -> Path:
+        """Write this CC-Net as one bundle file (never over an existing file); returns its path.
+
+        Register it with ``ccnet-zoo weights add NAME --file PATH --kind ccnet`` and generate with ``--weights NAME``.
+        """
+        from ccnet_zoo.pipeline.loading import write_bundle
+
+        parts = {"autoencoder": self.autoencoder, "unet": self.unet, "text": self.text, "controlnet": self.controlnet}
+        return write_bundle(parts, self.config, path, description=description)
+
+    @property
+    def codec(self) -> Autoencoder:
+        """The former name of :attr:`autoencoder` (kept for one release)."""
+        return self.autoencoder
+
+    def latent_shape(self) -> tuple[int, int, int]:
+        f = self.autoencoder.downsample
+        return (self.autoencoder.latent_channels, self.image_size // f, self.image_size // f)
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        pre: torch.Tensor,
+        acq_time: torch.Tensor,
+        prompts: Sequence[str] | None = None,
+        *,
+        steps: int | None = None,
+        guidance: Guidance | None = None,
+        conditioning_scale: float | None = None,
+        seed: int = 42,
+        keys: Sequence[int] | None = None,
+        **legacy: Any,
+    ) -> torch.Tensor:
+        """(B, 1, S, S) pre-contrast in [-1, 1] and (B, 1) seconds -> (B, 1, S, S) synthetic images in [-1, 1].
+
+        ``keys`` (default 0..B-1) pick each item's noise, so item k gets the same image in any batch.
+        Options left at ``None`` come from the config's ``sample`` section; ``guidance`` is a :data:`Guidance`.
+        The former ``guidance_scale=`` keyword (``None`` = text branch) still works for one release.
+        """
+        s = self.config["sample"]
+        steps = int(steps if steps is not None else s["steps"])
+        if "guidance_scale" in legacy:
+            warnings.warn(
+                "guidance_scale= is deprecated; use guidance='uncond' | 'text' | float", FutureWarning, stacklevel=2
+            )
+            old = legacy.pop("guidance_scale")
+            guidance = "text" if old is None else old
+        if legacy:
+            raise TypeError(f"unexpected keyword argument(s) {', '.join(sorted(legacy))}")
+        gs = guidance_scale_of(config_guidance(self.config) if guidance is None else guidance)
+        cs = float(conditioning_scale if conditioning_scale is not None else s["conditioning_scale"])
+        b = pre.shape[0]
+        if pre.shape[1:] != (1, self.image_size, self.image_size):
+            raise ModelError(
+                f"pre-contrast images must be (B, 1, {self.image_size}, {self.image_size}), got {tuple(pre.shape)}"
+            )
+        prompts = list(prompts) if prompts is not None else [""] * b
+        keys = list(keys) if keys is not None else list(range(b))
+        noise = item_noise(self.latent_shape(), seed, keys).to(self.device)
+        text_ctx = self.text.encode(prompts)
+        empty_ctx = self.text.encode([""] * b)
+        scheduler = build_ddim(self.config["scheduler"], steps)
+        z = ddim_sample(
+            self.unet,
+            self.controlnet,
+            scheduler,
+            noise,
+            pre.to(self.device),
+            acq_time.reshape(b, 1).float().to(self.device),
+            text_ctx,
+            empty_ctx,
+            gs,
+            cs,
+        )
+        return self.autoencoder.decode(z).clamp(-1, 1).cpu()
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """[-1, 1] -> uint8 as CC-Net: ``rint((clip(x, -1, 1) + 1) / 2 * 255)``; (B, 1, H, W) -> (B, H, W)."""
+    x = ((images.clamp(-1, 1) + 1) / 2 * 255).numpy()
+    return np.rint(x[:, 0]).astype(np.uint8)

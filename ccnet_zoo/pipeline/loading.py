@@ -1,0 +1,140 @@
+"""The one loader of trained CC-Nets: a ControlNet run folder, a one-file bundle, or a registered name.
+
+A bundle is one safetensors file holding the autoencoder, UNet, text encoder and ControlNet; its metadata holds
+the resolved config and the text encoder's vocabulary, so a bundle is all that generation needs. Registry
+entries of kind ``ccnet`` point at bundles. :meth:`CCNetPipeline.from_pretrained` and ``save_pretrained`` are
+the public face of this module.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ccnet_zoo.models.checkpoint import load_checkpoint, load_module, module_tensors, resolve
+from ccnet_zoo.models.errors import CheckpointError
+from ccnet_zoo.models.factory import build_autoencoder, build_controller, build_denoiser, build_text_encoder
+from ccnet_zoo.models.loading import expect_stage, load_autoencoder, load_ldm
+from frd._files import create_new
+
+BUNDLE_FORMAT = "ccnet-zoo-bundle/1"
+METADATA_KEY = "ccnet_zoo"
+#: Component -> its tensor prefix in bundle and checkpoint files. The autoencoder's is ``codec``, a file format
+#: kept so that existing checkpoints and the shipped bundle (whose sha256 is registered) still load.
+PARTS = {"autoencoder": "codec", "unet": "unet", "text": "text", "controlnet": "controlnet"}
+
+
+class NotABundleError(CheckpointError):
+    """A file given as CC-Net weights is not a ccnet-zoo bundle."""
+
+
+def load_run(
+    run: str | Path, pretrained: str | Path | None = None, ae: str | Path | None = None, ldm: str | Path | None = None
+) -> dict[str, Any]:
+    """Every component of a ControlNet run: ``autoencoder``, ``unet``, ``text``, ``controlnet``, ``config``,
+    ``meta``.
+
+    The AE and LDM runs recorded in its metadata are used unless ``ae``/``ldm`` are given.
+    """
+    tensors, meta = load_checkpoint(run)
+    expect_stage(meta, "controlnet", run)
+    cfg = meta["config"]
+    pre = pretrained if pretrained is not None else meta.get("pretrained")
+    ldm_path = ldm or meta.get("ldm")
+    if ldm_path is None:
+        raise CheckpointError(f"{run} does not name its LDM run; pass --ldm RUN")
+    unet, text, _ = load_ldm(ldm_path, pre)
+    autoencoder = load_autoencoder(cfg, ae or meta.get("ae"), pre)
+    controlnet = build_controller(cfg, unet)
+    load_module(controlnet, tensors, "controlnet")
+    return {
+        "autoencoder": autoencoder,
+        "unet": unet,
+        "text": text,
+        "controlnet": controlnet.eval(),
+        "config": cfg,
+        "meta": meta,
+        "path": str(resolve(run)),
+    }
+
+
+def read_bundle(path: str | Path) -> dict[str, Any]:
+    """The components of a bundle file, as :func:`load_run` returns them; :class:`NotABundleError` otherwise."""
+    from safetensors import SafetensorError, safe_open
+    from safetensors.torch import load_file
+
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            raw = (fh.metadata() or {}).get(METADATA_KEY)
+        meta = json.loads(raw) if raw else {}
+    except (SafetensorError, ValueError) as err:  # not safetensors, or a foreign JSON header
+        raise NotABundleError(f"{path} is not a ccnet-zoo weights bundle ({str(err).splitlines()[0]})") from err
+    if not isinstance(meta, dict) or meta.get("format") != BUNDLE_FORMAT:
+        raise NotABundleError(f"{path} is not a ccnet-zoo weights bundle (no '{BUNDLE_FORMAT}' metadata)")
+    cfg = meta["config"]
+    tensors = load_file(str(path))
+    autoencoder, unet = build_autoencoder(cfg), build_denoiser(cfg)
+    text = build_text_encoder(cfg, meta=meta["text"])
+    load_module(autoencoder, tensors, PARTS["autoencoder"])
+    load_module(unet, tensors, "unet")
+    load_module(text, tensors, "text")
+    controlnet = build_controller(cfg, unet)
+    load_module(controlnet, tensors, "controlnet")
+    return {
+        "autoencoder": autoencoder,
+        "unet": unet,
+        "text": text,
+        "controlnet": controlnet,
+        "config": cfg,
+        "meta": meta,
+        "path": str(path),
+    }
+
+
+def write_bundle(
+    parts: Mapping[str, Any], config: Mapping[str, Any], out: str | Path, *, description: str = ""
+) -> Path:
+    """Write ``parts`` (the four modules named in :data:`PARTS`) and ``config`` to the new file ``out``.
+
+    Never replaces a file: an existing ``out`` raises :class:`~ccnet_zoo.models.errors.CheckpointError`.
+    """
+    from safetensors.torch import save_file
+
+    out = Path(out)
+    if out.exists():
+        raise CheckpointError(f"{out} exists; choose another file name")
+    tensors: dict[str, Any] = {}
+    for name, prefix in PARTS.items():
+        tensors.update({k: v.detach().to("cpu").contiguous() for k, v in module_tensors(prefix, parts[name]).items()})
+    meta = {
+        "format": BUNDLE_FORMAT,
+        "config": dict(config),
+        "text": parts["text"].metadata(),
+        "description": description,
+    }
+    return create_new(out, lambda tmp: save_file(tensors, tmp, metadata={METADATA_KEY: json.dumps(meta)}))
+
+
+def load_components(
+    source: str | Path,
+    *,
+    registry: Any = None,
+    pretrained: str | Path | None = None,
+    ae: str | Path | None = None,
+    ldm: str | Path | None = None,
+) -> dict[str, Any]:
+    """Components from a run folder (or its checkpoint JSON), a bundle file, or a registry name."""
+    p = Path(source)
+    if p.is_dir() or (p.is_file() and p.suffix == ".json"):
+        return load_run(p, pretrained=pretrained, ae=ae, ldm=ldm)
+    if p.is_file():
+        return read_bundle(p)
+    if p.suffix == ".safetensors":
+        raise CheckpointError(f"{source} does not exist (expected a bundle file)")
+    if len(p.parts) > 1 or p.suffix:  # reads as a path, not as a name: say what a run folder holds
+        return load_run(p, pretrained=pretrained, ae=ae, ldm=ldm)
+    from ccnet_zoo.weights import Registry
+
+    return read_bundle((registry or Registry.load()).path(str(source)))

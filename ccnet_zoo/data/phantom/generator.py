@@ -327,7 +327,8 @@ def generate_phantom(out: Path, config: PhantomConfig, overwrite: bool = False, 
     layout.prepare_output(out, overwrite)
     t0 = time.perf_counter()
     specs = [sample_patient(config, i) for i in range(config.patients)]
-    split = resolve_split(config.split, [s.patient_id for s in specs], default_seed=config.seed)
+    phases = {s.patient_id: len(s.timing.acquisition_times) - 1 for s in specs}
+    split = resolve_split(config.split, [s.patient_id for s in specs], default_seed=config.seed, phases=phases)
     from tqdm import tqdm
 
     n_images = 0

@@ -6,14 +6,10 @@ from typing import Any
 
 import click
 
-#: ``--set train.ae.epochs=2`` (repeatable); the value is read as YAML (``2`` is an int, ``null`` is None).
-set_option = click.option(
-    "--set",
-    "sets",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Config override (repeatable), e.g. train.ae.epochs=2 or sample.steps=50.",
-)
+
+def set_option(help: str) -> Any:
+    """``--set KEY=VALUE`` (repeatable); the value is read as YAML (``2`` is an int, ``null`` is None)."""
+    return click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=help)
 
 
 def parse_sets(pairs: tuple[str, ...]) -> dict[str, Any]:

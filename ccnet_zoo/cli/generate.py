@@ -57,7 +57,7 @@ def sample_overrides(config: dict[str, Any], overrides: dict[str, Any]) -> dict[
 @click.option("--pretrained", type=_PATH, default=None, help="Local Stable-Diffusion-2.1-base folder.")
 @click.option("--device", default=None, help="cpu, cuda or cuda:N [default: cuda when present].")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="CPU threads.")
-@set_option
+@set_option("Sampling override (repeatable), e.g. sample.steps=50 (only sample.*).")
 @click.option("--measure", is_flag=True, help="Also measure lesion enhancement per phase (enhancement.json).")
 @click.option("--overwrite", is_flag=True, help="Replace earlier output in --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")

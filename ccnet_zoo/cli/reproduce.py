@@ -24,7 +24,7 @@ from ccnet_zoo.cli._options import parse_sets, set_option
 @click.option("--data-root", type=click.Path(path_type=Path), help="Prepared dataset (required for duke).")
 @click.option("--weights", help="Registry name of trained CC-Net weights: skip training.")
 @click.option("--config", default="tiny", show_default=True, help="Model config name or YAML file.")
-@set_option
+@set_option("Config override, e.g. train.ae.epochs=2.")
 @click.option("--patients", type=click.IntRange(min=4), default=96, show_default=True, help="Phantom patients.")
 @click.option("--slices", type=click.IntRange(min=1), default=4, show_default=True, help="Phantom slices per patient.")
 @click.option("--size", type=click.IntRange(min=16), default=64, show_default=True, help="Phantom image size.")

@@ -46,7 +46,7 @@ def setup_logging() -> None:
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Override train.<stage>.batch_size.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None, help="Override train.<stage>.lr.")
 @click.option("--seed", type=int, default=None, help="Override the config's seed.")
-@set_option
+@set_option("Config override (repeatable), e.g. train.ae.epochs=2.")
 @click.option("--resume", is_flag=True, help="Continue from <out>/checkpoints/last after an interruption.")
 @click.option("--overwrite", is_flag=True, help="Start again, replacing the run in --out.")
 @click.option("--device", default=None, help="cpu, cuda or cuda:N [default: cuda when present].")

@@ -98,3 +98,17 @@ def test_reports_carry_intervals_and_verdicts(dataset: tuple[Path, Path, Path]) 
     )
     na, ok = "not available", "CC-Net better"
     assert f"| 1 | {na} | {na} | {na} | {ok} | {ok} | {na} | {ok} |" in table
+
+
+def test_metrics_cli_prints_the_interval(dataset: tuple[Path, Path, Path]) -> None:
+    from click.testing import CliRunner
+
+    from ccnet_zoo.cli import main
+
+    _, real, synth = dataset
+    res = CliRunner().invoke(main, ["metrics", str(real), str(synth), "--phase", "1", "--metric", "mse"])
+    assert res.exit_code == 0, res.output
+    assert "| metric | value | 95 % interval | n | note |" in res.output
+    row = next(line for line in res.output.splitlines() if line.startswith("| MSE"))
+    low, high = (float(x) for x in row.split("|")[3].strip(" []").split(","))
+    assert low <= float(row.split("|")[2].split("±")[0]) <= high

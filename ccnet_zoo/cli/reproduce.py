@@ -63,10 +63,11 @@ def reproduce(
     seed: int,
     quiet: bool,
 ) -> None:
-    """CC-Net vs the pre-contrast baseline per DCE phase: FRD, FID, LPIPS, MSE (the paper's Table 1).
+    """CC-Net vs the pre-contrast baseline per DCE phase: the paper's Table 1 plus SSIM, MS-SSIM, PSNR.
 
     Default: the embedded phantom, the tiny CC-Net trained here, the test split. Prints the Markdown
-    table; writes table.md/.csv/.json, sample_grid.png and kinetics.png into --out.
+    table (95 % intervals per cell) and a verdict per phase and metric; writes table.md/.csv/.json,
+    sample_grid.png and kinetics.png into --out.
     """
     import torch
 

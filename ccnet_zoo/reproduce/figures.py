@@ -211,7 +211,10 @@ def kinetics_figure(generated: Path, out: Path) -> Path:
     ax.set_xlabel("acquisition time after contrast injection (s)")
     ax.set_ylabel("relative enhancement (S(t) − S0) / S0 in the lesion")
     ax.set_title("Lesion kinetics: mean and 95 % interval (bootstrap over patients) per time bin", fontsize=9)
-    ax.legend(fontsize=8)
+    if any(data.values()):
+        ax.legend(fontsize=8)
+    else:  # e.g. a dataset without lesion masks
+        ax.text(0.5, 0.5, "no lesion masks in the test split", ha="center", transform=ax.transAxes)
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     plt.close(fig)

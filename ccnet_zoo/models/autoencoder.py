@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ccnet_zoo.models.errors import ConfigError
+from ccnet_zoo.models.monai_light import light_monai
 
 
 class Autoencoder(nn.Module):
@@ -36,9 +37,10 @@ class MonaiAutoencoder(Autoencoder):
 
     def __init__(self, params: Mapping[str, Any], scale_factor: float = 1.0) -> None:
         super().__init__()
+        light_monai()
         from monai.networks.nets import AutoencoderKL
 
-        kwargs = {"spatial_dims": 2, "include_fc": False, **params}
+        kwargs = {"spatial_dims": 2, "include_fc": False, "use_flash_attention": True, **params}  # SDPA attention
         try:
             self.autoencoder = AutoencoderKL(**kwargs)
         except (TypeError, ValueError, AssertionError) as err:
@@ -72,6 +74,7 @@ def kl_loss(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
 
 def build_discriminator(params: Mapping[str, Any]) -> nn.Module:
     """MONAI ``PatchDiscriminator`` from ``discriminator.params``."""
+    light_monai()
     from monai.networks.nets import PatchDiscriminator
 
     try:

@@ -76,7 +76,7 @@ def subtraction_panels(phases: Mapping[int, Row]) -> dict[str, Any]:
     first = next(iter(phases.values()))
     pre = _read(first["source"])
     real = {k: _read(r["target"]) for k, r in sorted(phases.items())}
-    synth = {k: _read(r["generated"]) for k, r in sorted(phases.items())}
+    synth = {k: fit_mask(_read(r["generated"]), pre.shape) for k, r in sorted(phases.items())}
     real_sub = {k: v - pre for k, v in real.items()}
     synth_sub = {k: v - pre for k, v in synth.items()}
     diff = {k: np.abs(real[k] - synth[k]) for k in real}
@@ -153,10 +153,19 @@ def sample_grid(data: Path, generated: Path, out: Path, n: int = 4) -> Path:
     return out
 
 
+def fit_mask(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """An array resampled (nearest) to ``shape``: real and synthetic images may differ in size."""
+    if mask.shape == tuple(shape):
+        return mask
+    rows = np.minimum((np.arange(shape[0]) + 0.5) * mask.shape[0] / shape[0], mask.shape[0] - 1).astype(int)
+    cols = np.minimum((np.arange(shape[1]) + 0.5) * mask.shape[1] / shape[1], mask.shape[1] - 1).astype(int)
+    return mask[np.ix_(rows, cols)]
+
+
 def kinetics_data(generated: Path, n_bins: int = 6) -> dict[str, list[dict[str, float]]]:
     """Per acquisition-time bin and series ("real", "CC-Net"): mean relative enhancement, 95 % interval over
-    patients, bin centre (s), number of slices and patients."""
-    samples: dict[str, list[tuple[float, float, str]]] = {"real": [], "CC-Net": []}
+    patients, bin centre (s), number of slices and patients, and the mean lesion grey level ("signal")."""
+    samples: dict[str, list[tuple[float, float, str, float]]] = {"real": [], "CC-Net": []}
     for (pid, _), phases in _by_slice(generated).items():
         for r in phases.values():
             mask = _mask(r)
@@ -167,15 +176,16 @@ def kinetics_data(generated: Path, n_bins: int = 6) -> dict[str, list[dict[str, 
                 continue
             t = float(r["acquisition_time"])
             for name, col in (("real", "target"), ("CC-Net", "generated")):
-                samples[name].append((t, (float(_read(r[col])[mask].mean()) - s0) / s0, pid))
-    times = np.array([t for t, _, _ in samples["real"]])
+                signal = float(fit_mask(_read(r[col]), mask.shape)[mask].mean())  # the model's size may differ
+                samples[name].append((t, (signal - s0) / s0, pid, signal))
+    times = np.array([p[0] for p in samples["real"]])
     if len(times) == 0:
         return {name: [] for name in samples}
     edges = np.unique(np.quantile(times, np.linspace(0, 1, n_bins + 1)))
     out: dict[str, list[dict[str, float]]] = {}
     for name, pts in samples.items():
         t, v = np.array([p[0] for p in pts]), np.array([p[1] for p in pts])
-        pids = [p[2] for p in pts]
+        pids, signal = [p[2] for p in pts], np.array([p[3] for p in pts])
         idx = np.clip(np.digitize(t, edges[1:-1]), 0, max(len(edges) - 2, 0))
         bins = []
         for b in sorted(set(idx.tolist())):
@@ -189,6 +199,7 @@ def kinetics_data(generated: Path, n_bins: int = 6) -> dict[str, list[dict[str, 
                     "high": iv.high,
                     "n": len(sel),
                     "patients": iv.n_groups,
+                    "signal": float(signal[sel].mean()),  # mean lesion grey level (0-255), not relative
                 }
             )
         out[name] = bins

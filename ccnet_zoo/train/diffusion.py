@@ -42,7 +42,7 @@ class DiffusionObjective:
 
     @torch.no_grad()
     def latents(self, x: torch.Tensor) -> torch.Tensor:
-        return self.autoencoder.encode(x.to(self.rt.device), sample=self.sample_posterior).float()
+        return self.autoencoder.encode(self.rt.to_device(x), sample=self.sample_posterior).float()
 
     def context(self, prompts: Sequence[str]) -> torch.Tensor:
         ids = self.text.tokenize(prompts).to(self.rt.device)
@@ -53,8 +53,9 @@ class DiffusionObjective:
 
     def noised(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(noisy latents, timesteps, target)."""
-        noise = torch.randn(z.shape).to(z.device)
-        t = torch.randint(0, self.ddpm.num_train_timesteps, (z.shape[0],)).to(z.device)
+        # drawn on the CPU (same numbers on every device for a seed), copied without a host sync
+        noise = torch.randn(z.shape).to(z.device, non_blocking=True)
+        t = torch.randint(0, self.ddpm.num_train_timesteps, (z.shape[0],)).to(z.device, non_blocking=True)
         zt = self.ddpm.add_noise(original_samples=z, noise=noise, timesteps=t)
         if self.ddpm.prediction_type == "v_prediction":
             target = self.ddpm.get_velocity(z, noise, t)

@@ -28,6 +28,19 @@ from ccnet_zoo.cli._options import parse_sets, set_option
 @click.option("--patients", type=click.IntRange(min=4), default=96, show_default=True, help="Phantom patients.")
 @click.option("--slices", type=click.IntRange(min=1), default=4, show_default=True, help="Phantom slices per patient.")
 @click.option("--size", type=click.IntRange(min=16), default=64, show_default=True, help="Phantom image size.")
+@click.option(
+    "--split",
+    default="random-allphases",
+    show_default=True,
+    help="Phantom split spec ('random-allphases': test patients with all four post phases).",
+)
+@click.option(
+    "--intensity",
+    type=click.Choice(["patient", "phase"]),
+    default="patient",
+    show_default=True,
+    help="Phantom PNG scaling: one window per patient across phases, or per phase volume (CC-Net's).",
+)
 @click.option("--steps", type=click.IntRange(min=1), help="DDIM steps (default: the config's).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available).")
@@ -54,6 +67,8 @@ def reproduce(
     patients: int,
     slices: int,
     size: int,
+    split: str,
+    intensity: str,
     steps: int | None,
     batch_size: int,
     device: str | None,
@@ -82,6 +97,8 @@ def reproduce(
         patients=patients,
         slices=slices,
         size=size,
+        split=split,
+        intensity=intensity,
         seed=seed,
         config=config,
         overrides=parse_sets(sets),

@@ -75,13 +75,22 @@ def _data(cfg: ReproduceConfig, state: RunState, progress: bool) -> tuple[Path, 
         raise ReproduceError(f"--data must be phantom or duke, got {cfg.data!r}")
     from ccnet_zoo.data.phantom.generator import PhantomConfig, generate_phantom
 
-    pc = PhantomConfig(patients=cfg.patients, slices=cfg.slices, size=cfg.size, seed=cfg.seed)
+    pc = PhantomConfig(
+        patients=cfg.patients,
+        slices=cfg.slices,
+        size=cfg.size,
+        seed=cfg.seed,
+        split=cfg.split,
+        intensity=cfg.intensity,
+    )
     fp = {
         "kind": "phantom",
         "patients": cfg.patients,
         "slices": cfg.slices,
         "size": cfg.size,
         "seed": cfg.seed,
+        "split": cfg.split,
+        "intensity": cfg.intensity,
         "code": _code(),
     }
     if cfg.data_root is not None:  # the user's folder: used when finished, else written only when empty

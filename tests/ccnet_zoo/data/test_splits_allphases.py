@@ -17,8 +17,18 @@ def _phases(cfg: PhantomConfig) -> dict[str, int]:
     return {s.patient_id: len(s.timing.acquisition_times) - 1 for s in specs}
 
 
+def test_table1_default_is_allphases_with_one_window_per_patient() -> None:
+    from ccnet_zoo.reproduce.config import ReproduceConfig
+
+    cfg = ReproduceConfig()
+    assert (cfg.split, cfg.intensity, cfg.patients, cfg.slices, cfg.size) == ("random-allphases", "patient", 96, 4, 64)
+
+
 def test_default_sized_phantom_gets_48_test_pairs_in_every_phase() -> None:
-    cfg = PhantomConfig(patients=96, slices=4, size=64, seed=0)  # the Table 1 run's phantom
+    from ccnet_zoo.reproduce.config import ReproduceConfig
+
+    rc = ReproduceConfig()
+    cfg = PhantomConfig(patients=rc.patients, slices=rc.slices, size=rc.size, seed=rc.seed)  # Table 1's phantom
     phases = _phases(cfg)
     pairs = {}
     for spec in ("random", "random-allphases"):

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ccnet_zoo.data.layout import write_png
+from ccnet_zoo.data.layout import read_png, write_png
 from ccnet_zoo.pipeline.generate import COLUMNS, MANIFEST
 from ccnet_zoo.reproduce.figures import kinetics_data, kinetics_figure, lesion_cases, sample_grid, subtraction_panels
 
@@ -74,6 +74,22 @@ def test_kinetics_is_relative_enhancement_with_intervals(run: Path) -> None:
     assert [b["mean"] for b in ccnet] == pytest.approx([0.4, 0.8], abs=0.01)
     for b in real + ccnet:
         assert b["low"] <= b["mean"] <= b["high"]
+    # the mean lesion grey level per bin (the "within 15 grey levels of the real" check): 75/100 vs 70/90
+    assert [b["signal"] for b in real] == pytest.approx([75.0, 100.0], abs=0.5)
+    assert [b["signal"] for b in ccnet] == pytest.approx([70.0, 90.0], abs=0.5)
+
+
+def test_synthetic_images_of_another_size_are_resampled(run: Path) -> None:
+    """A model trained at another size writes images of that size: masks and panels are resampled (nearest)."""
+    from ccnet_zoo.reproduce.figures import _by_slice, fit_mask
+
+    for f in run.glob("p*/*.png"):
+        img = read_png(f)
+        write_png(f, np.repeat(np.repeat(img, 2, axis=0), 2, axis=1))  # 64 x 64 instead of 32 x 32
+    assert fit_mask(np.eye(2, dtype=bool), (4, 4)).sum() == 8
+    assert [b["mean"] for b in kinetics_data(run, n_bins=2)["CC-Net"]] == pytest.approx([0.4, 0.8], abs=0.01)
+    pan = subtraction_panels(_by_slice(run)[("P1", "7")])
+    assert pan["synth_sub"][2].shape == (32, 32) and pan["diff"][2].max() == 10
 
 
 def test_figures_are_written(run: Path, tmp_path: Path) -> None:

@@ -196,10 +196,10 @@ def _autoencoder(dev: Any, cfg: dict[str, Any], rt: Any, scale: dict[str, Any], 
     """One training step of the autoencoder (L1 + the forward/backward of stage 1) at S x S."""
     import torch
 
-    from ccnet_zoo.models.autoencoder import MonaiCodec
+    from ccnet_zoo.models.autoencoder import MonaiAutoencoder
     from ccnet_zoo.train.runtime import Stepper, adamw, compile_module
 
-    ae = rt.place(MonaiCodec(cfg["stage1"]["params"], 1.0))
+    ae = rt.place(MonaiAutoencoder(cfg["stage1"]["params"], 1.0))
     fwd_ae = compile_module(ae, compile_)
     img = rt.to_device(torch.rand(scale["ae_batch"], 1, S, S, generator=g) * 2 - 1)
     aes = Stepper(adamw(ae.parameters(), 1e-4, 0.01, rt.device), None, rt.scale_loss)

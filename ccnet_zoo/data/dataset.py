@@ -93,7 +93,8 @@ def paired_augment(images: list[torch.Tensor], rng: np.random.Generator, n_inten
 
 class PairedDCEDataset(Dataset):
     """Items: ``source``, ``target``, ``mask`` (1, S, S) tensors; ``acquisition_time`` (1,) float32 seconds;
-    ``report``, ``patient_id``, ``source_path``, ``target_path`` strings; ``phase``, ``slice`` ints."""
+    ``report``, ``patient_id``, ``source_path``, ``target_path`` strings; ``phase``, ``slice`` ints;
+    ``augmented``: whether an augmentation changed this item (if not, ``target`` is the image as loaded)."""
 
     def __init__(
         self,
@@ -118,6 +119,10 @@ class PairedDCEDataset(Dataset):
                 self._load(str(row["target"]), "image")
                 self._load(row.get("segmentation_mask") or None, "mask")  # type: ignore[arg-type]
 
+    def image(self, path: str) -> torch.Tensor:
+        """The (1, S, S) image of ``path`` as the items hold it before augmentation (preloaded when possible)."""
+        return self._load(path, "image")
+
     def _load(self, path: str | None, kind: str) -> torch.Tensor:
         key = (kind, str(path or ""))
         if self.cache is not None and key in self.cache:
@@ -139,10 +144,14 @@ class PairedDCEDataset(Dataset):
         source = self._load(str(row["source"]), "image")
         target = self._load(str(row["target"]), "image")
         mask = self._load(row.get("segmentation_mask") or None, "mask")  # type: ignore[arg-type]
+        augmented = False
         if self.augment:
+            # the same first draws as paired_augment's: whether any augmentation applies to this item
+            augmented = bool((np.random.default_rng([self.seed, self.epoch, index]).uniform(size=4) < AUG_PROB).any())
             rng = np.random.default_rng([self.seed, self.epoch, index])
             source, target, mask = paired_augment([source, target, mask], rng, n_intensity=2)
         return {
+            "augmented": augmented,  # False: target is the decoded image as loaded (its latents may be cached)
             "source": source,
             "target": target,
             "mask": mask,

@@ -55,6 +55,14 @@ class MonaiAutoencoder(Autoencoder):
 
     def encode(self, x: torch.Tensor, sample: bool = True) -> torch.Tensor:
         mu, sigma = self.autoencoder.encode(x)
+        return self.latents_from(mu, sigma, sample)
+
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The encoder's posterior (mean, std) of ``x``: what :meth:`encode` samples from."""
+        return self.autoencoder.encode(x)
+
+    def latents_from(self, mu: torch.Tensor, sigma: torch.Tensor, sample: bool = True) -> torch.Tensor:
+        """Scaled latents from a posterior: ``encode(x) == latents_from(*posterior(x))`` for the same RNG state."""
         z = self.autoencoder.sampling(mu, sigma) if sample else mu
         return z * self.scale_factor
 

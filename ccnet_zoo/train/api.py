@@ -155,6 +155,12 @@ def train_stage(
             controlnet = build_controller(cfg, unet)
             controlnet.init_from(unet)
             st = ControlNetStage(cfg, rt, autoencoder, unet, text, controlnet)
+        if preload:  # targets' posteriors once, instead of an encoder pass per step for most of them
+            val_paths = {str(r["target"]) for r in rows["validation"]}
+            st.objective.cache_posteriors(
+                [str(r["target"]) for r in rows["train"] + rows["validation"]],
+                lambda p: (val_ds if p in val_paths else train_ds).image(p),
+            )
     trainer = Trainer(
         st,
         train_ds,

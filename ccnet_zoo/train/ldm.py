@@ -42,7 +42,7 @@ class LDMStage(Stage):
         self.text_dropout = float(tc.get("text_dropout", 0.1))
 
     def _loss(self, batch: Batch, dropout: float) -> torch.Tensor:
-        z = self.objective.latents(batch["target"])
+        z = self.objective.latents(batch["target"], batch.get("target_path"), batch.get("augmented"))
         acq = self.rt.to_device(batch["acquisition_time"])
         prompts = drop_prompts(list(batch["report"]), dropout)
         with self.rt.autocast():

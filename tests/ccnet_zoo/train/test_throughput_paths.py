@@ -174,3 +174,33 @@ def test_batches_are_pinned_for_a_gpu(zoo_phantom: Path) -> None:
     gpu = Runtime(torch.device("cuda", 0))
     assert loop._loader(ds, 2, gpu, 0, 0, True, 2).pin_memory
     assert not loop._loader(ds, 2, Runtime(torch.device("cpu")), 0, 0, True, 0).pin_memory
+
+
+def test_cached_posteriors_give_the_latents_of_the_encoder(zoo_phantom: Path) -> None:
+    from ccnet_zoo.data.dataset import PairedDCEDataset
+    from ccnet_zoo.models.factory import build_autoencoder
+    from ccnet_zoo.train.data import load_rows
+    from ccnet_zoo.train.diffusion import DiffusionObjective
+
+    cfg = tiny32()
+    rows = load_rows(zoo_phantom)["train"][:12]
+    ds = PairedDCEDataset(rows, 32, augment=True, seed=1, preload=True)
+    for i in range(len(rows)):  # the flag says whether the target is still the image as loaded
+        item = ds[i]
+        assert torch.equal(item["target"], ds.image(item["target_path"])) != item["augmented"]
+    obj = DiffusionObjective(cfg, build_autoencoder(cfg), None, Runtime(torch.device("cpu")))  # type: ignore[arg-type]
+    calls: list[int] = []
+    real = obj.autoencoder.posterior
+    obj.autoencoder.posterior = lambda x: (calls.append(len(x)), real(x))[1]  # type: ignore[method-assign]
+    obj.cache_posteriors([str(r["target"]) for r in rows], ds.image)
+    assert len(obj.cache) == len({str(r["target"]) for r in rows}) and calls == [len(obj.cache)]
+    paths = [str(r["target"]) for r in rows]
+    x = torch.stack([ds.image(p) for p in paths])
+    augmented = [i % 3 == 0 for i in range(len(paths))]
+    calls.clear()
+    torch.manual_seed(5)
+    cached = obj.latents(x, paths, augmented)
+    assert calls == [sum(augmented)]  # only the augmented targets go through the encoder
+    torch.manual_seed(5)
+    fresh = obj.autoencoder.encode(x, sample=True)
+    assert torch.allclose(cached, fresh, atol=1e-5)  # same posteriors, same random numbers

@@ -9,9 +9,10 @@
   mask, S0 on the pre-contrast slice — binned by acquisition time, mean and 95 % interval per bin (bootstrap over
   patients), real vs CC-Net.
 
-Intensities are the stored PNG values (0..255). The data layer min-max scales each phase volume on its own, so
-S(t) and S0 come from differently scaled images: the enhancement curve compares real with synthetic on the same
-footing, it is not a calibrated signal change.
+Intensities are the stored PNG values (0..255). Table 1's phantom stores one min-max window per patient across
+pre and post phases, so S(t) − S0 is a real signal change; with per-phase scaling (Duke, CC-Net's convention)
+S(t) and S0 come from differently scaled images and the curve only compares real with synthetic on one footing.
+Each bin also carries the mean lesion grey level ("signal"), the quantity of issue 11's within-15-levels check.
 """
 
 from __future__ import annotations
@@ -95,8 +96,22 @@ def subtraction_panels(phases: Mapping[int, Row]) -> dict[str, Any]:
     }
 
 
+def intensity_note(data: Path) -> str:
+    """How the dataset's PNGs were scaled, from its ``dataset.json`` (a phantom's ``intensity`` setting)."""
+    import json
+
+    try:
+        manifest = json.loads((Path(data) / "dataset.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = {}
+    config = manifest.get("config") if isinstance(manifest, dict) else None
+    if isinstance(config, dict) and config.get("intensity") == "patient":
+        return "one min-max window per patient across pre and post phases"
+    return "each phase volume min-max scaled on its own"
+
+
 def sample_grid(data: Path, generated: Path, out: Path, n: int = 4) -> Path:
-    """The subtraction figure (module docstring); ``data`` is unused (the manifest names every file)."""
+    """The subtraction figure (module docstring); ``data`` tells how intensities were stored (the title)."""
     by = _by_slice(generated)
     cases = lesion_cases(generated, n) or sorted(by)[:n]  # no lesion at all: still show n slices
     phases = sorted({p for key in cases for p in by[key]})
@@ -145,7 +160,7 @@ def sample_grid(data: Path, generated: Path, out: Path, n: int = 4) -> Path:
                 bar.ax.tick_params(labelsize=6)
     fig.suptitle(
         "Subtraction images (post − pre, one window per patient), lesion contour in green;\n"
-        "stored intensities: each phase volume is min-max scaled on its own",
+        f"stored intensities: {intensity_note(data)}",
         fontsize=9,
     )
     fig.savefig(out, dpi=110)

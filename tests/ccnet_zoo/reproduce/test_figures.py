@@ -95,3 +95,13 @@ def test_synthetic_images_of_another_size_are_resampled(run: Path) -> None:
 def test_figures_are_written(run: Path, tmp_path: Path) -> None:
     for path in (sample_grid(tmp_path, run, tmp_path / "grid.png"), kinetics_figure(run, tmp_path / "kin.png")):
         assert path.stat().st_size > 10_000
+
+
+def test_intensity_note_follows_the_dataset(tmp_path: Path) -> None:
+    import json
+
+    from ccnet_zoo.reproduce.figures import intensity_note
+
+    assert intensity_note(tmp_path) == "each phase volume min-max scaled on its own"  # no dataset.json (Duke-like)
+    (tmp_path / "dataset.json").write_text(json.dumps({"config": {"intensity": "patient"}}), encoding="utf-8")
+    assert intensity_note(tmp_path).startswith("one min-max window per patient")

@@ -437,3 +437,132 @@ def test_streaming_and_metric_front_ends_take_the_engine() -> None:
 
     assert FRD(preset="ccnet", engine="fast").settings.engine == "fast"
     assert FRD(preset="ccnet").settings.engine == "pyradiomics"
+
+
+# --------------------------------------------------------------------------- the torch path (engine="torch")
+
+
+def _binned_batch(rng: np.random.Generator, shapes: list[tuple[int, ...]]) -> list:
+    from frd.engine.discretize import discretize
+
+    out = []
+    for shape in shapes:
+        arr = rng.integers(0, 100, shape).astype(np.float64)
+        roi = rng.random(shape) < 0.7
+        roi[(shape[0] // 2,)] = True  # an ROI pyradiomics accepts
+        b = discretize(arr, roi, {"binWidth": 25})
+        b.image = np.ascontiguousarray(b.image[np.newaxis] if b.image.ndim == 2 else b.image)
+        out.append((b, np.ascontiguousarray((roi[np.newaxis] if roi.ndim == 2 else roi).astype(np.uint8))))
+    return out
+
+
+@pytest.mark.parametrize(
+    "shapes",
+    [[(9, 13), (17, 5), (12, 12)], [(1, 30), (30, 1), (2, 2)], [(5, 6, 7), (4, 9, 3)]],
+    ids=["2d-ragged", "2d-flat-rois", "3d"],
+)
+def test_torch_matrices_equal_the_numba_matrices_batched(shapes: list[tuple[int, ...]]) -> None:
+    """Images of different shapes in one device batch: every matrix equals the numba kernel's for that image."""
+    pytest.importorskip("torch")
+    from frd.engine import torch_backend as T
+    from frd.engine.pipeline import _angles, _symmetric_index_cached
+
+    rng = np.random.default_rng(len(shapes[0]) * 100 + shapes[0][0])
+    items = _binned_batch(rng, shapes)
+    grid = tuple(max(s[d] for s in shapes) for d in range(len(shapes[0])))  # one angle set for the batch
+    both, one = _angles(grid, {}, True, [1]), _angles(grid, {}, False, [1])
+    sym = _symmetric_index_cached(grid, {}, [1])
+    batch = T.make_batch([b for b, _ in items], both, "cpu")
+    glcm, gldm, ngtdm = (t.numpy() for t in T.neighbourhood(batch, both, sym, len(one), 0))
+    nr = max(grid)
+    runs = T.glrlm(batch, one, nr).numpy()
+    zone_image, zone_level, zone_size = T.glszm_zones(batch, both)
+    for i, (b, mask) in enumerate(items):
+        ng = b.ng
+        g, d, n = M.neighbourhood(b.image, mask, both, sym, ng, len(one), 0, True, True, True)
+        np.testing.assert_array_equal(glcm[i, :ng, :ng], g)
+        np.testing.assert_array_equal(gldm[i, :ng], d)
+        np.testing.assert_allclose(ngtdm[i, :ng], n, rtol=1e-13, atol=0)
+        np.testing.assert_array_equal(runs[i, :ng], M.glrlm(b.image, mask, one, ng, nr))
+        mine = zone_image == i
+        p, sizes = T._glszm_matrix(zone_level[mine], zone_size[mine], ng)
+        want_p, want_sizes = M.glszm(b.image, mask, both, ng)
+        np.testing.assert_array_equal(p, want_p)
+        np.testing.assert_array_equal(sizes, want_sizes)
+
+
+@pytest.mark.parametrize("preset", ["v1", "v0", "ccnet"])
+def test_torch_engine_features_match_pyradiomics_in_one_batch(preset: str) -> None:
+    """Every 2D case of the oracle, extracted in one execute_batch call on the CPU device."""
+    pytest.importorskip("torch")
+    s = resolve_settings(preset)
+    params = s.params(2)
+    pairs = []
+    for case in CASES_2D:
+        texture, mask, shape = case
+        rng = np.random.default_rng(zlib.crc32(repr(case).encode()))
+        pairs.append(_pair(_texture(rng, shape, texture), _mask(rng, shape, mask), preset))
+    extractor = make_extractor(params, engine="torch")
+    assert extractor.device == "cpu"  # no GPU in CI
+    for got, (img, m) in zip(extractor.execute_batch(pairs), pairs, strict=True):
+        ref = _pyradiomics(params, img, m)
+        assert list(got) == list(ref)
+        report = compare(ref, {k: float(v) for k, v in got.items()}, intensity_scale(img))
+        assert report.mismatches == [], report.mismatches[:5]
+
+
+def test_torch_engine_3d_matches_pyradiomics() -> None:
+    pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    arr, msk = _texture(rng, (12, 18, 12), "blocks"), _mask(rng, (12, 18, 12), "blob")
+    params = resolve_settings("v0").params(3)
+    img, m = _pair(arr, msk, "v0")
+    ref = _pyradiomics(params, img, m)
+    got = make_extractor(params, engine="torch").execute(img, m)
+    assert list(got) == list(ref)
+    report = compare(ref, {k: float(v) for k, v in got.items()}, intensity_scale(img))
+    assert report.mismatches == [], report.mismatches[:5]
+
+
+def test_torch_engine_device_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("torch")
+    from frd.engine.torch_backend import DEVICE_ENV, default_device
+
+    monkeypatch.setenv(DEVICE_ENV, "meta")
+    assert default_device() == "meta"
+    monkeypatch.delenv(DEVICE_ENV)
+    import torch
+
+    assert default_device() == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_missing_torch_is_a_typed_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from frd.engine.pipeline import ensure_usable
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch raises ImportError
+    with pytest.raises(EngineUnavailableError, match=r"frd\[torch\]"):
+        ensure_usable(resolve_settings("v0").params(2), engine="torch")
+
+
+def test_cli_torch_engine_equals_fast_engine(png_sets, tmp_path) -> None:
+    pytest.importorskip("torch")
+    from click.testing import CliRunner
+
+    from frd.cli import main
+
+    a, b = png_sets
+    out = {}
+    for engine in ("fast", "torch"):
+        args = [str(a), str(b), "--preset", "v0", "--engine", engine, "-w", "1", "-q", "--cache-dir", str(tmp_path)]
+        run = CliRunner().invoke(main, args)
+        assert run.exit_code == 0, run.output
+        out[engine] = float(run.output.strip())
+    assert out["torch"] == pytest.approx(out["fast"], rel=1e-9)
+
+
+def test_import_frd_and_the_engine_do_not_import_torch() -> None:
+    code = (
+        "import sys, frd, frd.api, frd.cli, frd.extract, frd.engine.pipeline, frd.engine.torch_backend; "
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

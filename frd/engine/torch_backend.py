@@ -1,0 +1,284 @@
+"""The fast engine's texture matrices on a torch device, batched across images (``engine="torch"``).
+
+Every image of a batch is binned on the CPU as :mod:`.discretize` does, padded into one
+``(B, Z, Y, X)`` integer tensor (level 0 = outside the ROI, a border of zeros as wide as the
+largest offset) and sent to the device once. The matrices are then counted there for the whole
+batch with tensor operations (shifted comparisons, ``bincount``/``index_add``, pointer doubling),
+never per voxel:
+
+* GLCM (symmetric), GLDM and NGTDM: one shifted view of the batch per neighbour offset;
+* GLRLM: a run starts where the voxel one step back is not the same level in the ROI; its length
+  is found by pointer doubling along the angle (log2 of the longest run steps); an angle whose
+  lines never hold two ROI voxels is zeroed, as pyradiomics does (lines are told apart by the
+  cross product of a voxel's position with the angle, constant along a line);
+* GLSZM: connected zones of one level by minimum-label propagation with pointer jumping.
+
+The counts are integers, so they equal the numba kernels' (and pyradiomics') exactly; the NGTDM
+sums are float64 and differ only in summation order. The features are then pyradiomics' formulas
+of :mod:`.features` on the CPU (float64), image by image: the matrices are small, the voxel work
+is what the device takes. ``torch`` is imported only when this module's functions run.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import features as F
+from ._jit import EngineUnavailableError
+from .discretize import Binned, discretize
+
+#: Environment variable naming the torch device of ``engine="torch"`` (default: ``cuda`` when available).
+DEVICE_ENV = "FRD_TORCH_DEVICE"
+
+
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError as exc:  # the extra is missing: a typed, worded error
+        raise EngineUnavailableError("the torch radiomics engine needs torch: pip install 'frd[torch]'") from exc
+    return torch
+
+
+def default_device() -> str:
+    """``$FRD_TORCH_DEVICE`` if set, else ``cuda`` when torch sees a GPU, else ``cpu``."""
+    chosen = os.environ.get(DEVICE_ENV)
+    if chosen:
+        return chosen
+    return "cuda" if _torch().cuda.is_available() else "cpu"
+
+
+@dataclass
+class Batch:
+    """Binned images of one batch, padded onto one grid and moved to ``device``."""
+
+    img: Any  # (B, Zp, Yp, Xp) int64 tensor, level 0 outside every ROI
+    pad: tuple[int, int, int]
+    shape: tuple[int, int, int]  # common unpadded (Z, Y, X)
+    ng: int  # the largest Ng of the batch
+
+
+def make_batch(binned: Sequence[Binned], angles: np.ndarray, device: Any) -> Batch:
+    """Pad every binned 3D image (z, y, x; 0 outside its ROI) to one grid with a border of zeros."""
+    torch = _torch()
+    pad = tuple(int(np.abs(angles[:, d]).max(initial=0)) for d in range(3))
+    shape = tuple(max(b.image.shape[d] for b in binned) for d in range(3))
+    grid = np.zeros((len(binned), *(s + 2 * p for s, p in zip(shape, pad, strict=True))), dtype=np.int64)
+    for k, b in enumerate(binned):
+        z, y, x = b.image.shape
+        grid[k, pad[0] : pad[0] + z, pad[1] : pad[1] + y, pad[2] : pad[2] + x] = b.image
+    return Batch(torch.from_numpy(grid).to(device), pad, shape, max(b.ng for b in binned))  # type: ignore[arg-type]
+
+
+def _offset(batch: Batch, angle: Sequence[int]) -> int:
+    _, _, yp, xp = batch.img.shape
+    return int((angle[0] * yp + angle[1]) * xp + angle[2])
+
+
+def neighbourhood(batch: Batch, both: np.ndarray, sym_index: np.ndarray, n_sym: int, alpha: int) -> tuple[Any, ...]:
+    """Symmetric GLCM (B, Ng, Ng, n_sym), GLDM (B, Ng, Na + 1) and NGTDM (B, Ng, 3) of every image, on the device.
+
+    The same definitions as :func:`.matrices.neighbourhood`: ``both`` holds each offset and its
+    opposite, ``sym_index`` maps an offset to its GLCM angle.
+    """
+    torch = _torch()
+    img = batch.img
+    nb, ng = img.shape[0], batch.ng
+    flat = img.reshape(-1)
+    roi = flat > 0
+    idx = torch.nonzero(roi).squeeze(1)
+    gi = flat[idx]
+    image_of = idx // (flat.numel() // nb)
+    row = image_of * ng + gi - 1  # (image, level) of every ROI voxel
+    glcm = torch.zeros(nb * ng * ng * n_sym, dtype=torch.int64, device=img.device)
+    dep = torch.zeros_like(gi)
+    count = torch.zeros_like(gi)
+    total = torch.zeros_like(gi)
+    for a in range(len(both)):
+        gj = flat[idx + _offset(batch, both[a])]
+        inside = gj > 0
+        cell = ((row * ng + gj - 1) * n_sym + int(sym_index[a]))[inside]
+        glcm += torch.bincount(cell, minlength=glcm.numel())
+        dep += (inside & ((gi - gj).abs() <= alpha)).long()
+        count += inside.long()
+        total += torch.where(inside, gj, 0)
+    gldm = torch.bincount(row * (len(both) + 1) + dep, minlength=nb * ng * (len(both) + 1))
+    diff = torch.where(count > 0, (gi.double() - total.double() / count.clamp(min=1).double()).abs(), 0.0)
+    ngtdm = torch.zeros((nb * ng, 3), dtype=torch.float64, device=img.device)
+    ngtdm[:, 0].index_add_(0, row, torch.ones_like(diff))
+    ngtdm[:, 1].index_add_(0, row, diff)
+    ngtdm[:, 2] = (torch.arange(nb * ng, device=img.device) % ng + 1).double()
+    return (
+        glcm.reshape(nb, ng, ng, n_sym),
+        gldm.reshape(nb, ng, len(both) + 1),
+        ngtdm.reshape(nb, ng, 3),
+    )
+
+
+def glrlm(batch: Batch, angles: np.ndarray, nr: int) -> Any:
+    """Run-length counts (B, Ng, nr, Na) as :func:`.matrices.glrlm` counts them, on the device."""
+    torch = _torch()
+    img = batch.img
+    nb, ng = img.shape[0], batch.ng
+    flat = img.reshape(-1)
+    n = flat.numel()
+    per_image = n // nb
+    positions = torch.arange(n, device=img.device)
+    roi = flat > 0
+    inside = torch.nonzero(roi).squeeze(1)
+    image = inside // per_image
+    zyx = torch.stack(torch.unravel_index(inside % per_image, img.shape[1:]), 1)  # ROI voxels' (z, y, x)
+    half = 2 * max(img.shape[1:])  # |a component of zyx x angle| <= half
+    span = 2 * half + 1
+    out = torch.zeros((len(angles), nb * ng * nr), dtype=torch.int64, device=img.device)
+    for a, angle in enumerate(angles):
+        off = _offset(batch, angle)
+        ahead = torch.roll(flat, -off)  # flat[p + off]; the zero border keeps lines inside their image
+        behind = torch.roll(flat, off)
+        cont = roi & (ahead == flat)  # the run goes on one step further
+        starts = torch.nonzero(roi & (behind != flat)).squeeze(1)
+        # pointer doubling: steps[p] = min(steps the run continues from p, 2**k), jump[p] = p + 2**k * off
+        steps = cont.long()
+        jump = torch.where(cont, (positions + off).clamp(0, n - 1), positions)
+        reach = 1
+        while bool((steps == reach).any()):
+            full = steps == reach
+            steps = torch.where(full, steps + steps[jump], steps)
+            jump = torch.where(full, jump[jump], jump)
+            reach *= 2
+        length = steps[starts]  # run length - 1
+        cell = ((starts // per_image) * ng + flat[starts] - 1) * nr + length
+        out[a] = torch.bincount(cell, minlength=nb * ng * nr)
+        # lines holding at most one ROI voxel each (a flat ROI across this angle): the angle is dropped
+        direction = torch.tensor([int(v) for v in angle], device=img.device).expand(len(inside), 3)
+        line = torch.linalg.cross(zyx, direction) + half
+        key = ((image * span + line[:, 0]) * span + line[:, 1]) * span + line[:, 2]
+        _, which, voxels = torch.unique(key, return_inverse=True, return_counts=True)
+        multi = torch.zeros(nb, dtype=torch.int64, device=img.device)
+        multi.scatter_reduce_(0, image, voxels[which], "amax")
+        keep = (multi > 1).repeat_interleave(ng * nr)
+        out[a] = torch.where(keep, out[a], 0)
+    return out.reshape(len(angles), nb, ng, nr).permute(1, 2, 3, 0)
+
+
+def glszm_zones(batch: Batch, both: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every zone of the batch (connected voxels of one level, neighbours = ``both``): (image, level, size)."""
+    torch = _torch()
+    img = batch.img
+    nb = img.shape[0]
+    flat = img.reshape(-1)
+    n = flat.numel()
+    roi = flat > 0
+    label = torch.where(roi, torch.arange(n, device=img.device), n)  # n: outside every ROI
+    offsets = [_offset(batch, a) for a in both]
+    same = [roi & (torch.roll(flat, -off) == flat) for off in offsets]
+    extended = torch.cat([label, label.new_full((1,), n)])
+    while True:
+        new = label
+        for off, link in zip(offsets, same, strict=True):
+            new = torch.where(link, torch.minimum(new, torch.roll(label, -off)), new)
+        extended[:n] = new
+        new = torch.where(roi, extended[new], n)  # pointer jumping: a label's own label
+        if torch.equal(new, label):
+            break
+        label = new
+    roots = label[roi]
+    sizes = torch.bincount(roots, minlength=n)
+    zone = torch.nonzero(sizes).squeeze(1)
+    return (
+        (zone // (n // nb)).cpu().numpy(),
+        flat[zone].cpu().numpy(),
+        sizes[zone].cpu().numpy(),
+    )
+
+
+def _glszm_matrix(levels: np.ndarray, sizes: np.ndarray, ng: int) -> tuple[np.ndarray, np.ndarray]:
+    """(P, sizes) of one image from its zones, as :func:`.matrices.glszm` returns them."""
+    occurring, column = np.unique(sizes, return_inverse=True)
+    p = np.zeros((ng, occurring.size))
+    np.add.at(p, (levels - 1, column), 1.0)
+    return p, occurring.astype(np.float64)
+
+
+def compute_texture_batch(
+    jobs: Sequence[tuple[np.ndarray, np.ndarray, tuple[float, ...], str]],
+    enabled: dict[str, list[str] | None],
+    settings: dict[str, Any],
+    device: Any = None,
+) -> list[collections.OrderedDict[str, float]]:
+    """:func:`.pipeline.compute_texture` for many images of one setting at once: the matrices of every
+    job (``(array, roi, spacing, image type)``, all of one dimensionality) are counted on ``device``
+    in one batch, then pyradiomics' formulas run per image."""
+    from .pipeline import TEXTURE_CLASSES, _angles, _as3d, _feature_names, _symmetric_index_cached
+
+    device = default_device() if device is None else device
+    classes = [c for c in enabled if not c.startswith("shape")]
+    for c in classes:
+        if c not in TEXTURE_CLASSES:
+            raise EngineUnavailableError(f"the fast engine has no feature class {c!r}; use --engine pyradiomics")
+    outs: list[collections.OrderedDict[str, float]] = [collections.OrderedDict() for _ in jobs]
+    if not classes or not jobs:
+        return outs
+    binned = [discretize(arr, roi, settings) for arr, roi, _, _ in jobs]
+    for b in binned:
+        b.image = np.ascontiguousarray(_as3d(b.image))
+    # angles depend on the image shape (a dimension of size 1 moves no angle): one batch per angle set
+    groups: dict[bytes, list[int]] = collections.defaultdict(list)
+    dist = settings.get("distances", [1])
+    for k, (arr, _, _, _) in enumerate(jobs):
+        key = _angles(arr.shape, settings, True, dist).tobytes() + _angles(arr.shape, settings, True, [1]).tobytes()
+        groups[key].append(k)
+    results: dict[int, dict[str, Any]] = {}
+    for members in groups.values():
+        shape = jobs[members[0]][0].shape
+        both = _angles(shape, settings, True, dist)
+        one = _angles(shape, settings, False, dist)
+        both1 = _angles(shape, settings, True, [1])
+        one1 = _angles(shape, settings, False, [1])
+        batch = make_batch([binned[k] for k in members], np.concatenate([both, both1]), device)
+        got: dict[str, Any] = {}
+        if {"glcm", "gldm", "ngtdm"} & set(classes):
+            sym = _symmetric_index_cached(shape, settings, dist)
+            alpha = int(settings.get("gldm_a", 0))
+            got["near"] = [t.cpu().numpy() for t in neighbourhood(batch, both, sym, len(one), alpha)]
+        if "glrlm" in classes:
+            nr = max(max(jobs[k][0].shape) for k in members)
+            got["glrlm"] = glrlm(batch, one1, nr).cpu().numpy()
+        if "glszm" in classes:
+            got["glszm"] = glszm_zones(batch, both1)
+        for i, k in enumerate(members):
+            results[k] = {"i": i, **got}
+    for k, (arr, roi, spacing, image_type) in enumerate(jobs):
+        b, r = binned[k], results[k]
+        i, ng = r["i"], b.ng
+        present = b.levels - 1
+        out = outs[k]
+        for cls_name in classes:
+            names = _feature_names(cls_name, enabled[cls_name])
+            if cls_name == "firstorder":
+                values = F.firstorder_features(
+                    arr[roi].astype(float), b.counts, spacing, settings.get("voxelArrayShift", 0), names
+                )
+            elif cls_name == "glcm":
+                counts = np.ascontiguousarray(r["near"][0][i, :ng, :ng].astype(np.float64))
+                values = F.glcm_features(counts, present, b.levels, ng, names)
+            elif cls_name == "gldm":
+                values = F.gldm_features(r["near"][1][i, :ng].astype(np.float64)[present], b.levels, names)
+            elif cls_name == "ngtdm":
+                values = F.ngtdm_features(np.ascontiguousarray(r["near"][2][i, :ng]), names)
+            elif cls_name == "glrlm":
+                counts = r["glrlm"][i, :ng, : int(max(arr.shape))].astype(np.float64)
+                values = F.glrlm_features(np.ascontiguousarray(counts[present]), b.levels, names)
+            else:  # glszm
+                image, level, size = r["glszm"]
+                mine = image == i
+                p, sizes = _glszm_matrix(level[mine], size[mine], ng)
+                values = F.glszm_features(p[present], sizes, b.levels, names)
+            for name, value in values.items():
+                out[f"{image_type}_{cls_name}_{name}"] = value
+    return outs

@@ -11,7 +11,8 @@ never per voxel:
   is found by pointer doubling along the angle (log2 of the longest run steps); an angle whose
   lines never hold two ROI voxels is zeroed, as pyradiomics does (lines are told apart by the
   cross product of a voxel's position with the angle, constant along a line);
-* GLSZM: connected zones of one level by minimum-label propagation with pointer jumping.
+* GLSZM: connected zones of one level as the connected components of a graph of ROI voxels
+  (root hooking and pointer jumping, O(log n) rounds).
 
 The counts are integers, so they equal the numba kernels' (and pyradiomics') exactly; the NGTDM
 sums are float64 and differ only in summation order. The features are then pyradiomics' formulas
@@ -128,71 +129,90 @@ def glrlm(batch: Batch, angles: np.ndarray, nr: int) -> Any:
     flat = img.reshape(-1)
     n = flat.numel()
     per_image = n // nb
-    positions = torch.arange(n, device=img.device)
-    roi = flat > 0
-    inside = torch.nonzero(roi).squeeze(1)
+    inside = torch.nonzero(flat > 0).squeeze(1)  # ROI voxels, numbered 0..R-1 in raster order
+    level = flat[inside]
     image = inside // per_image
-    zyx = torch.stack(torch.unravel_index(inside % per_image, img.shape[1:]), 1)  # ROI voxels' (z, y, x)
-    half = 2 * max(img.shape[1:])  # |a component of zyx x angle| <= half
-    span = 2 * half + 1
+    cell_base = (image * ng + level - 1) * nr
+    compact = torch.full((n,), -1, dtype=torch.int64, device=img.device)
+    own = torch.arange(len(inside), device=img.device)
+    compact[inside] = own
+    zyx = None
     out = torch.zeros((len(angles), nb * ng * nr), dtype=torch.int64, device=img.device)
     for a, angle in enumerate(angles):
-        off = _offset(batch, angle)
-        ahead = torch.roll(flat, -off)  # flat[p + off]; the zero border keeps lines inside their image
-        behind = torch.roll(flat, off)
-        cont = roi & (ahead == flat)  # the run goes on one step further
-        starts = torch.nonzero(roi & (behind != flat)).squeeze(1)
-        # pointer doubling: steps[p] = min(steps the run continues from p, 2**k), jump[p] = p + 2**k * off
+        off = _offset(batch, angle)  # the zero border keeps every ROI voxel's neighbours in its image
+        cont = flat[inside + off] == level  # the run goes on one step further
+        start = flat[inside - off] != level  # the voxel one step back is not in the run
+        # pointer doubling: steps[p] = min(steps the run continues from p, 2**k), jump[p] = p + 2**k steps
         steps = cont.long()
-        jump = torch.where(cont, (positions + off).clamp(0, n - 1), positions)
+        jump = torch.where(cont, compact[inside + off], own)
         reach = 1
         while bool((steps == reach).any()):
             full = steps == reach
             steps = torch.where(full, steps + steps[jump], steps)
             jump = torch.where(full, jump[jump], jump)
             reach *= 2
-        length = steps[starts]  # run length - 1
-        cell = ((starts // per_image) * ng + flat[starts] - 1) * nr + length
-        out[a] = torch.bincount(cell, minlength=nb * ng * nr)
-        # lines holding at most one ROI voxel each (a flat ROI across this angle): the angle is dropped
+        out[a] = torch.bincount((cell_base + steps)[start], minlength=nb * ng * nr)  # steps = run length - 1
+        # An angle is dropped for an image whose lines along it hold at most one ROI voxel each (a flat
+        # ROI across it). Two adjacent ROI voxels settle it; otherwise lines are told apart by the cross
+        # product of a voxel's position with the angle, which is constant along a line.
+        adjacent = torch.bincount(image[flat[inside + off] > 0], minlength=nb) > 0
+        if bool(adjacent.all()):
+            continue
+        if zyx is None:
+            zyx = torch.stack(torch.unravel_index(inside % per_image, img.shape[1:]), 1)
+        half = 2 * max(img.shape[1:])  # |a component of zyx x angle| <= half
+        span = 2 * half + 1
         direction = torch.tensor([int(v) for v in angle], device=img.device).expand(len(inside), 3)
         line = torch.linalg.cross(zyx, direction) + half
         key = ((image * span + line[:, 0]) * span + line[:, 1]) * span + line[:, 2]
         _, which, voxels = torch.unique(key, return_inverse=True, return_counts=True)
         multi = torch.zeros(nb, dtype=torch.int64, device=img.device)
         multi.scatter_reduce_(0, image, voxels[which], "amax")
-        keep = (multi > 1).repeat_interleave(ng * nr)
+        keep = (adjacent | (multi > 1)).repeat_interleave(ng * nr)
         out[a] = torch.where(keep, out[a], 0)
     return out.reshape(len(angles), nb, ng, nr).permute(1, 2, 3, 0)
 
 
 def glszm_zones(batch: Batch, both: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every zone of the batch (connected voxels of one level, neighbours = ``both``): (image, level, size)."""
+    """Every zone of the batch (connected voxels of one level, neighbours = ``both``): (image, level, size).
+
+    Connected components of the graph whose nodes are the ROI voxels (numbered in raster order) and
+    whose edges join neighbours of one level: each round hooks every component root onto the smallest
+    root among its members' neighbours, then compresses every label to its root (pointer jumping);
+    labels only decrease, so the fixed point labels each zone by its first voxel, in O(log n) rounds.
+    """
     torch = _torch()
     img = batch.img
     nb = img.shape[0]
     flat = img.reshape(-1)
     n = flat.numel()
-    roi = flat > 0
-    label = torch.where(roi, torch.arange(n, device=img.device), n)  # n: outside every ROI
-    offsets = [_offset(batch, a) for a in both]
-    same = [roi & (torch.roll(flat, -off) == flat) for off in offsets]
-    extended = torch.cat([label, label.new_full((1,), n)])
+    inside = torch.nonzero(flat > 0).squeeze(1)
+    compact = torch.full((n,), -1, dtype=torch.int64, device=img.device)
+    compact[inside] = torch.arange(len(inside), device=img.device)
+    sources, targets = [], []
+    for angle in both:
+        j = inside + _offset(batch, angle)
+        linked = flat[j] == flat[inside]  # outside the ROI the level is 0, never equal
+        sources.append(compact[inside[linked]])
+        targets.append(compact[j[linked]])
+    src, dst = torch.cat(sources), torch.cat(targets)
+    label = torch.arange(len(inside), device=img.device)
     while True:
-        new = label
-        for off, link in zip(offsets, same, strict=True):
-            new = torch.where(link, torch.minimum(new, torch.roll(label, -off)), new)
-        extended[:n] = new
-        new = torch.where(roi, extended[new], n)  # pointer jumping: a label's own label
-        if torch.equal(new, label):
+        hooked = label.scatter_reduce(0, label[dst], label[src], "amin")
+        while True:
+            jumped = hooked[hooked]
+            if torch.equal(jumped, hooked):
+                break
+            hooked = jumped
+        if torch.equal(hooked, label):
             break
-        label = new
-    roots = label[roi]
-    sizes = torch.bincount(roots, minlength=n)
-    zone = torch.nonzero(sizes).squeeze(1)
+        label = hooked
+    sizes = torch.bincount(label, minlength=len(inside))
+    zone = torch.nonzero(sizes).squeeze(1)  # compact index of each zone's first voxel
+    first = inside[zone]
     return (
-        (zone // (n // nb)).cpu().numpy(),
-        flat[zone].cpu().numpy(),
+        (first // (n // nb)).cpu().numpy(),
+        flat[first].cpu().numpy(),
         sizes[zone].cpu().numpy(),
     )
 

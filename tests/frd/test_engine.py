@@ -446,10 +446,12 @@ def _binned_batch(rng: np.random.Generator, shapes: list[tuple[int, ...]]) -> li
     from frd.engine.discretize import discretize
 
     out = []
-    for shape in shapes:
+    for k, shape in enumerate(shapes):
         arr = rng.integers(0, 100, shape).astype(np.float64)
         roi = rng.random(shape) < 0.7
         roi[(shape[0] // 2,)] = True  # an ROI pyradiomics accepts
+        if k == 1 and len(shape) == 2:  # a checkerboard: lines of several voxels, none adjacent along x or y
+            roi = np.add.outer(np.arange(shape[0]), np.arange(shape[1])) % 2 == 0
         b = discretize(arr, roi, {"binWidth": 25})
         b.image = np.ascontiguousarray(b.image[np.newaxis] if b.image.ndim == 2 else b.image)
         out.append((b, np.ascontiguousarray((roi[np.newaxis] if roi.ndim == 2 else roi).astype(np.uint8))))
@@ -458,8 +460,8 @@ def _binned_batch(rng: np.random.Generator, shapes: list[tuple[int, ...]]) -> li
 
 @pytest.mark.parametrize(
     "shapes",
-    [[(9, 13), (17, 5), (12, 12)], [(1, 30), (30, 1), (2, 2)], [(5, 6, 7), (4, 9, 3)]],
-    ids=["2d-ragged", "2d-flat-rois", "3d"],
+    [[(9, 13), (17, 5), (12, 12)], [(1, 30), (30, 1), (2, 2)], [(5, 6, 7), (4, 9, 3)], [(1, 9), (1, 9)]],
+    ids=["2d-ragged", "2d-flat-rois", "3d", "2d-rows"],
 )
 def test_torch_matrices_equal_the_numba_matrices_batched(shapes: list[tuple[int, ...]]) -> None:
     """Images of different shapes in one device batch: every matrix equals the numba kernel's for that image."""

@@ -82,10 +82,12 @@ def _offset(batch: Batch, angle: Sequence[int]) -> int:
 
 
 def neighbourhood(batch: Batch, both: np.ndarray, sym_index: np.ndarray, n_sym: int, alpha: int) -> tuple[Any, ...]:
-    """Symmetric GLCM (B, Ng, Ng, n_sym), GLDM (B, Ng, Na + 1) and NGTDM (B, Ng, 3) of every image, on the device.
+    """Symmetric GLCM (sparse over (B, Ng, Ng, n_sym), see :func:`sparse_counts`), GLDM (B, Ng, Na + 1) and
+    NGTDM (B, Ng, 3) of every image, counted on the device.
 
     The same definitions as :func:`.matrices.neighbourhood`: ``both`` holds each offset and its
-    opposite, ``sym_index`` maps an offset to its GLCM angle.
+    opposite, ``sym_index`` maps an offset to its GLCM angle. The GLCM stays sparse: a dense one
+    would take B * Ng² cells for the largest Ng of the batch.
     """
     torch = _torch()
     img = batch.img
@@ -96,15 +98,14 @@ def neighbourhood(batch: Batch, both: np.ndarray, sym_index: np.ndarray, n_sym: 
     gi = flat[idx]
     image_of = idx // (flat.numel() // nb)
     row = image_of * ng + gi - 1  # (image, level) of every ROI voxel
-    glcm = torch.zeros(nb * ng * ng * n_sym, dtype=torch.int64, device=img.device)
+    cells = []
     dep = torch.zeros_like(gi)
     count = torch.zeros_like(gi)
     total = torch.zeros_like(gi)
     for a in range(len(both)):
         gj = flat[idx + _offset(batch, both[a])]
         inside = gj > 0
-        cell = ((row * ng + gj - 1) * n_sym + int(sym_index[a]))[inside]
-        glcm += torch.bincount(cell, minlength=glcm.numel())
+        cells.append(((row * ng + gj - 1) * n_sym + int(sym_index[a]))[inside])
         dep += (inside & ((gi - gj).abs() <= alpha)).long()
         count += inside.long()
         total += torch.where(inside, gj, 0)
@@ -115,14 +116,32 @@ def neighbourhood(batch: Batch, both: np.ndarray, sym_index: np.ndarray, n_sym: 
     ngtdm[:, 1].index_add_(0, row, diff)
     ngtdm[:, 2] = (torch.arange(nb * ng, device=img.device) % ng + 1).double()
     return (
-        glcm.reshape(nb, ng, ng, n_sym),
-        gldm.reshape(nb, ng, len(both) + 1),
-        ngtdm.reshape(nb, ng, 3),
+        sparse_counts(torch.cat(cells)),
+        gldm.reshape(nb, ng, len(both) + 1).cpu().numpy(),
+        ngtdm.reshape(nb, ng, 3).cpu().numpy(),
     )
 
 
+def sparse_counts(cells: Any) -> tuple[np.ndarray, np.ndarray]:
+    """How often each flat cell index occurs: (sorted distinct cells, counts), on the CPU."""
+    uniq, counts = _torch().unique(cells, return_counts=True)
+    return uniq.cpu().numpy(), counts.cpu().numpy()
+
+
+def image_matrix(
+    sparse: tuple[np.ndarray, np.ndarray], image: int, full: tuple[int, ...], shape: tuple[int, ...]
+) -> np.ndarray:
+    """Image ``image``'s float64 matrix of ``shape`` from sparse counts over (B, *full) cells."""
+    cells, counts = sparse
+    per = int(np.prod(full))
+    lo, hi = np.searchsorted(cells, [image * per, (image + 1) * per])
+    out = np.zeros(shape)
+    out[np.unravel_index(cells[lo:hi] - image * per, full)] = counts[lo:hi]
+    return out
+
+
 def glrlm(batch: Batch, angles: np.ndarray, nr: int) -> Any:
-    """Run-length counts (B, Ng, nr, Na) as :func:`.matrices.glrlm` counts them, on the device."""
+    """Run-length counts as :func:`.matrices.glrlm` counts them, sparse over (B, Ng, nr, Na) cells."""
     torch = _torch()
     img = batch.img
     nb, ng = img.shape[0], batch.ng
@@ -137,7 +156,8 @@ def glrlm(batch: Batch, angles: np.ndarray, nr: int) -> Any:
     own = torch.arange(len(inside), device=img.device)
     compact[inside] = own
     zyx = None
-    out = torch.zeros((len(angles), nb * ng * nr), dtype=torch.int64, device=img.device)
+    na = len(angles)
+    cells = []
     for a, angle in enumerate(angles):
         off = _offset(batch, angle)  # the zero border keeps every ROI voxel's neighbours in its image
         cont = flat[inside + off] == level  # the run goes on one step further
@@ -151,12 +171,13 @@ def glrlm(batch: Batch, angles: np.ndarray, nr: int) -> Any:
             steps = torch.where(full, steps + steps[jump], steps)
             jump = torch.where(full, jump[jump], jump)
             reach *= 2
-        out[a] = torch.bincount((cell_base + steps)[start], minlength=nb * ng * nr)  # steps = run length - 1
+        runs = ((cell_base + steps) * na + a)[start]  # steps = run length - 1
         # An angle is dropped for an image whose lines along it hold at most one ROI voxel each (a flat
         # ROI across it). Two adjacent ROI voxels settle it; otherwise lines are told apart by the cross
         # product of a voxel's position with the angle, which is constant along a line.
         adjacent = torch.bincount(image[flat[inside + off] > 0], minlength=nb) > 0
         if bool(adjacent.all()):
+            cells.append(runs)
             continue
         if zyx is None:
             zyx = torch.stack(torch.unravel_index(inside % per_image, img.shape[1:]), 1)
@@ -168,9 +189,9 @@ def glrlm(batch: Batch, angles: np.ndarray, nr: int) -> Any:
         _, which, voxels = torch.unique(key, return_inverse=True, return_counts=True)
         multi = torch.zeros(nb, dtype=torch.int64, device=img.device)
         multi.scatter_reduce_(0, image, voxels[which], "amax")
-        keep = (adjacent | (multi > 1)).repeat_interleave(ng * nr)
-        out[a] = torch.where(keep, out[a], 0)
-    return out.reshape(len(angles), nb, ng, nr).permute(1, 2, 3, 0)
+        keep = adjacent | (multi > 1)
+        cells.append(runs[keep[image[start]]])
+    return sparse_counts(torch.cat(cells))
 
 
 def glszm_zones(batch: Batch, both: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -265,14 +286,15 @@ def compute_texture_batch(
         if {"glcm", "gldm", "ngtdm"} & set(classes):
             sym = _symmetric_index_cached(shape, settings, dist)
             alpha = int(settings.get("gldm_a", 0))
-            got["near"] = [t.cpu().numpy() for t in neighbourhood(batch, both, sym, len(one), alpha)]
+            got["near"] = neighbourhood(batch, both, sym, len(one), alpha)
         if "glrlm" in classes:
             nr = max(max(jobs[k][0].shape) for k in members)
-            got["glrlm"] = glrlm(batch, one1, nr).cpu().numpy()
+            got["glrlm"] = glrlm(batch, one1, nr)
+            got["glrlm_full"] = (batch.ng, nr, len(one1))
         if "glszm" in classes:
             got["glszm"] = glszm_zones(batch, both1)
         for i, k in enumerate(members):
-            results[k] = {"i": i, **got}
+            results[k] = {"i": i, "ng": batch.ng, **got}
     for k, (arr, roi, spacing, image_type) in enumerate(jobs):
         b, r = binned[k], results[k]
         i, ng = r["i"], b.ng
@@ -285,14 +307,17 @@ def compute_texture_batch(
                     arr[roi].astype(float), b.counts, spacing, settings.get("voxelArrayShift", 0), names
                 )
             elif cls_name == "glcm":
-                counts = np.ascontiguousarray(r["near"][0][i, :ng, :ng].astype(np.float64))
+                n_sym = len(_angles(arr.shape, settings, False, settings.get("distances", [1])))
+                full = (r["ng"], r["ng"], n_sym)
+                counts = image_matrix(r["near"][0], i, full, (ng, ng, n_sym))
                 values = F.glcm_features(counts, present, b.levels, ng, names)
             elif cls_name == "gldm":
                 values = F.gldm_features(r["near"][1][i, :ng].astype(np.float64)[present], b.levels, names)
             elif cls_name == "ngtdm":
                 values = F.ngtdm_features(np.ascontiguousarray(r["near"][2][i, :ng]), names)
             elif cls_name == "glrlm":
-                counts = r["glrlm"][i, :ng, : int(max(arr.shape))].astype(np.float64)
+                full = r["glrlm_full"]
+                counts = image_matrix(r["glrlm"], i, full, (ng, int(max(arr.shape)), full[2]))
                 values = F.glrlm_features(np.ascontiguousarray(counts[present]), b.levels, names)
             else:  # glszm
                 image, level, size = r["glszm"]

@@ -475,17 +475,19 @@ def test_torch_matrices_equal_the_numba_matrices_batched(shapes: list[tuple[int,
     both, one = _angles(grid, {}, True, [1]), _angles(grid, {}, False, [1])
     sym = _symmetric_index_cached(grid, {}, [1])
     batch = T.make_batch([b for b, _ in items], both, "cpu")
-    glcm, gldm, ngtdm = (t.numpy() for t in T.neighbourhood(batch, both, sym, len(one), 0))
+    glcm, gldm, ngtdm = T.neighbourhood(batch, both, sym, len(one), 0)
     nr = max(grid)
-    runs = T.glrlm(batch, one, nr).numpy()
+    runs = T.glrlm(batch, one, nr)
     zone_image, zone_level, zone_size = T.glszm_zones(batch, both)
     for i, (b, mask) in enumerate(items):
         ng = b.ng
         g, d, n = M.neighbourhood(b.image, mask, both, sym, ng, len(one), 0, True, True, True)
-        np.testing.assert_array_equal(glcm[i, :ng, :ng], g)
+        full = (batch.ng, batch.ng, len(one))
+        np.testing.assert_array_equal(T.image_matrix(glcm, i, full, (ng, ng, len(one))), g)
         np.testing.assert_array_equal(gldm[i, :ng], d)
         np.testing.assert_allclose(ngtdm[i, :ng], n, rtol=1e-13, atol=0)
-        np.testing.assert_array_equal(runs[i, :ng], M.glrlm(b.image, mask, one, ng, nr))
+        got_runs = T.image_matrix(runs, i, (batch.ng, nr, len(one)), (ng, nr, len(one)))
+        np.testing.assert_array_equal(got_runs, M.glrlm(b.image, mask, one, ng, nr))
         mine = zone_image == i
         p, sizes = T._glszm_matrix(zone_level[mine], zone_size[mine], ng)
         want_p, want_sizes = M.glszm(b.image, mask, both, ng)

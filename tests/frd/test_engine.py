@@ -254,11 +254,13 @@ def test_random_small_images_match_pyradiomics(seed, shape, levels, fill, bin_wi
 @given(
     seed=st.integers(0, 2**32 - 1),
     n=st.integers(1, 3000),
-    kind=st.sampled_from(["uint8", "wide-int", "negative-int", "float", "few-floats"]),
+    kind=st.sampled_from(
+        ["uint8", "wide-int", "negative-int", "float", "few-floats", "narrow-floats", "signed-floats", "nan"]
+    ),
     pct=st.lists(st.floats(0, 100), min_size=1, max_size=6),
 )
 def test_compiled_percentiles_equal_numpy_bit_for_bit(seed, n, kind, pct) -> None:
-    """firstorder's percentiles (counted for integer ROIs, partitioned otherwise) are numpy's, bit for bit."""
+    """firstorder's percentiles (counted for integer ROIs, radix-selected otherwise) are numpy's, bit for bit."""
     from frd.engine.features import _FIRSTORDER_Q, percentiles
 
     rng = np.random.default_rng(seed)
@@ -268,6 +270,9 @@ def test_compiled_percentiles_equal_numpy_bit_for_bit(seed, n, kind, pct) -> Non
         "negative-int": lambda: rng.integers(-3000, 3000, n),
         "float": lambda: rng.normal(0, 1, n),
         "few-floats": lambda: rng.choice([0.5, 1.25, 7.0], n),
+        "narrow-floats": lambda: 1.0 + rng.random(n) / 32,  # one radix bucket holds every value
+        "signed-floats": lambda: rng.normal(0, 1e-3, n) * rng.choice([0.0, 1.0, 1e300], n),
+        "nan": lambda: np.where(rng.random(n) < 0.01, np.nan, rng.random(n)),
     }[kind]().astype(np.float64)
     for q in (np.asarray(pct), _FIRSTORDER_Q):
         np.testing.assert_array_equal(percentiles(x, q), np.percentile(x, q))

@@ -116,6 +116,32 @@ def test_every_feature_matches_pyradiomics_2d(preset: str, case: tuple) -> None:
     assert worst < REL_TOL
 
 
+@pytest.mark.parametrize("mask_kind", ["blob", "two", "full", "row", "ring"])
+def test_shape2d_is_bit_identical_to_pyradiomics(mask_kind: str) -> None:
+    """The engine's shape2D (pyradiomics' steps without its feature class) gives pyradiomics' exact values."""
+    rng = np.random.default_rng(11)
+    shape = (37, 41)
+    if mask_kind == "row":
+        msk = np.zeros(shape, np.uint8)
+        msk[5, 3:30] = 1  # one pixel high: a zero eigenvalue
+    elif mask_kind == "ring":
+        grids = np.meshgrid(*[np.arange(n) - n / 2 for n in shape], indexing="ij")
+        r = np.sqrt(sum(g**2 for g in grids))
+        msk = ((r > 6) & (r < 15)).astype(np.uint8)
+    else:
+        msk = _mask(rng, shape, mask_kind)
+    img = sitk.GetImageFromArray(_texture(rng, shape, "noise").astype(np.float32))
+    img.SetSpacing((0.7, 1.3))
+    m = sitk.GetImageFromArray(msk)
+    m.CopyInformation(img)
+    params = resolve_settings("v0").params(2)
+    ref = {k: v for k, v in _pyradiomics(params, img, m).items() if "_shape2D_" in k}
+    got = {k: float(v) for k, v in make_extractor(params).execute(img, m).items() if "_shape2D_" in k}
+    assert len(ref) == 9 and list(got) == list(ref)
+    for k in ref:
+        assert got[k] == ref[k] or (np.isnan(got[k]) and np.isnan(ref[k])), (k, got[k], ref[k])
+
+
 @pytest.mark.parametrize("preset", ["v0", pytest.param("v1", marks=pytest.mark.slow)])
 def test_every_feature_matches_pyradiomics_3d(preset: str) -> None:
     rng = np.random.default_rng(7)

@@ -32,7 +32,7 @@ from datagen import write_png_set
 
 pytest.importorskip("numba")
 
-RESULTS: dict[str, float] = {}
+RESULTS: dict[str, float | str] = {}
 OUT = Path(__file__).parents[1] / "build" / "benchmarks" / "engine_speed.json"
 PER_IMAGE = 8  # images per timing round
 CASES = [("v1", 256), ("v1", 128), ("v0", 256), ("ccnet", 256)]
@@ -94,6 +94,57 @@ def test_per_image(benchmark, images, case, engine, monkeypatch):
     _per_image(benchmark, images[size], settings, f"{preset}_{size}_{engine}_s")
 
 
+#: Images per device batch in the throughput benchmark (FRD_BENCH_BATCH).
+BATCH = int(os.environ.get("FRD_BENCH_BATCH", "16"))
+
+
+def _prepared_pairs(refs, settings, monkeypatch):
+    """The (image, mask) pairs frd hands its extractor (read, expanded, masked), recorded once."""
+    import frd.extract
+
+    pairs = []
+
+    class Recorder:
+        def execute(self, image, mask):
+            pairs.append((image, mask))
+            return {}
+
+    with monkeypatch.context() as m:
+        m.setattr(frd.extract, "_extractor", lambda *_: Recorder())
+        for ref in refs:
+            extract_image(ref, None, settings)
+    return pairs
+
+
+@pytest.mark.parametrize("engine", ["fast", "torch"])
+@pytest.mark.parametrize("case", [("v1", 256), ("v0", 256)], ids=lambda c: f"{c[0]}-{c[1]}")
+def test_batch_throughput(benchmark, tmp_path_factory, case, engine, monkeypatch):
+    """Images per second of the feature stage (preprocessing included, PNG reading not) for one batch of
+    BATCH images: the torch engine counts the matrices of the whole batch at once on its device
+    (``$FRD_TORCH_DEVICE``, else cuda when present, else cpu), the fast engine image by image."""
+    preset, size = case
+    if engine == "torch":
+        pytest.importorskip("torch")
+    from frd.engine.pipeline import make_extractor
+
+    root = tmp_path_factory.mktemp(f"batch-{preset}")
+    write_png_set(root, BATCH, seed=5, size=size)
+    settings = resolve_settings(preset, engine=engine)
+    pairs = _prepared_pairs(discover(root), settings, monkeypatch)
+    dim = 3 if settings.expand_2d else 2
+    extractor = make_extractor(settings.params(dim), settings.keep_diagnostics, engine)
+    if engine == "torch":
+        run = lambda: extractor.execute_batch(pairs)  # noqa: E731
+        device = str(extractor.device)
+    else:
+        run = lambda: [extractor.execute(*p) for p in pairs]  # noqa: E731
+        device = "cpu (numba)"
+    run()  # compile / warm the device
+    benchmark.pedantic(run, rounds=3, warmup_rounds=0)
+    RESULTS[f"batch_{preset}_{size}_{engine}_images_per_s"] = len(pairs) / benchmark.stats.stats.median
+    RESULTS[f"batch_{preset}_{size}_{engine}_device"] = device
+
+
 #: Images per set of the end-to-end run; the issue's target is about 2 x 1000 (FRD_BENCH_E2E_N=1000),
 #: where the fixed start-up (interpreter, imports, numba's first call: about 2 s) no longer counts.
 E2E_N = int(os.environ.get("FRD_BENCH_E2E_N", "32"))
@@ -126,6 +177,13 @@ def _report() -> None:
             slow = r.get(f"{preset}_{size}_{base}_s")
             if slow and fast:
                 ratios[f"{preset}_{size}_{base}_over_fast"] = slow / fast
+    for preset, size in [("v1", 256), ("v0", 256)]:
+        torch_rate, fast_rate = (
+            r.get(f"batch_{preset}_{size}_torch_images_per_s"),
+            r.get(f"batch_{preset}_{size}_fast_images_per_s"),
+        )
+        if torch_rate and fast_rate:
+            ratios[f"batch_{preset}_{size}_torch_over_fast"] = torch_rate / fast_rate
     slow, fast = r.get(f"frd_cli_cold_2x{E2E_N}_pyradiomics_s"), r.get(f"frd_cli_cold_2x{E2E_N}_fast_s")
     if slow and fast:
         ratios["frd_cli_cold_pyradiomics_over_fast"] = slow / fast

@@ -256,8 +256,9 @@ def compute_frd(
     ``preset`` is a preset name or resolved :class:`Settings`; ``options`` override a named
     preset (``params_file``, ``feature_classes``, ``image_types``, ``log_sigma``, ``bin_width``,
     ``resize``, ``norm_ref``, ``norm_type``, ``log``, ``sqrtm``, ``means_only``,
-    ``engine``: ``"pyradiomics"``, the default, or ``"fast"``, frd's compiled engine; ``robust``: drop
-    near-constant columns and floor the normalizing spread, never a preset's number) or choose the
+    ``engine``: ``"pyradiomics"``, the default, ``"fast"``, frd's compiled engine, or ``"torch"``, the
+    fast engine with its texture matrices on a torch device; ``robust``: drop near-constant columns and
+    floor the normalizing spread, never a preset's number) or choose the
     analyses (``bootstrap``, ``seed``, ``level``, ``kid``, ``fd_inf``, ``match_sample_count``;
     or pass ``analysis=Analysis(...)``).
 

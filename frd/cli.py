@@ -118,9 +118,11 @@ _EXTRACTION = _options(
     click.option("--sqrtm", type=click.Choice(SQRTM_METHODS), help="Matrix square root (see docs/presets.md)."),
     click.option(
         "--engine",
-        type=click.Choice(["pyradiomics", "fast"]),
+        type=click.Choice(["pyradiomics", "fast", "torch"]),
         default=None,
-        help="Radiomics engine: pyradiomics (default) or fast (frd's compiled port; needs frd[fast]).",
+        help="Radiomics engine: pyradiomics (default), fast (frd's compiled port; needs frd-radiomics[fast]) or torch "
+        "(fast with texture matrices on a torch device, $FRD_TORCH_DEVICE or cuda if present; "
+        "needs frd-radiomics[fast,torch]).",
     ),
     click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice."),
     click.option("-w", "--workers", type=click.IntRange(min=1), help="Processes (default: min(8, usable cores))."),

@@ -85,10 +85,10 @@ def _extractor(settings: Settings, dim: int) -> Any:
         radiomics.setVerbosity(60)
         logging.getLogger("radiomics").setLevel(logging.ERROR)
         logging.getLogger("pykwalify").setLevel(logging.WARNING)  # it logs every parameter validation
-        if settings.engine == "fast":
+        if settings.engine in ("fast", "torch"):
             from .engine.pipeline import make_extractor
 
-            _EXTRACTORS[key] = make_extractor(settings.params(dim), diagnostics=settings.keep_diagnostics)
+            _EXTRACTORS[key] = make_extractor(settings.params(dim), settings.keep_diagnostics, settings.engine)
         else:
             _EXTRACTORS[key] = featureextractor.RadiomicsFeatureExtractor(settings.params(dim))
     return _EXTRACTORS[key]
@@ -298,10 +298,10 @@ def extract_sets(
 
     t1 = time.perf_counter()
     if todo:
-        if settings.engine == "fast":  # numba missing or settings it cannot reproduce: one typed error, up front
+        if settings.engine in ("fast", "torch"):  # numba/torch missing or settings it cannot reproduce: up front
             from .engine.pipeline import ensure_usable
 
-            ensure_usable(settings.params_2d, settings.params_3d)
+            ensure_usable(settings.params_2d, settings.params_3d, engine=settings.engine)
         _compute(todo, settings, workers, progress, results)
         for i, _img, _msk in todo:
             kind, payload = results[i]

@@ -20,8 +20,9 @@ from .presets import PRESETS, V1_LOG_SIGMA
 #: Bumped whenever the per-image feature vector of the same settings could change.
 FEATURE_FORMAT = 1
 
-#: Radiomics engines: pyradiomics itself, or frd's compiled port of its formulas (frd.engine, the ``fast`` extra).
-ENGINES = ("pyradiomics", "fast")
+#: Radiomics engines: pyradiomics itself, frd's compiled port of its formulas (frd.engine, the ``fast`` extra),
+#: or that port with its texture matrices counted by torch on a device (``fast`` and ``torch`` extras).
+ENGINES = ("pyradiomics", "fast", "torch")
 
 
 @lru_cache(maxsize=1)

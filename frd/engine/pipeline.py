@@ -46,14 +46,19 @@ def check_supported(params: dict[str, Any]) -> None:
         )
 
 
-def ensure_usable(*params: dict[str, Any]) -> None:
-    """Raise :class:`EngineUnavailableError` unless numba is installed and every ``params`` is supported.
+def ensure_usable(*params: dict[str, Any], engine: str = "fast") -> None:
+    """Raise :class:`EngineUnavailableError` unless numba (and torch, for ``engine="torch"``) is installed
+    and every ``params`` is supported.
 
     Called before any image is extracted, so that a worker never meets it per image (where
     ``--skip-invalid`` would skip every image instead of stopping).
     """
     if not available():
         raise EngineUnavailableError(f"the fast radiomics engine needs numba: {install_command('fast')}")
+    if engine == "torch":
+        from .torch_backend import _torch
+
+        _torch()
     for p in params:
         check_supported(p)
 
@@ -276,6 +281,69 @@ def get_mask(mask: sitk.Image, **s: Any) -> sitk.Image:
     return mask
 
 
+def shape2d_features(roi: np.ndarray, spacing: tuple[float, ...], names: list[str]) -> dict[str, float]:
+    """pyradiomics' shape2D features of the 2D boolean ``roi`` (cropped to its bounding box), ``spacing`` (x, y).
+
+    The same numpy steps and the same C routine (``cShape.calculate_coefficients2D``) as pyradiomics'
+    ``RadiomicsShape2D``, so the values are bit-identical; what goes is the feature class around
+    them (two SimpleITK crops, a copy of the image, feature discovery by introspection).
+    """
+    from radiomics import cShape
+
+    mask = np.pad(roi, pad_width=1, mode="constant", constant_values=0)
+    where = np.where(mask != 0)
+    pixel_spacing = np.array(spacing[::-1])
+    perimeter, surface, diameter = cShape.calculate_coefficients2D(mask, pixel_spacing)
+    n = len(where[0])
+    coordinates = np.array(where, dtype="int").transpose((1, 0))
+    physical = coordinates * pixel_spacing[None, :]
+    physical -= np.mean(physical, axis=0)
+    physical /= np.sqrt(n)
+    eig = np.linalg.eigvals(np.dot(physical.T.copy(), physical))
+    eig[(eig < 0) & (eig > -1e-10)] = 0  # pyradiomics' correction of round-off below zero
+    eig.sort()
+    y, x = pixel_spacing
+
+    def sphericity() -> float:
+        return (2 * np.sqrt(np.pi * surface)) / perimeter
+
+    formulas = {
+        "MeshSurface": lambda: surface,
+        "PixelSurface": lambda: n * (x * y),
+        "Perimeter": lambda: perimeter,
+        "PerimeterSurfaceRatio": lambda: perimeter / surface,
+        "Sphericity": sphericity,
+        "MaximumDiameter": lambda: diameter,
+        "MajorAxisLength": lambda: np.nan if eig[1] < 0 else np.sqrt(eig[1]) * 4,
+        "MinorAxisLength": lambda: np.nan if eig[0] < 0 else np.sqrt(eig[0]) * 4,
+        "Elongation": lambda: np.nan if eig[0] < 0 or eig[1] < 0 else np.sqrt(eig[0] / eig[1]),
+    }
+    with np.errstate(divide="ignore", invalid="ignore"):  # pyradiomics lets numpy give inf/nan here
+        return {name: formulas[name]() for name in names}
+
+
+def compute_shape(
+    extractor: Any, image: sitk.Image, mask: sitk.Image, bounding_box: np.ndarray, roi: np.ndarray, s: dict[str, Any]
+) -> collections.OrderedDict[str, Any]:
+    """pyradiomics' ``computeShape``; for 2D images the shape2D class is :func:`shape2d_features`."""
+    enabled = extractor.enabledFeatures
+    shapes = {c for c in enabled if c.startswith("shape")}
+    if mask.GetDimension() != 2 or not shapes <= {"shape", "shape2D"} or roi.ndim != 2:
+        return extractor.computeShape(image, mask, bounding_box, **s)
+    out: collections.OrderedDict[str, Any] = collections.OrderedDict()
+    if "shape2D" in shapes:  # 3D "shape" of a 2D image: pyradiomics warns and computes nothing
+        for name, value in shape2d_features(
+            roi, image.GetSpacing(), _feature_names("shape2D", enabled["shape2D"])
+        ).items():
+            out[f"original_shape2D_{name}"] = value
+    return out
+
+
+#: One filtered image's texture work: (array cropped to the ROI box, boolean ROI, spacing, image type name,
+#: the image type's settings, the SimpleITK image the array views, kept alive with it).
+TextureJob = tuple[np.ndarray, np.ndarray, tuple[float, ...], str, dict[str, Any], sitk.Image]
+
+
 def execute(
     extractor: Any, image: sitk.Image, mask: sitk.Image, diagnostics: bool = True
 ) -> collections.OrderedDict[str, Any]:
@@ -286,6 +354,17 @@ def execute(
     ``diagnostics``: the hashes, versions and settings pyradiomics adds as text cost a third of the
     preprocessing time and carry no number.
     """
+    vector, jobs = prepare(extractor, image, mask, diagnostics)
+    for arr, roi, spacing, type_name, kwargs, _ in jobs:
+        vector.update(compute_texture(arr, roi, spacing, type_name, extractor.enabledFeatures, kwargs))
+    return vector
+
+
+def prepare(
+    extractor: Any, image: sitk.Image, mask: sitk.Image, diagnostics: bool = True
+) -> tuple[collections.OrderedDict[str, Any], list[TextureJob]]:
+    """The steps of :func:`execute` up to the texture classes: diagnostics and shape features so far,
+    and the filtered images whose texture features follow, in pyradiomics' order."""
     from radiomics import imageoperations as ops
 
     s = extractor.settings.copy()
@@ -323,21 +402,20 @@ def execute(
     vector: collections.OrderedDict[str, Any] = collections.OrderedDict()
     if diag is not None:
         vector.update(diag)
-    vector.update(extractor.computeShape(image, mask, bounding_box, **s))
     # pyradiomics crops each filtered image to the ROI's bounding box (cropToTumorMask, no padding):
     # the same region as an array slice, z/y/x order reversed from ITK's x/y/z bounding box.
     box = tuple(slice(int(lo), int(hi) + 1) for lo, hi in zip(bounding_box[0::2], bounding_box[1::2], strict=True))
     box = box[::-1]
     roi = sitk.GetArrayViewFromImage(mask)[box] == label
+    vector.update(compute_shape(extractor, image, mask, bounding_box, roi, s))
+    jobs: list[TextureJob] = []
     for image_type, custom in extractor.enabledImagetypes.items():
         args = s.copy()
         args.update(custom)
         for filtered, type_name, kwargs in getattr(ops, f"get{image_type}Image")(image, mask, **args):
             arr = sitk.GetArrayViewFromImage(filtered)[box]
-            vector.update(
-                compute_texture(arr, roi, filtered.GetSpacing(), type_name, extractor.enabledFeatures, kwargs)
-            )
-    return vector
+            jobs.append((arr, roi, filtered.GetSpacing(), type_name, kwargs, filtered))
+    return vector, jobs
 
 
 class FastExtractor:
@@ -355,7 +433,49 @@ class FastExtractor:
         return execute(self.pyradiomics, image, mask, self.diagnostics)
 
 
-def make_extractor(params: dict[str, Any], diagnostics: bool = True) -> FastExtractor:
-    """A fast extractor for pyradiomics ``params`` (the dict of a parameter file); ``diagnostics=False``
-    leaves out the ``diagnostics_*`` entries (frd keeps them only where a preset uses them, v1)."""
+class TorchExtractor(FastExtractor):
+    """The fast engine with its texture matrices counted by torch on ``device`` (:mod:`.torch_backend`),
+    batched over every filtered image of a call: :meth:`execute_batch` takes many images at once."""
+
+    def __init__(self, params: dict[str, Any], diagnostics: bool = True, device: Any = None) -> None:
+        from . import torch_backend
+
+        super().__init__(params, diagnostics)
+        self.device = torch_backend.default_device() if device is None else device
+
+    def execute(self, image: sitk.Image, mask: sitk.Image) -> collections.OrderedDict[str, Any]:
+        """Features of ``image`` inside ``mask`` (its filtered images form one device batch)."""
+        return self.execute_batch([(image, mask)])[0]
+
+    def execute_batch(self, pairs: list[tuple[sitk.Image, sitk.Image]]) -> list[collections.OrderedDict[str, Any]]:
+        """Features of every (image, mask) pair; the texture matrices of all their filtered images that
+        share settings and dimensionality are counted in one batch on the device."""
+        from .torch_backend import compute_texture_batch
+
+        prepared = [prepare(self.pyradiomics, image, mask, self.diagnostics) for image, mask in pairs]
+        groups: dict[tuple[str, int], list[tuple[int, int]]] = collections.defaultdict(list)
+        for p, (_, jobs) in enumerate(prepared):
+            for j, job in enumerate(jobs):
+                groups[(repr(sorted(job[4].items())), job[0].ndim)].append((p, j))
+        textures: dict[tuple[int, int], collections.OrderedDict[str, float]] = {}
+        for members in groups.values():
+            batch = [prepared[p][1][j] for p, j in members]
+            got = compute_texture_batch(
+                [job[:4] for job in batch], self.pyradiomics.enabledFeatures, batch[0][4], self.device
+            )
+            textures.update(zip(members, got, strict=True))
+        out = []
+        for p, (vector, jobs) in enumerate(prepared):
+            for j in range(len(jobs)):
+                vector.update(textures[(p, j)])
+            out.append(vector)
+        return out
+
+
+def make_extractor(params: dict[str, Any], diagnostics: bool = True, engine: str = "fast") -> FastExtractor:
+    """An extractor of ``engine`` (``fast``: numba; ``torch``: matrices on a torch device) for pyradiomics
+    ``params`` (the dict of a parameter file); ``diagnostics=False`` leaves out the ``diagnostics_*``
+    entries (frd keeps them only where a preset uses them, v1)."""
+    if engine == "torch":
+        return TorchExtractor(params, diagnostics)
     return FastExtractor(params, diagnostics)

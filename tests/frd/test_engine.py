@@ -116,6 +116,32 @@ def test_every_feature_matches_pyradiomics_2d(preset: str, case: tuple) -> None:
     assert worst < REL_TOL
 
 
+@pytest.mark.parametrize("mask_kind", ["blob", "two", "full", "row", "ring"])
+def test_shape2d_is_bit_identical_to_pyradiomics(mask_kind: str) -> None:
+    """The engine's shape2D (pyradiomics' steps without its feature class) gives pyradiomics' exact values."""
+    rng = np.random.default_rng(11)
+    shape = (37, 41)
+    if mask_kind == "row":
+        msk = np.zeros(shape, np.uint8)
+        msk[5, 3:30] = 1  # one pixel high: a zero eigenvalue
+    elif mask_kind == "ring":
+        grids = np.meshgrid(*[np.arange(n) - n / 2 for n in shape], indexing="ij")
+        r = np.sqrt(sum(g**2 for g in grids))
+        msk = ((r > 6) & (r < 15)).astype(np.uint8)
+    else:
+        msk = _mask(rng, shape, mask_kind)
+    img = sitk.GetImageFromArray(_texture(rng, shape, "noise").astype(np.float32))
+    img.SetSpacing((0.7, 1.3))
+    m = sitk.GetImageFromArray(msk)
+    m.CopyInformation(img)
+    params = resolve_settings("v0").params(2)
+    ref = {k: v for k, v in _pyradiomics(params, img, m).items() if "_shape2D_" in k}
+    got = {k: float(v) for k, v in make_extractor(params).execute(img, m).items() if "_shape2D_" in k}
+    assert len(ref) == 9 and list(got) == list(ref)
+    for k in ref:
+        assert got[k] == ref[k] or (np.isnan(got[k]) and np.isnan(ref[k])), (k, got[k], ref[k])
+
+
 @pytest.mark.parametrize("preset", ["v0", pytest.param("v1", marks=pytest.mark.slow)])
 def test_every_feature_matches_pyradiomics_3d(preset: str) -> None:
     rng = np.random.default_rng(7)
@@ -248,6 +274,34 @@ def test_random_small_images_match_pyradiomics(seed, shape, levels, fill, bin_wi
     assert list(got) == list(ref)
     report = compare(ref, got, intensity_scale(img))
     assert report.mismatches == [], report.mismatches[:5]
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 3000),
+    kind=st.sampled_from(
+        ["uint8", "wide-int", "negative-int", "float", "few-floats", "narrow-floats", "signed-floats", "nan"]
+    ),
+    pct=st.lists(st.floats(0, 100), min_size=1, max_size=6),
+)
+def test_compiled_percentiles_equal_numpy_bit_for_bit(seed, n, kind, pct) -> None:
+    """firstorder's percentiles (counted for integer ROIs, radix-selected otherwise) are numpy's, bit for bit."""
+    from frd.engine.features import _FIRSTORDER_Q, percentiles
+
+    rng = np.random.default_rng(seed)
+    x = {
+        "uint8": lambda: rng.integers(0, 256, n),
+        "wide-int": lambda: rng.integers(0, 2**31, n),  # too wide to count: numpy's partition
+        "negative-int": lambda: rng.integers(-3000, 3000, n),
+        "float": lambda: rng.normal(0, 1, n),
+        "few-floats": lambda: rng.choice([0.5, 1.25, 7.0], n),
+        "narrow-floats": lambda: 1.0 + rng.random(n) / 32,  # one radix bucket holds every value
+        "signed-floats": lambda: rng.normal(0, 1e-3, n) * rng.choice([0.0, 1.0, 1e300], n),
+        "nan": lambda: np.where(rng.random(n) < 0.01, np.nan, rng.random(n)),
+    }[kind]().astype(np.float64)
+    for q in (np.asarray(pct), _FIRSTORDER_Q):
+        np.testing.assert_array_equal(percentiles(x, q), np.percentile(x, q))
 
 
 # --------------------------------------------------------------------------- matrices
@@ -414,3 +468,136 @@ def test_streaming_and_metric_front_ends_take_the_engine() -> None:
 
     assert FRD(preset="ccnet", engine="fast").settings.engine == "fast"
     assert FRD(preset="ccnet").settings.engine == "pyradiomics"
+
+
+# --------------------------------------------------------------------------- the torch path (engine="torch")
+
+
+def _binned_batch(rng: np.random.Generator, shapes: list[tuple[int, ...]]) -> list:
+    from frd.engine.discretize import discretize
+
+    out = []
+    for k, shape in enumerate(shapes):
+        arr = rng.integers(0, 100, shape).astype(np.float64)
+        roi = rng.random(shape) < 0.7
+        roi[(shape[0] // 2,)] = True  # an ROI pyradiomics accepts
+        if k == 1 and len(shape) == 2:  # a checkerboard: lines of several voxels, none adjacent along x or y
+            roi = np.add.outer(np.arange(shape[0]), np.arange(shape[1])) % 2 == 0
+        b = discretize(arr, roi, {"binWidth": 25})
+        b.image = np.ascontiguousarray(b.image[np.newaxis] if b.image.ndim == 2 else b.image)
+        out.append((b, np.ascontiguousarray((roi[np.newaxis] if roi.ndim == 2 else roi).astype(np.uint8))))
+    return out
+
+
+@pytest.mark.parametrize(
+    "shapes",
+    [[(9, 13), (17, 5), (12, 12)], [(1, 30), (30, 1), (2, 2)], [(5, 6, 7), (4, 9, 3)], [(1, 9), (1, 9)]],
+    ids=["2d-ragged", "2d-flat-rois", "3d", "2d-rows"],
+)
+def test_torch_matrices_equal_the_numba_matrices_batched(shapes: list[tuple[int, ...]]) -> None:
+    """Images of different shapes in one device batch: every matrix equals the numba kernel's for that image."""
+    pytest.importorskip("torch")
+    from frd.engine import torch_backend as T
+    from frd.engine.pipeline import _angles, _symmetric_index_cached
+
+    rng = np.random.default_rng(len(shapes[0]) * 100 + shapes[0][0])
+    items = _binned_batch(rng, shapes)
+    grid = tuple(max(s[d] for s in shapes) for d in range(len(shapes[0])))  # one angle set for the batch
+    both, one = _angles(grid, {}, True, [1]), _angles(grid, {}, False, [1])
+    sym = _symmetric_index_cached(grid, {}, [1])
+    batch = T.make_batch([b for b, _ in items], both, "cpu")
+    glcm, gldm, ngtdm = T.neighbourhood(batch, both, sym, len(one), 0)
+    nr = max(grid)
+    runs = T.glrlm(batch, one, nr)
+    zone_image, zone_level, zone_size = T.glszm_zones(batch, both)
+    for i, (b, mask) in enumerate(items):
+        ng = b.ng
+        g, d, n = M.neighbourhood(b.image, mask, both, sym, ng, len(one), 0, True, True, True)
+        full = (batch.ng, batch.ng, len(one))
+        np.testing.assert_array_equal(T.image_matrix(glcm, i, full, (ng, ng, len(one))), g)
+        np.testing.assert_array_equal(gldm[i, :ng], d)
+        np.testing.assert_allclose(ngtdm[i, :ng], n, rtol=1e-13, atol=0)
+        got_runs = T.image_matrix(runs, i, (batch.ng, nr, len(one)), (ng, nr, len(one)))
+        np.testing.assert_array_equal(got_runs, M.glrlm(b.image, mask, one, ng, nr))
+        mine = zone_image == i
+        p, sizes = T._glszm_matrix(zone_level[mine], zone_size[mine], ng)
+        want_p, want_sizes = M.glszm(b.image, mask, both, ng)
+        np.testing.assert_array_equal(p, want_p)
+        np.testing.assert_array_equal(sizes, want_sizes)
+
+
+@pytest.mark.parametrize("preset", ["v1", "v0", "ccnet"])
+def test_torch_engine_features_match_pyradiomics_in_one_batch(preset: str) -> None:
+    """Every 2D case of the oracle, extracted in one execute_batch call on the CPU device."""
+    pytest.importorskip("torch")
+    s = resolve_settings(preset)
+    params = s.params(2)
+    pairs = []
+    for case in CASES_2D:
+        texture, mask, shape = case
+        rng = np.random.default_rng(zlib.crc32(repr(case).encode()))
+        pairs.append(_pair(_texture(rng, shape, texture), _mask(rng, shape, mask), preset))
+    extractor = make_extractor(params, engine="torch")
+    assert extractor.device == "cpu"  # no GPU in CI
+    for got, (img, m) in zip(extractor.execute_batch(pairs), pairs, strict=True):
+        ref = _pyradiomics(params, img, m)
+        assert list(got) == list(ref)
+        report = compare(ref, {k: float(v) for k, v in got.items()}, intensity_scale(img))
+        assert report.mismatches == [], report.mismatches[:5]
+
+
+def test_torch_engine_3d_matches_pyradiomics() -> None:
+    pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    arr, msk = _texture(rng, (12, 18, 12), "blocks"), _mask(rng, (12, 18, 12), "blob")
+    params = resolve_settings("v0").params(3)
+    img, m = _pair(arr, msk, "v0")
+    ref = _pyradiomics(params, img, m)
+    got = make_extractor(params, engine="torch").execute(img, m)
+    assert list(got) == list(ref)
+    report = compare(ref, {k: float(v) for k, v in got.items()}, intensity_scale(img))
+    assert report.mismatches == [], report.mismatches[:5]
+
+
+def test_torch_engine_device_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("torch")
+    from frd.engine.torch_backend import DEVICE_ENV, default_device
+
+    monkeypatch.setenv(DEVICE_ENV, "meta")
+    assert default_device() == "meta"
+    monkeypatch.delenv(DEVICE_ENV)
+    import torch
+
+    assert default_device() == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_missing_torch_is_a_typed_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from frd.engine.pipeline import ensure_usable
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch raises ImportError
+    with pytest.raises(EngineUnavailableError, match=r"frd-radiomics\[torch\]"):
+        ensure_usable(resolve_settings("v0").params(2), engine="torch")
+
+
+def test_cli_torch_engine_equals_fast_engine(png_sets, tmp_path) -> None:
+    pytest.importorskip("torch")
+    from click.testing import CliRunner
+
+    from frd.cli import main
+
+    a, b = png_sets
+    out = {}
+    for engine in ("fast", "torch"):
+        args = [str(a), str(b), "--preset", "v0", "--engine", engine, "-w", "1", "-q", "--cache-dir", str(tmp_path)]
+        run = CliRunner().invoke(main, args)
+        assert run.exit_code == 0, run.output
+        out[engine] = float(run.output.strip())
+    assert out["torch"] == pytest.approx(out["fast"], rel=1e-9)
+
+
+def test_import_frd_and_the_engine_do_not_import_torch() -> None:
+    code = (
+        "import sys, frd, frd.api, frd.cli, frd.extract, frd.engine.pipeline, frd.engine.torch_backend; "
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

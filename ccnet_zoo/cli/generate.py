@@ -58,6 +58,7 @@ def sample_overrides(config: dict[str, Any], overrides: dict[str, Any]) -> dict[
 @click.option("--device", default=None, help="cpu, cuda or cuda:N [default: cuda when present].")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="CPU threads.")
 @set_option("Sampling override (repeatable), e.g. sample.steps=50 (only sample.*).")
+@click.option("--verify", is_flag=True, help="Re-hash the --weights file in full before use.")
 @click.option("--measure", is_flag=True, help="Also measure lesion enhancement per phase (enhancement.json).")
 @click.option("--overwrite", is_flag=True, help="Replace earlier output in --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -81,27 +82,27 @@ def generate(
     device: str | None,
     threads: int,
     sets: tuple[str, ...],
+    verify: bool,
     measure: bool,
     overwrite: bool,
     quiet: bool,
 ) -> None:
     """Synthesize post-contrast phases from the pre-contrast images of a split (DDIM, batched, seeded)."""
     setup_logging()
-    import torch
-
-    from ccnet_zoo.models.errors import ModelError
     from ccnet_zoo.pipeline import CCNetPipeline, generate_split
     from ccnet_zoo.train.data import load_rows
 
     if text_branch and guidance_scale is not None:
         raise click.UsageError("--text-branch and --guidance-scale exclude each other")
-    dev = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if dev.startswith("cuda") and not torch.cuda.is_available():
-        raise ModelError("--device cuda was asked for but no GPU is available; use --device cpu")
-    if dev == "cpu":
-        torch.set_num_threads(threads)
+    from ccnet_zoo.device import use_device
+
+    dev = use_device(device, threads)  # the GPU when present; cuda = cuda:LOCAL_RANK
     if (run is None) == (weights is None):
         raise click.UsageError("give exactly one of --controlnet RUN and --weights NAME")
+    if weights is not None and verify:
+        from ccnet_zoo.weights import Registry
+
+        Registry.load().path(weights, verify=True)  # a full re-hash, whatever the stamp says
     if weights is not None:
         pipe = CCNetPipeline.from_pretrained(weights, dev)
     else:

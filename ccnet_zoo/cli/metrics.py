@@ -44,7 +44,7 @@ from ccnet_zoo.metrics.registry import METRICS
     help="Matrix square root of FID: scipy (the field's) or eigh (frd's, ~10x faster).",
 )
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1))
-@click.option("--device", default="cpu", show_default=True, help="torch device for FID/LPIPS.")
+@click.option("--device", default=None, help="torch device for FID/LPIPS [default: cuda when present].")
 @click.option("--strict", is_flag=True, help="Fail when a file has no partner instead of leaving it out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON instead of a table.")
 @click.option(
@@ -67,7 +67,7 @@ def metrics(
     alexnet: str,
     fid_sqrtm: str,
     batch_size: int,
-    device: str,
+    device: str | None,
     strict: bool,
     as_json: bool,
     out: str | None,

@@ -94,11 +94,12 @@ def verify_cmd(ctx: click.Context, names: tuple[str, ...]) -> None:
 
 @weights.command("path")
 @click.argument("name")
+@click.option("--verify", is_flag=True, help="Re-hash the file in full (default: when it changed since last hashed).")
 @click.pass_context
 @user_errors("weights path")
-def path_cmd(ctx: click.Context, name: str) -> None:
+def path_cmd(ctx: click.Context, name: str, verify: bool) -> None:
     """Print the verified local file of NAME (never downloads)."""
-    click.echo(str(_registry(ctx).path(name)))
+    click.echo(str(_registry(ctx).path(name, verify=verify)))
 
 
 @weights.command("add")
@@ -115,6 +116,7 @@ def path_cmd(ctx: click.Context, name: str) -> None:
 @click.option("--description", default="", help="What the weights are (data, config, metrics).")
 @click.option("--licence", default="unknown", show_default=True)
 @click.option("--kind", default="other", show_default=True, help="e.g. ccnet, fid-inception, lpips-alexnet.")
+@click.option("--force", is_flag=True, help="Replace an entry of yours with this name.")
 @click.pass_context
 @user_errors("weights add")
 def add_cmd(
@@ -126,9 +128,12 @@ def add_cmd(
     description: str,
     licence: str,
     kind: str,
+    force: bool,
 ) -> None:
     """Register NAME in the user registry (in the cache folder; the shipped registry is never modified)."""
     reg = _registry(ctx)
-    e = reg.add(name, file=file, url=url, sha256=sha256, description=description, licence=licence, kind=kind)
+    e = reg.add(
+        name, file=file, url=url, sha256=sha256, description=description, licence=licence, kind=kind, force=force
+    )
     where = reg.cache_path(name) if file else f"{url} (run `ccnet-zoo weights fetch {name}`)"
     click.echo(f"registered {name} sha256 {e.sha256} -> {where}")

@@ -93,7 +93,8 @@ def paired_augment(images: list[torch.Tensor], rng: np.random.Generator, n_inten
 
 class PairedDCEDataset(Dataset):
     """Items: ``source``, ``target``, ``mask`` (1, S, S) tensors; ``acquisition_time`` (1,) float32 seconds;
-    ``report``, ``patient_id``, ``source_path``, ``target_path`` strings; ``phase``, ``slice`` ints."""
+    ``report``, ``patient_id``, ``source_path``, ``target_path`` strings; ``phase``, ``slice`` ints;
+    ``augmented``: whether an augmentation changed this item (if not, ``target`` is the image as loaded)."""
 
     def __init__(
         self,
@@ -101,6 +102,7 @@ class PairedDCEDataset(Dataset):
         image_size: int = 224,
         augment: bool = False,
         seed: int = 0,
+        preload: bool = False,
     ) -> None:
         self.rows = read_datalist(Path(datalist)) if isinstance(datalist, (str, Path)) else list(datalist)
         if image_size < 8:
@@ -109,6 +111,26 @@ class PairedDCEDataset(Dataset):
         self.augment = augment
         self.seed = seed
         self.epoch = 0
+        # decoded + resized images, filled once (PNG decoding and resizing otherwise repeat every epoch)
+        self.cache: dict[tuple[str, str], torch.Tensor] | None = {} if preload else None
+        if preload:
+            for row in self.rows:
+                self._load(str(row["source"]), "image")
+                self._load(str(row["target"]), "image")
+                self._load(row.get("segmentation_mask") or None, "mask")  # type: ignore[arg-type]
+
+    def image(self, path: str) -> torch.Tensor:
+        """The (1, S, S) image of ``path`` as the items hold it before augmentation (preloaded when possible)."""
+        return self._load(path, "image")
+
+    def _load(self, path: str | None, kind: str) -> torch.Tensor:
+        key = (kind, str(path or ""))
+        if self.cache is not None and key in self.cache:
+            return self.cache[key]
+        x = load_image(str(path), self.image_size) if kind == "image" else load_mask(path, self.image_size)
+        if self.cache is not None:
+            self.cache[key] = x
+        return x
 
     def set_epoch(self, epoch: int) -> None:
         """Select the augmentation draw of ``epoch`` (call before each training epoch)."""
@@ -119,13 +141,17 @@ class PairedDCEDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, object]:
         row = self.rows[index]
-        source = load_image(str(row["source"]), self.image_size)
-        target = load_image(str(row["target"]), self.image_size)
-        mask = load_mask(row.get("segmentation_mask") or None, self.image_size)  # type: ignore[arg-type]
+        source = self._load(str(row["source"]), "image")
+        target = self._load(str(row["target"]), "image")
+        mask = self._load(row.get("segmentation_mask") or None, "mask")  # type: ignore[arg-type]
+        augmented = False
         if self.augment:
+            # the same first draws as paired_augment's: whether any augmentation applies to this item
+            augmented = bool((np.random.default_rng([self.seed, self.epoch, index]).uniform(size=4) < AUG_PROB).any())
             rng = np.random.default_rng([self.seed, self.epoch, index])
             source, target, mask = paired_augment([source, target, mask], rng, n_intensity=2)
         return {
+            "augmented": augmented,  # False: target is the decoded image as loaded (its latents may be cached)
             "source": source,
             "target": target,
             "mask": mask,

@@ -43,10 +43,13 @@ def compute_metrics_for_pairs(
     alexnet: str = DEFAULT_ALEXNET,
     lpips_linear: str | Path | None = None,
     batch_size: int = 16,
-    device: str = "cpu",
+    device: str | None = None,
     fid_sqrtm: str = "scipy",
 ) -> MetricsReport:
-    """Compute ``metrics`` on already paired images; see the module docstring."""
+    """Compute ``metrics`` on already paired images; see the module docstring.
+
+    ``device`` runs FID and LPIPS (``None``: the GPU when present, :func:`ccnet_zoo.device.resolve_device`).
+    """
     unknown = [m for m in metrics if m not in REGISTRY]
     if fid_sqrtm not in ("scipy", "eigh"):
         raise MetricsError(f"fid_sqrtm must be 'scipy' or 'eigh', not {fid_sqrtm!r}")
@@ -55,6 +58,10 @@ def compute_metrics_for_pairs(
     pairs = list(pairing.pairs if isinstance(pairing, Pairing) else pairing)
     if not pairs:
         raise MetricsError("no pairs to evaluate")
+    if "fid" in metrics or "lpips" in metrics:  # torch only for the network metrics
+        from ccnet_zoo.device import resolve_device
+
+        device = str(resolve_device(device))
     ctx = MetricContext(
         registry or Registry.load(),
         paper_quirks=paper_quirks,

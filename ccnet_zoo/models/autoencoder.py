@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ccnet_zoo.models.errors import ConfigError
+from ccnet_zoo.models.monai_light import light_monai
 
 
 class Autoencoder(nn.Module):
@@ -36,9 +37,10 @@ class MonaiAutoencoder(Autoencoder):
 
     def __init__(self, params: Mapping[str, Any], scale_factor: float = 1.0) -> None:
         super().__init__()
+        light_monai()
         from monai.networks.nets import AutoencoderKL
 
-        kwargs = {"spatial_dims": 2, "include_fc": False, **params}
+        kwargs = {"spatial_dims": 2, "include_fc": False, "use_flash_attention": True, **params}  # SDPA attention
         try:
             self.autoencoder = AutoencoderKL(**kwargs)
         except (TypeError, ValueError, AssertionError) as err:
@@ -53,6 +55,14 @@ class MonaiAutoencoder(Autoencoder):
 
     def encode(self, x: torch.Tensor, sample: bool = True) -> torch.Tensor:
         mu, sigma = self.autoencoder.encode(x)
+        return self.latents_from(mu, sigma, sample)
+
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The encoder's posterior (mean, std) of ``x``: what :meth:`encode` samples from."""
+        return self.autoencoder.encode(x)
+
+    def latents_from(self, mu: torch.Tensor, sigma: torch.Tensor, sample: bool = True) -> torch.Tensor:
+        """Scaled latents from a posterior: ``encode(x) == latents_from(*posterior(x))`` for the same RNG state."""
         z = self.autoencoder.sampling(mu, sigma) if sample else mu
         return z * self.scale_factor
 
@@ -72,6 +82,7 @@ def kl_loss(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
 
 def build_discriminator(params: Mapping[str, Any]) -> nn.Module:
     """MONAI ``PatchDiscriminator`` from ``discriminator.params``."""
+    light_monai()
     from monai.networks.nets import PatchDiscriminator
 
     try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -56,11 +57,26 @@ def save_checkpoint(folder: Path, name: str, tensors: Mapping[str, torch.Tensor]
     return json_path
 
 
+_TENSOR_NAME = re.compile(r"^[A-Za-z0-9_-]+-[0-9a-f]{12}\.safetensors$")
+
+
+def tensor_path(json_path: Path, name: object) -> Path:
+    """The tensor file a checkpoint JSON names, confined to the JSON's folder: only a plain file name of the
+    form this module writes is accepted (a crafted ``../x`` or absolute path would be read or deleted)."""
+    if not isinstance(name, str) or not _TENSOR_NAME.match(name):
+        raise CheckpointError(f"{json_path} names the tensor file {name!r}, which is not a file of its folder")
+    folder = json_path.parent.resolve()
+    path = (folder / name).resolve()
+    if path.parent != folder:  # a symlinked name pointing elsewhere
+        raise CheckpointError(f"{json_path}: {name} resolves outside {folder}")
+    return json_path.parent / name
+
+
 def _tensor_file(json_path: Path) -> Path | None:
     try:
         doc = json.loads(json_path.read_text(encoding="utf-8"))
-        return json_path.parent / str(doc["tensors"])
-    except (OSError, ValueError, KeyError):
+        return tensor_path(json_path, doc["tensors"])
+    except (OSError, ValueError, KeyError, TypeError):  # CheckpointError is a ValueError: nothing to remove
         return None
 
 
@@ -87,12 +103,12 @@ def load_checkpoint(path: str | Path, verify: bool = True) -> tuple[dict[str, to
         raise CheckpointError(f"{json_path} is not valid JSON: {err}") from err
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{json_path} is not a ccnet_zoo checkpoint (format {meta.get('format')!r})")
-    tensor_path = json_path.parent / str(meta["tensors"])
-    if not tensor_path.is_file():
-        raise CheckpointError(f"{json_path} names {tensor_path.name}, which is missing")
-    if verify and _sha256(tensor_path) != meta["sha256"]:
-        raise CheckpointError(f"{tensor_path} does not match the sha256 recorded in {json_path}")
-    return load_file(str(tensor_path)), meta
+    tensors = tensor_path(json_path, meta.get("tensors"))
+    if not tensors.is_file():
+        raise CheckpointError(f"{json_path} names {tensors.name}, which is missing")
+    if verify and _sha256(tensors) != meta.get("sha256"):
+        raise CheckpointError(f"{tensors} does not match the sha256 recorded in {json_path}")
+    return load_file(str(tensors)), meta
 
 
 def module_tensors(prefix: str, module: nn.Module) -> dict[str, torch.Tensor]:

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from ccnet_zoo.models.errors import ConfigError
+from ccnet_zoo.models.monai_light import light_monai
 
 Config = dict[str, Any]
 
@@ -124,6 +125,13 @@ class TrainConfig:
     # ldm / controlnet
     text_dropout: float | None = None
     conditioning_scale: float | None = None
+    # throughput (docs/performance.md): bf16|fp16, auto|true|false, false|true|backend, steps, epochs, bool
+    amp_dtype: str | None = None
+    channels_last: bool | str | None = None
+    compile: bool | str | None = None
+    log_every: int | None = None
+    checkpoint_every: int | None = None
+    preload: bool | None = None
 
 
 #: section name in the YAML -> its dataclass
@@ -372,6 +380,7 @@ def validate_config(cfg: Config, where: str = "config") -> None:
 
 def _check_params(cfg: Config, where: str) -> None:
     """Check the ``params`` blocks against the MONAI constructors (names only; values are checked on build)."""
+    light_monai()
     from monai.networks.nets import AutoencoderKL, ControlNet, DiffusionModelUNet, PatchDiscriminator
 
     managed = {"spatial_dims", "with_conditioning", "num_class_embeds", "cross_attention_dim", "include_fc"}

@@ -16,6 +16,7 @@ from torch import nn
 
 from ccnet_zoo.models.acq_time import AcquisitionTimeEmbedding
 from ccnet_zoo.models.errors import ConfigError
+from ccnet_zoo.models.monai_light import light_monai
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +45,17 @@ class MonaiController(Controller):
 
     def __init__(self, params: Mapping[str, Any], acq_time_scale: float = 1.0) -> None:
         super().__init__()
+        light_monai()
         from monai.networks.nets import ControlNet
 
-        kwargs = {"spatial_dims": 2, "with_conditioning": True, "num_class_embeds": 1, **params}
+        # use_flash_attention: torch SDPA (flash / memory-efficient kernels on GPUs), same weights as the naive path
+        kwargs = {
+            "spatial_dims": 2,
+            "with_conditioning": True,
+            "num_class_embeds": 1,
+            "use_flash_attention": True,
+            **params,
+        }
         try:
             self.net = ControlNet(**kwargs)
         except (TypeError, ValueError, AssertionError) as err:

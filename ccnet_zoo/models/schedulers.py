@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ccnet_zoo.models.monai_light import light_monai
+
 
 def _args(cfg: Mapping[str, Any]) -> dict[str, Any]:
     return {
@@ -25,6 +27,7 @@ def _args(cfg: Mapping[str, Any]) -> dict[str, Any]:
 
 def build_ddpm(cfg: Mapping[str, Any]):
     """``DDPMScheduler`` (training: ``add_noise``, ``get_velocity``)."""
+    light_monai()
     from monai.networks.schedulers import DDPMScheduler
 
     return DDPMScheduler(**_args(cfg))
@@ -32,6 +35,7 @@ def build_ddpm(cfg: Mapping[str, Any]):
 
 def build_ddim(cfg: Mapping[str, Any], steps: int):
     """``DDIMScheduler`` with ``steps`` inference steps (ccnet: ``set_alpha_to_one=True``, offset 0, eta 0)."""
+    light_monai()
     from monai.networks.schedulers import DDIMScheduler
 
     ddim = DDIMScheduler(**_args(cfg), set_alpha_to_one=True, steps_offset=0)

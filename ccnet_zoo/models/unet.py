@@ -15,6 +15,7 @@ from torch import nn
 
 from ccnet_zoo.models.acq_time import AcquisitionTimeEmbedding
 from ccnet_zoo.models.errors import ConfigError
+from ccnet_zoo.models.monai_light import light_monai
 
 
 class Denoiser(nn.Module):
@@ -37,9 +38,17 @@ class MonaiDenoiser(Denoiser):
 
     def __init__(self, params: Mapping[str, Any], acq_time_scale: float = 1.0) -> None:
         super().__init__()
+        light_monai()
         from monai.networks.nets import DiffusionModelUNet
 
-        kwargs = {"spatial_dims": 2, "with_conditioning": True, "num_class_embeds": 1, **params}
+        # use_flash_attention: torch SDPA (flash / memory-efficient kernels on GPUs), same weights as the naive path
+        kwargs = {
+            "spatial_dims": 2,
+            "with_conditioning": True,
+            "num_class_embeds": 1,
+            "use_flash_attention": True,
+            **params,
+        }
         try:
             self.net = DiffusionModelUNet(**kwargs)
         except (TypeError, ValueError, AssertionError) as err:

@@ -2,13 +2,16 @@
 
 Output: ``<out>/p<k>/<pid>_000<k>_slice<i>.png`` (the name of the real phase-k image, so real and synthetic
 pair by name; same orientation as the real PNGs) and ``<out>/generated.tsv`` (one row per image: the
-datalist row plus ``generated``).
+datalist row plus ``generated``). Like the datalists, ``generated.tsv`` holds paths relative to its own folder
+(the output moves as a whole); :func:`read_manifest` makes them absolute. A patient ID that is not a plain
+file-name part (separators, ``..``) is refused, so every file lands inside ``out``.
 """
 
 from __future__ import annotations
 
 import csv
 import logging
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +39,24 @@ COLUMNS = (
     "report",
     "generated",
 )
+PATH_COLUMNS = ("source", "target", "segmentation_mask", "generated")
+
+
+def safe_part(value: str, what: str) -> str:
+    """``value`` if it can be part of a file name inside a folder (no separator, not ``.``/``..``), else ModelError."""
+    if not value or value in (".", "..") or any(c in value for c in ("/", "\\", "\0")) or ":" in value:
+        raise ModelError(f"{what} {value!r} cannot be part of a file name (separators, '..' and ':' are refused)")
+    return value
+
+
+def output_path(out: Path, row: dict[str, Any]) -> Path:
+    """``out/p<k>/<real name>.png`` for a datalist row, checked to lie inside ``out``."""
+    phase = int(row["phase"])
+    name = image_name(safe_part(str(row["patient_id"]), "patient_id"), phase, int(row["slice"]))
+    path = out / f"p{phase}" / name
+    if not path.resolve().is_relative_to(out.resolve()):
+        raise ModelError(f"{name} would be written outside {out}")
+    return path
 
 
 @dataclass
@@ -49,11 +70,14 @@ class GenerateResult:
 
 
 def _write_manifest(path: Path, rows: Sequence[dict[str, Any]]) -> None:
+    base = path.parent.resolve()
+    rel = [{**r, **{k: os.path.relpath(Path(r[k]).resolve(), base) for k in PATH_COLUMNS if r.get(k)}} for r in rows]
+
     def write(tmp: str) -> None:
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
             w = csv.DictWriter(fh, fieldnames=COLUMNS, delimiter="\t", extrasaction="ignore")
             w.writeheader()
-            w.writerows(rows)
+            w.writerows(rel)
 
     replace_owned(path, write)
 
@@ -84,6 +108,7 @@ def generate_split(
         raise ModelError("no rows to generate (is the split empty?)")
     if batch_size < 1:
         raise ModelError(f"batch size must be >= 1, got {batch_size}")
+    targets = [output_path(out, r) for r in rows]  # every name checked before any work
     t0 = time.perf_counter()
     done: list[dict[str, Any]] = []
     order = list(range(len(rows)))
@@ -103,9 +128,8 @@ def generate_split(
             seed=seed,
             keys=idx,
         )
-        for r, img in zip(batch, to_uint8(images), strict=True):
-            phase = int(r["phase"])
-            path = out / f"p{phase}" / image_name(str(r["patient_id"]), phase, int(r["slice"]))
+        for i, r, img in zip(idx, batch, to_uint8(images), strict=True):
+            path = targets[i]
             write_png(path, img)
             done.append({**r, "generated": str(path)})
     _write_manifest(out / MANIFEST, done)
@@ -115,11 +139,17 @@ def generate_split(
 
 
 def read_manifest(path: str | Path) -> list[dict[str, str]]:
-    """Rows of a ``generated.tsv``."""
+    """Rows of a ``generated.tsv``, with its paths made absolute (they are stored relative to its folder)."""
     p = Path(path)
     if p.is_dir():
         p = p / MANIFEST
     if not p.is_file():
         raise ModelError(f"{p} does not exist; run 'ccnet-zoo generate' first")
+    base = p.resolve().parent
     with open(p, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh, delimiter="\t"))
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    for r in rows:
+        for k in PATH_COLUMNS:
+            if r.get(k):
+                r[k] = str(base / r[k])  # an absolute path (older files) stays as it is
+    return rows

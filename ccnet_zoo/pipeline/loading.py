@@ -60,19 +60,88 @@ def load_run(
     }
 
 
-def read_bundle(path: str | Path) -> dict[str, Any]:
-    """The components of a bundle file, as :func:`load_run` returns them; :class:`NotABundleError` otherwise."""
+MAX_METADATA_BYTES = 1 << 20  # the config and the vocabulary: kilobytes in practice
+
+
+def _numel_by_part(path: str | Path) -> dict[str, int]:
+    """Elements per part (``codec``, ``unet``...) of the tensors in a safetensors file, read from its header only."""
+    from safetensors import safe_open
+
+    out: dict[str, int] = {}
+    with safe_open(str(path), framework="pt") as fh:
+        for key in fh.keys():  # noqa: SIM118 - safe_open has no __iter__
+            n = 1
+            for d in fh.get_slice(key).get_shape():
+                n *= int(d)
+            part = key.split(".", 1)[0]
+            out[part] = out.get(part, 0) + n
+    return out
+
+
+def check_bundle(path: str | Path) -> dict[str, Any]:
+    """Validate a bundle before any network is allocated; returns its metadata.
+
+    The config must pass the config schema (:func:`~ccnet_zoo.models.config.validate_config`), and the networks
+    it describes, built on PyTorch's ``meta`` device (shapes only, no memory), must have exactly as many
+    elements as the file holds per part: a bundle cannot make ccnet-zoo build networks larger than itself.
+    """
+    import torch
     from safetensors import SafetensorError, safe_open
-    from safetensors.torch import load_file
+
+    from ccnet_zoo.models.config import validate_config
+    from ccnet_zoo.models.errors import ModelError
 
     try:
         with safe_open(str(path), framework="pt") as fh:
             raw = (fh.metadata() or {}).get(METADATA_KEY)
-        meta = json.loads(raw) if raw else {}
-    except (SafetensorError, ValueError) as err:  # not safetensors, or a foreign JSON header
+    except (SafetensorError, OSError) as err:  # not safetensors
         raise NotABundleError(f"{path} is not a ccnet-zoo weights bundle ({str(err).splitlines()[0]})") from err
+    if raw is None or len(raw) > MAX_METADATA_BYTES:
+        raise NotABundleError(f"{path} is not a ccnet-zoo weights bundle (no '{BUNDLE_FORMAT}' metadata under 1 MiB)")
+    try:
+        meta = json.loads(raw)
+    except ValueError as err:
+        raise NotABundleError(f"{path}: bundle metadata is not JSON ({err})") from err
     if not isinstance(meta, dict) or meta.get("format") != BUNDLE_FORMAT:
         raise NotABundleError(f"{path} is not a ccnet-zoo weights bundle (no '{BUNDLE_FORMAT}' metadata)")
+    cfg, text = meta.get("config"), meta.get("text")
+    if not isinstance(cfg, dict) or not isinstance(text, dict):
+        raise CheckpointError(f"{path}: bundle metadata lacks its config or text encoder")
+    if (cfg.get("stage1") or {}).get("kind") != "monai" or (cfg.get("ldm") or {}).get("kind") != "monai":
+        raise CheckpointError(f"{path}: a bundle holds MONAI networks only (stage1.kind and ldm.kind 'monai')")
+    try:
+        validate_config(cfg, where=str(path))
+        with torch.device("meta"):
+            unet = build_denoiser(cfg)
+            parts = {
+                PARTS["autoencoder"]: build_autoencoder(cfg),
+                "unet": unet,
+                "text": build_text_encoder(cfg, meta=text),
+                "controlnet": build_controller(cfg, unet),
+            }
+    except ModelError as err:  # ConfigError: the schema, or values MONAI rejects
+        raise CheckpointError(f"{path}: invalid bundle config: {err}") from err
+    except (TypeError, KeyError, AttributeError) as err:  # text metadata of the wrong shape
+        raise CheckpointError(f"{path}: invalid bundle metadata: {type(err).__name__}: {err}") from err
+    held = _numel_by_part(path)
+    for name, module in parts.items():
+        want = sum(t.numel() for t in module.state_dict().values())
+        if want != held.get(name, 0):
+            raise CheckpointError(
+                f"{path}: the config's {name} has {want} elements but the file holds "
+                f"{held.get(name, 0)}; refusing to build it"
+            )
+    return meta
+
+
+def read_bundle(path: str | Path) -> dict[str, Any]:
+    """The components of a bundle file, as :func:`load_run` returns them; :class:`NotABundleError` otherwise.
+
+    The bundle is validated first (:func:`check_bundle`): no tensor is read and no network built before.
+    """
+    from safetensors.torch import load_file
+
+    meta = check_bundle(path)
     cfg = meta["config"]
     tensors = load_file(str(path))
     autoencoder, unet = build_autoencoder(cfg), build_denoiser(cfg)

@@ -61,6 +61,15 @@ def sample_grid(data: Path, generated: Path, out: Path, n: int = 4) -> Path:
     return out
 
 
+def fit_mask(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A boolean mask resampled (nearest) to an image of ``shape``: real and synthetic images may differ in size."""
+    if mask.shape == tuple(shape):
+        return mask
+    rows = np.minimum((np.arange(shape[0]) + 0.5) * mask.shape[0] / shape[0], mask.shape[0] - 1).astype(int)
+    cols = np.minimum((np.arange(shape[1]) + 0.5) * mask.shape[1] / shape[1], mask.shape[1] - 1).astype(int)
+    return mask[np.ix_(rows, cols)]
+
+
 def kinetics_figure(generated: Path, out: Path) -> Path:
     """Mean lesion signal (inside the phantom's lesion masks) against acquisition time: real vs synthetic."""
     from ccnet_zoo.data.layout import read_png
@@ -76,7 +85,10 @@ def kinetics_figure(generated: Path, out: Path) -> Path:
             continue
         t = float(r["acquisition_time"])
         for name, key in (("real", "target"), ("CC-Net", "generated"), ("pre-contrast", "source")):
-            series[name].append((t, float(read_png(Path(r[key]))[mask].mean())))
+            img = read_png(Path(r[key]))  # the model's size may differ from the data's (and the mask's)
+            m = fit_mask(mask, img.shape)
+            if m.any():
+                series[name].append((t, float(img[m].mean())))
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, pts in series.items():

@@ -16,8 +16,9 @@ import torch.nn.functional as F
 from ccnet_zoo.models.autoencoder import MonaiAutoencoder, build_discriminator, kl_loss
 from ccnet_zoo.models.checkpoint import module_tensors
 from ccnet_zoo.models.errors import ConfigError
+from ccnet_zoo.models.monai_light import light_monai
 from ccnet_zoo.train.loop import Batch, Stage
-from ccnet_zoo.train.runtime import Runtime, Stepper
+from ccnet_zoo.train.runtime import Runtime, Stepper, adamw, compile_module
 
 
 class AutoencoderStage(Stage):
@@ -26,6 +27,7 @@ class AutoencoderStage(Stage):
     name = "ae"
 
     def __init__(self, cfg: Mapping[str, Any], runtime: Runtime) -> None:
+        light_monai()
         from monai.losses import PatchAdversarialLoss
 
         if cfg["stage1"]["kind"] != "monai":
@@ -35,24 +37,20 @@ class AutoencoderStage(Stage):
             )
         tc = cfg["train"]["ae"]
         self.rt = runtime
-        self.autoencoder = MonaiAutoencoder(cfg["stage1"].get("params") or {}, cfg["stage1"]["scale_factor"]).to(
-            runtime.device
+        self.autoencoder = runtime.place(
+            MonaiAutoencoder(cfg["stage1"].get("params") or {}, cfg["stage1"]["scale_factor"])
         )
-        self.disc = build_discriminator(cfg["discriminator"]["params"]).to(runtime.device)
-        self.autoencoder_ddp, self.disc_ddp = runtime.wrap(self.autoencoder), runtime.wrap(self.disc)
+        self.disc = runtime.place(build_discriminator(cfg["discriminator"]["params"]))
+        self.autoencoder_ddp = compile_module(runtime.wrap(self.autoencoder), tc.get("compile", False))
+        self.disc_ddp = runtime.wrap(self.disc)
         # "codec": the autoencoder's tensor prefix in checkpoint files (a format; resumes of older runs need it)
         self.trainable = {"codec": self.autoencoder, "disc": self.disc}
         wd = tc.get("weight_decay", 0.01)
         clip = tc.get("clip_grad_value")
+        dev = runtime.device
         self.steppers = {
-            "g": Stepper(
-                torch.optim.AdamW(self.autoencoder.parameters(), lr=tc["lr"], weight_decay=wd), clip, runtime.amp
-            ),
-            "d": Stepper(
-                torch.optim.AdamW(self.disc.parameters(), lr=tc.get("disc_lr", tc["lr"]), weight_decay=wd),
-                clip,
-                runtime.amp,
-            ),
+            "g": Stepper(adamw(self.autoencoder.parameters(), tc["lr"], wd, dev), clip, runtime.scale_loss),
+            "d": Stepper(adamw(self.disc.parameters(), tc.get("disc_lr", tc["lr"]), wd, dev), clip, runtime.scale_loss),
         }
         self.kl_weight = float(tc.get("kl_weight", 1e-8))
         self.adv_weight = float(tc.get("adv_weight", 0.005))
@@ -60,6 +58,7 @@ class AutoencoderStage(Stage):
         self.adv = PatchAdversarialLoss(criterion="least_squares")
         self.perceptual = None
         if cfg.get("perceptual", {}).get("enabled") and tc.get("perceptual_weight", 0) > 0:
+            light_monai()
             from monai.losses import PerceptualLoss
 
             net = cfg["perceptual"].get("network_type", "squeeze")
@@ -73,8 +72,8 @@ class AutoencoderStage(Stage):
             out["perceptual"] = self.perceptual(recon.float(), x.float())
         return out
 
-    def train_step(self, batch: Batch, epoch: int) -> dict[str, float]:
-        x = batch["image"].to(self.rt.device)
+    def train_step(self, batch: Batch, epoch: int) -> dict[str, torch.Tensor]:
+        x = self.rt.to_device(batch["image"])
         adversarial = epoch >= self.adv_start and self.adv_weight > 0
         with self.rt.autocast():
             recon, mu, sigma = self.autoencoder_ddp(x)
@@ -89,8 +88,8 @@ class AutoencoderStage(Stage):
                 loss_g = loss_g + self.adv_weight * parts["adv_g"]
                 self.disc.requires_grad_(True)
         self.steppers["g"].step(loss_g)
-        logs = {k: float(v.detach()) for k, v in parts.items()}
-        logs["loss"] = loss_g.item()
+        logs = {k: v.detach() for k, v in parts.items()}  # tensors: no host sync per step
+        logs["loss"] = loss_g.detach()
         if adversarial:
             with self.rt.autocast():
                 logits = self.disc_ddp(torch.cat([recon.detach().float(), x.float()]).contiguous())[-1]
@@ -104,14 +103,14 @@ class AutoencoderStage(Stage):
                     )
                 )
             self.steppers["d"].step(loss_d)
-            logs["disc"] = loss_d.item()
+            logs["disc"] = loss_d.detach()
         return logs
 
-    def val_step(self, batch: Batch) -> float:
-        x = batch["image"].to(self.rt.device)
+    def val_step(self, batch: Batch) -> torch.Tensor:
+        x = self.rt.to_device(batch["image"])
         with self.rt.autocast():
             recon, _mu, _sigma = self.autoencoder(x)
-        return float(F.l1_loss(recon.float(), x.float()))
+        return F.l1_loss(recon.float(), x.float()).detach()
 
     def best_payload(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         return module_tensors("codec", self.autoencoder), {}

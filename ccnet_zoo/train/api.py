@@ -1,12 +1,15 @@
 """``train_stage``: train one CC-Net stage from a config and a dataset into a run folder.
 
-Run folder: ``config.yaml`` (resolved config), ``checkpoints/{best,last}.json`` + safetensors,
-``losses.csv``, ``losses.png``. ``resume=True`` continues from ``checkpoints/last``.
+Run folder: ``ccnet-run.json`` (the run manifest), ``config.yaml`` (resolved config),
+``checkpoints/{best,last}.json`` + safetensors, ``losses.csv``, ``losses.png``. ``resume=True`` continues from
+``checkpoints/last``; ``overwrite=True`` removes only those files, and only where the manifest is.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,19 +22,53 @@ from ccnet_zoo.models.errors import ModelError
 
 log = logging.getLogger(__name__)
 _OWNED = ("checkpoints", "losses.csv", "losses.png", "config.yaml")
+RUN_MANIFEST = "ccnet-run.json"  # says "this folder is a training run, these names are its files"
+RUN_FORMAT = "ccnet-zoo-run/1"
 
 
-def _prepare_out(out: Path, resume: bool, overwrite: bool) -> None:
+def is_run(out: Path) -> bool:
+    """Whether ``out`` holds a run manifest written by :func:`train_stage`."""
+    try:
+        doc = json.loads((Path(out) / RUN_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and doc.get("format") == RUN_FORMAT
+
+
+def _prepare_out(out: Path, stage: str, resume: bool, overwrite: bool) -> None:
+    """Check ``out`` may hold this run. ``overwrite`` removes only the files of a folder whose run manifest says
+    it is a run (the names in ``_OWNED``, never anything else); a folder holding files of those names without
+    a manifest belongs to someone else and is refused."""
     if out.exists() and not out.is_dir():
         raise ModelError(f"{out} exists and is not a folder")
-    has_run = (out / "checkpoints").exists()
+    ours = is_run(out)
+    clash = [name for name in _OWNED if (out / name).exists()]
+    if clash and not ours:
+        raise ModelError(f"{out} holds {clash[0]} but is not a ccnet-zoo run (no {RUN_MANIFEST}); choose another --out")
+    has_run = ours and (out / "checkpoints").exists()
     if has_run and overwrite:
         for name in _OWNED:
             p = out / name
-            shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+            if p.is_symlink() or p.is_file():
+                p.unlink()
+            elif p.is_dir():
+                shutil.rmtree(p)
     elif has_run and not resume:
         raise ModelError(f"{out} already holds a run; pass --resume to continue it or --overwrite to start again")
     out.mkdir(parents=True, exist_ok=True)
+    doc = {"format": RUN_FORMAT, "stage": stage, "files": list(_OWNED)}
+    tmp = out / f".{RUN_MANIFEST}.tmp"
+    tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, out / RUN_MANIFEST)
+
+
+def _workers(rt: Any, preload: bool) -> int:
+    """Default DataLoader workers: on a GPU, two processes decode and augment while it computes, unless the
+    images are preloaded (then starting workers every epoch costs more than the augmentation they take over);
+    on the CPU they would compete with the model for the same cores."""
+    if rt.device.type != "cuda" or preload:
+        return 0
+    return min(2, max(0, (os.cpu_count() or 1) - 1))
 
 
 def train_stage(
@@ -53,9 +90,9 @@ def train_stage(
     """Train ``stage`` (``ae``, ``ldm`` or ``controlnet``); returns the path of the best checkpoint JSON."""
     from ccnet_zoo.models.factory import build_controller, build_denoiser, build_text_encoder
     from ccnet_zoo.models.loading import load_autoencoder, load_ldm
-    from ccnet_zoo.train.data import ImageDataset, load_rows, prompts_of
-    from ccnet_zoo.train.loop import Trainer
-    from ccnet_zoo.train.runtime import Runtime, seed_all
+    from ccnet_zoo.train.data import ImageDataset, load_rows, preload_wanted, prompts_of
+    from ccnet_zoo.train.loop import LOG_EVERY, Trainer
+    from ccnet_zoo.train.runtime import Runtime, channels_last_wanted, seed_all
 
     if stage not in STAGES:
         raise ModelError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
@@ -70,15 +107,18 @@ def train_stage(
         raise ModelError(f"the config has no 'train.{stage}' section")
     tc = cfg["train"][stage]
     out = Path(out)
-    rt = Runtime.create(device, amp=tc.get("amp", True), threads=threads)
+    rt = Runtime.create(device, amp=tc.get("amp", True), threads=threads, amp_dtype=tc.get("amp_dtype", "bf16"))
+    rt.channels_last = channels_last_wanted(tc.get("channels_last", "auto"), rt.device)
     if rt.is_main:
-        _prepare_out(out, resume, overwrite)
+        _prepare_out(out, stage, resume, overwrite)
         (out / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
     rt.barrier()
     rows = load_rows(data, cfg["text"]["source"])
     if not rows["train"]:
         raise ModelError(f"{data} has no training pairs")
     size = cfg["image_size"]
+    n_files = 2 * sum(len(rows[k]) for k in ("train", "validation"))
+    preload = preload_wanted(tc.get("preload"), n_files, size)
     seed_all(cfg["seed"], 999_983)  # identical initial weights on every rank and in every run
     meta: dict[str, Any] = {
         "stage": stage,
@@ -91,14 +131,15 @@ def train_stage(
         from ccnet_zoo.train.ae import AutoencoderStage
 
         st = AutoencoderStage(cfg, rt)
-        train_ds, val_ds = ImageDataset(rows["train"], size), ImageDataset(rows["validation"], size)
+        train_ds = ImageDataset(rows["train"], size, preload=preload)
+        val_ds = ImageDataset(rows["validation"], size, preload=preload)
     else:
         from ccnet_zoo.data.dataset import PairedDCEDataset
 
         autoencoder = load_autoencoder(cfg, ae, pretrained)
         meta["ae"] = str(Path(ae).resolve()) if ae else None
-        train_ds = PairedDCEDataset(rows["train"], size, augment=True, seed=cfg["seed"])
-        val_ds = PairedDCEDataset(rows["validation"], size, augment=False)
+        train_ds = PairedDCEDataset(rows["train"], size, augment=True, seed=cfg["seed"], preload=preload)
+        val_ds = PairedDCEDataset(rows["validation"], size, augment=False, preload=preload)
         if stage == "ldm":
             from ccnet_zoo.train.ldm import LDMStage
 
@@ -114,6 +155,12 @@ def train_stage(
             controlnet = build_controller(cfg, unet)
             controlnet.init_from(unet)
             st = ControlNetStage(cfg, rt, autoencoder, unet, text, controlnet)
+        if preload:  # targets' posteriors once, instead of an encoder pass per step for most of them
+            val_paths = {str(r["target"]) for r in rows["validation"]}
+            st.objective.cache_posteriors(
+                [str(r["target"]) for r in rows["train"] + rows["validation"]],
+                lambda p: (val_ds if p in val_paths else train_ds).image(p),
+            )
     trainer = Trainer(
         st,
         train_ds,
@@ -124,8 +171,10 @@ def train_stage(
         batch_size=tc["batch_size"],
         seed=cfg["seed"],
         meta=meta,
-        num_workers=tc.get("num_workers", 0),
+        num_workers=tc.get("num_workers", _workers(rt, preload)),
         progress=progress,
+        log_every=tc.get("log_every", LOG_EVERY),
+        checkpoint_every=tc.get("checkpoint_every", 0),
     )
     if resume:
         trainer.resume()

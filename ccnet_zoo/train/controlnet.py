@@ -14,7 +14,7 @@ from ccnet_zoo.models.text import TextEncoder
 from ccnet_zoo.models.unet import Denoiser
 from ccnet_zoo.train.diffusion import DiffusionObjective, drop_prompts
 from ccnet_zoo.train.loop import Batch, Stage
-from ccnet_zoo.train.runtime import Runtime, Stepper
+from ccnet_zoo.train.runtime import Runtime, Stepper, adamw, compile_module
 
 
 class ControlNetStage(Stage):
@@ -33,24 +33,24 @@ class ControlNetStage(Stage):
     ) -> None:
         tc = cfg["train"]["controlnet"]
         self.rt = runtime
-        self.unet, self.text = unet.to(runtime.device), text.to(runtime.device)
-        self.controlnet = controlnet.to(runtime.device)
+        self.unet, self.text = runtime.place(unet), text.to(runtime.device)
+        self.controlnet = runtime.place(controlnet)
         for frozen in (self.unet, self.text):
             frozen.requires_grad_(False)
             frozen.eval()
         self.text.trainable = False
-        self.objective = DiffusionObjective(cfg, autoencoder.to(runtime.device), self.text, runtime)
-        self.cn_ddp = runtime.wrap(self.controlnet)
+        self.objective = DiffusionObjective(cfg, runtime.place(autoencoder), self.text, runtime)
+        self.cn_ddp = compile_module(runtime.wrap(self.controlnet), tc.get("compile", False))
         self.trainable = {"controlnet": self.controlnet}
-        opt = torch.optim.AdamW(self.controlnet.parameters(), lr=tc["lr"], weight_decay=tc.get("weight_decay", 0.01))
-        self.steppers = {"controlnet": Stepper(opt, tc.get("clip_grad_value"), runtime.amp)}
+        opt = adamw(self.controlnet.parameters(), tc["lr"], tc.get("weight_decay", 0.01), runtime.device)
+        self.steppers = {"controlnet": Stepper(opt, tc.get("clip_grad_value"), runtime.scale_loss)}
         self.text_dropout = float(tc.get("text_dropout", 0.1))
         self.scale = float(tc.get("conditioning_scale", 1.0))
 
     def _loss(self, batch: Batch, dropout: float) -> torch.Tensor:
-        z = self.objective.latents(batch["target"])
-        cond = batch["source"].to(self.rt.device)
-        acq = batch["acquisition_time"].to(self.rt.device)
+        z = self.objective.latents(batch["target"], batch.get("target_path"), batch.get("augmented"))
+        cond = self.rt.to_device(batch["source"])
+        acq = self.rt.to_device(batch["acquisition_time"])
         prompts = drop_prompts(list(batch["report"]), dropout)
         with self.rt.autocast():
             ctx = self.objective.context(prompts)
@@ -59,13 +59,13 @@ class ControlNetStage(Stage):
             pred = self.unet(zt, t, ctx, acq, down, mid)
         return self.objective.loss(pred, target)
 
-    def train_step(self, batch: Batch, epoch: int) -> dict[str, float]:
+    def train_step(self, batch: Batch, epoch: int) -> dict[str, torch.Tensor]:
         loss = self._loss(batch, self.text_dropout)
         self.steppers["controlnet"].step(loss)
-        return {"loss": loss.item()}
+        return {"loss": loss.detach()}  # a tensor: the Trainer syncs at log intervals only
 
-    def val_step(self, batch: Batch) -> float:
-        return float(self._loss(batch, 0.0))
+    def val_step(self, batch: Batch) -> torch.Tensor:
+        return self._loss(batch, 0.0).detach()
 
     def best_payload(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         return module_tensors("controlnet", self.controlnet), {}

@@ -50,16 +50,33 @@ def prompts_of(rows: Sequence[Mapping[str, object]]) -> list[str]:
 class ImageDataset(Dataset):
     """Every distinct source/target image of the rows: items ``{"image": (1, S, S)}`` in [-1, 1]."""
 
-    def __init__(self, rows: Sequence[Mapping[str, object]], image_size: int) -> None:
+    def __init__(self, rows: Sequence[Mapping[str, object]], image_size: int, preload: bool = False) -> None:
         paths = {str(r[k]) for r in rows for k in ("source", "target")}
         self.paths = sorted(paths)
         self.image_size = int(image_size)
+        self.images: list[torch.Tensor] | None = None
+        if preload:  # decoded once instead of once per epoch
+            self.images = [self._read(i) for i in range(len(self.paths))]
 
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+    def _read(self, index: int) -> torch.Tensor:
         try:
-            return {"image": load_image(self.paths[index], self.image_size)}
+            return load_image(self.paths[index], self.image_size)
         except DataError as err:
             raise ModelError(str(err)) from err
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return {"image": self.images[index] if self.images is not None else self._read(index)}
+
+
+#: preload the decoded training images when they take at most this much memory (float32 at the model size)
+PRELOAD_BYTES = 2 << 30
+
+
+def preload_wanted(option: bool | None, n_images: int, image_size: int) -> bool:
+    """``train.<stage>.preload``: default on when the decoded images fit in ``PRELOAD_BYTES``."""
+    if option is not None:
+        return bool(option)
+    return n_images * image_size * image_size * 4 <= PRELOAD_BYTES

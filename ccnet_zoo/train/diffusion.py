@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -39,10 +39,42 @@ class DiffusionObjective:
         self.sample_posterior = bool(cfg["stage1"].get("sample_posterior", True))
         autoencoder.requires_grad_(False)
         autoencoder.eval()
+        self.cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}  # target path -> posterior (mu, sigma)
 
     @torch.no_grad()
-    def latents(self, x: torch.Tensor) -> torch.Tensor:
-        return self.autoencoder.encode(x.to(self.rt.device), sample=self.sample_posterior).float()
+    def cache_posteriors(self, paths: Sequence[str], images: Callable[[str], torch.Tensor], batch: int = 32) -> None:
+        """Encode every image of ``paths`` once (the frozen encoder's posterior mean and std, in a fixed order and
+        batching, so that every run and every rank gets the same numbers): later steps reuse them for targets
+        that no augmentation changed (most of them), instead of running the encoder again."""
+        if not hasattr(self.autoencoder, "posterior"):  # e.g. the SD-2.1 VAE: encoded every step
+            return
+        todo = sorted(set(paths) - set(self.cache))
+        for start in range(0, len(todo), batch):
+            chunk = todo[start : start + batch]
+            mu, sigma = self.autoencoder.posterior(self.rt.to_device(torch.stack([images(p) for p in chunk])))
+            for p, m, s in zip(chunk, mu, sigma, strict=True):
+                self.cache[p] = (m, s)
+
+    @torch.no_grad()
+    def latents(
+        self,
+        x: torch.Tensor,
+        paths: Sequence[str] | None = None,
+        augmented: Sequence[bool] | torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Scaled latents of the images ``x``; rows whose ``paths`` entry is cached and not ``augmented`` take the
+        cached posterior. The posterior sample draws the same random numbers either way."""
+        if not self.cache or paths is None:
+            return self.autoencoder.encode(self.rt.to_device(x), sample=self.sample_posterior).float()
+        aug = augmented.tolist() if isinstance(augmented, torch.Tensor) else list(augmented or [True] * len(paths))
+        fresh = [i for i, (p, a) in enumerate(zip(paths, aug, strict=True)) if a or p not in self.cache]
+        post: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        if fresh:
+            mu, sigma = self.autoencoder.posterior(self.rt.to_device(x[fresh]))
+            post.update({i: (m, s) for i, m, s in zip(fresh, mu, sigma, strict=True)})
+        parts = [post[i] if i in post else self.cache[p] for i, p in enumerate(paths)]
+        mu, sigma = torch.stack([m for m, _ in parts]), torch.stack([s for _, s in parts])
+        return self.autoencoder.latents_from(mu, sigma, self.sample_posterior).float()
 
     def context(self, prompts: Sequence[str]) -> torch.Tensor:
         ids = self.text.tokenize(prompts).to(self.rt.device)
@@ -53,8 +85,9 @@ class DiffusionObjective:
 
     def noised(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(noisy latents, timesteps, target)."""
-        noise = torch.randn(z.shape).to(z.device)
-        t = torch.randint(0, self.ddpm.num_train_timesteps, (z.shape[0],)).to(z.device)
+        # drawn on the CPU (same numbers on every device for a seed), copied without a host sync
+        noise = torch.randn(z.shape).to(z.device, non_blocking=True)
+        t = torch.randint(0, self.ddpm.num_train_timesteps, (z.shape[0],)).to(z.device, non_blocking=True)
         zt = self.ddpm.add_noise(original_samples=z, noise=noise, timesteps=t)
         if self.ddpm.prediction_type == "v_prediction":
             target = self.ddpm.get_velocity(z, noise, t)

@@ -13,7 +13,7 @@ from ccnet_zoo.models.text import TextEncoder
 from ccnet_zoo.models.unet import Denoiser
 from ccnet_zoo.train.diffusion import DiffusionObjective, drop_prompts
 from ccnet_zoo.train.loop import Batch, Stage
-from ccnet_zoo.train.runtime import Runtime, Stepper
+from ccnet_zoo.train.runtime import Runtime, Stepper, adamw, compile_module
 
 
 class LDMStage(Stage):
@@ -26,8 +26,8 @@ class LDMStage(Stage):
     ) -> None:
         tc = cfg["train"]["ldm"]
         self.rt = runtime
-        self.unet, self.text = unet.to(runtime.device), text.to(runtime.device)
-        self.unet_ddp = runtime.wrap(self.unet)
+        self.unet, self.text = runtime.place(unet), text.to(runtime.device)
+        self.unet_ddp = compile_module(runtime.wrap(self.unet), tc.get("compile", False))
         self.trainable: dict[str, torch.nn.Module] = {"unet": self.unet}
         params = list(self.unet.parameters())
         if text.trainable:
@@ -36,14 +36,14 @@ class LDMStage(Stage):
         else:
             self.text.eval()
         text_forward = runtime.wrap(self.text) if text.trainable else self.text
-        self.objective = DiffusionObjective(cfg, autoencoder.to(runtime.device), self.text, runtime, text_forward)
-        opt = torch.optim.AdamW(params, lr=tc["lr"], weight_decay=tc.get("weight_decay", 0.01))
-        self.steppers = {"unet": Stepper(opt, tc.get("clip_grad_value"), runtime.amp)}
+        self.objective = DiffusionObjective(cfg, runtime.place(autoencoder), self.text, runtime, text_forward)
+        opt = adamw(params, tc["lr"], tc.get("weight_decay", 0.01), runtime.device)
+        self.steppers = {"unet": Stepper(opt, tc.get("clip_grad_value"), runtime.scale_loss)}
         self.text_dropout = float(tc.get("text_dropout", 0.1))
 
     def _loss(self, batch: Batch, dropout: float) -> torch.Tensor:
-        z = self.objective.latents(batch["target"])
-        acq = batch["acquisition_time"].to(self.rt.device)
+        z = self.objective.latents(batch["target"], batch.get("target_path"), batch.get("augmented"))
+        acq = self.rt.to_device(batch["acquisition_time"])
         prompts = drop_prompts(list(batch["report"]), dropout)
         with self.rt.autocast():
             ctx = self.objective.context(prompts)
@@ -51,13 +51,13 @@ class LDMStage(Stage):
             pred = self.unet_ddp(zt, t, ctx, acq)
         return self.objective.loss(pred, target)
 
-    def train_step(self, batch: Batch, epoch: int) -> dict[str, float]:
+    def train_step(self, batch: Batch, epoch: int) -> dict[str, torch.Tensor]:
         loss = self._loss(batch, self.text_dropout)
         self.steppers["unet"].step(loss)
-        return {"loss": loss.item()}
+        return {"loss": loss.detach()}  # a tensor: the Trainer syncs at log intervals only
 
-    def val_step(self, batch: Batch) -> float:
-        return float(self._loss(batch, 0.0))
+    def val_step(self, batch: Batch) -> torch.Tensor:
+        return self._loss(batch, 0.0).detach()
 
     def best_payload(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         tensors = module_tensors("unet", self.unet)

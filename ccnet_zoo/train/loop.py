@@ -2,8 +2,12 @@
 
 Every epoch starts from ``seed_all(seed, epoch, rank)`` and a sampler seeded by ``(seed, epoch)``, so all of
 an epoch's randomness (order, augmentations, noise, timesteps, dropout of prompts) follows from the seed and
-the epoch; ``checkpoints/last`` is written after every epoch, hence a run resumed after an interruption ends
+the epoch; ``checkpoints/last`` is written at epoch ends, hence a run resumed after an interruption ends
 with exactly the weights of an uninterrupted one.
+
+Host work stays off the GPU's critical path: losses stay on the device and are read (one sync) every
+``log_every`` steps and at the epoch end; checkpoints are written every ``checkpoint_every`` epochs (0: when
+``CHECKPOINT_SECONDS`` have passed) and after the last epoch; ``losses.png`` (matplotlib) only at the end.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from ccnet_zoo.train.runtime import Runtime, Stepper, frozen_rng, seed_all
 
 log = logging.getLogger(__name__)
 Batch = Mapping[str, Any]
+LOG_EVERY = 50  # steps between reads of the losses (a host sync each)
+CHECKPOINT_SECONDS = 60.0  # checkpoint_every 0: at most this much work is lost to an interruption
 
 
 class Stage:
@@ -42,10 +48,11 @@ class Stage:
     trainable: dict[str, nn.Module]
     steppers: dict[str, Stepper]
 
-    def train_step(self, batch: Batch, epoch: int) -> dict[str, float]:  # pragma: no cover - interface
+    def train_step(self, batch: Batch, epoch: int) -> dict[str, torch.Tensor]:  # pragma: no cover - interface
+        """Losses of the step as detached 0-d tensors (reading them would sync with the device)."""
         raise NotImplementedError
 
-    def val_step(self, batch: Batch) -> float:  # pragma: no cover - interface
+    def val_step(self, batch: Batch) -> torch.Tensor:  # pragma: no cover - interface
         """Mean validation loss of the batch."""
         raise NotImplementedError
 
@@ -59,6 +66,7 @@ class Stage:
 
 
 def _loader(ds: Dataset, batch: int, rt: Runtime, seed: int, epoch: int, train: bool, workers: int) -> DataLoader:
+    """Workers decode and augment while the device computes; pinned batches copy asynchronously to a GPU."""
     if rt.world > 1:
         sampler = DistributedSampler(ds, rt.world, rt.rank, shuffle=train, seed=seed, drop_last=train)
         sampler.set_epoch(epoch)
@@ -66,7 +74,16 @@ def _loader(ds: Dataset, batch: int, rt: Runtime, seed: int, epoch: int, train: 
         sampler = RandomSampler(ds, generator=torch.Generator().manual_seed(seed * 100003 + epoch))
     else:
         sampler = SequentialSampler(ds)
-    return DataLoader(ds, batch_size=batch, sampler=sampler, drop_last=train, num_workers=workers)
+    return DataLoader(
+        ds,
+        batch_size=batch,
+        sampler=sampler,
+        drop_last=train,
+        num_workers=workers,
+        pin_memory=rt.device.type == "cuda",
+        persistent_workers=False,
+        prefetch_factor=4 if workers > 0 else None,
+    )
 
 
 class Trainer:
@@ -86,6 +103,8 @@ class Trainer:
         meta: Mapping[str, Any],
         num_workers: int = 0,
         progress: bool = True,
+        log_every: int = LOG_EVERY,
+        checkpoint_every: int = 0,
     ) -> None:
         if len(train_ds) < batch_size * runtime.world:
             raise ModelError(
@@ -101,6 +120,9 @@ class Trainer:
         self.best = math.inf
         self.start_epoch = 0
         self.step = 0
+        self.log_every, self.checkpoint_every = max(1, int(log_every)), max(0, int(checkpoint_every))
+        self._pending_best: tuple[dict[str, torch.Tensor], dict[str, Any]] | None = None
+        self._last_save = time.monotonic()
 
     # --- checkpoints -------------------------------------------------------------------------------------------
     def _save_last(self, epoch: int) -> None:
@@ -149,7 +171,7 @@ class Trainer:
             self.train_ds.set_epoch(epoch)
         loader = _loader(self.train_ds, self.batch_size, self.rt, self.seed, epoch, True, self.workers)
         self.stage.set_train(True)
-        sums: dict[str, float] = {}
+        sums: dict[str, torch.Tensor] = {}
         n = 0
         bar = tqdm(
             loader,
@@ -160,12 +182,14 @@ class Trainer:
         )
         for batch in bar:
             logs = self.stage.train_step(batch, epoch)
-            for k, v in logs.items():
-                sums[k] = sums.get(k, 0.0) + v
+            for k, v in logs.items():  # summed on the device: no host sync per step
+                sums[k] = sums[k] + v.float() if k in sums else v.detach().float().clone()
             n += 1
             self.step += 1
-            bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()})
-        totals = self.rt.all_sum([*sums.values(), n])
+            if self.progress and n % self.log_every == 0:
+                bar.set_postfix({k: f"{float(v) / n:.4g}" for k, v in sums.items()})
+        means = [float(v) for v in sums.values()]  # the epoch's one sync
+        totals = self.rt.all_sum([*means, n])
         return {f"train_{k}": v / max(totals[-1], 1) for k, v in zip(sums, totals[:-1], strict=True)}
 
     @torch.no_grad()
@@ -173,13 +197,14 @@ class Trainer:
         if self.val_ds is None or len(self.val_ds) == 0:
             return math.nan
         self.stage.set_train(False)
-        total, count = 0.0, 0
+        total: torch.Tensor | float = 0.0
+        count = 0
         with frozen_rng(self.seed + 7919 + self.rt.rank):
             for batch in _loader(self.val_ds, self.batch_size, self.rt, self.seed, epoch, False, self.workers):
                 b = len(next(iter(batch.values())))
-                total += self.stage.val_step(batch) * b
+                total = total + self.stage.val_step(batch).float() * b
                 count += b
-        total, count = self.rt.all_sum([total, count])
+        total, count = self.rt.all_sum([float(total), count])
         return total / max(count, 1)
 
     def fit(self) -> list[dict[str, float]]:
@@ -196,18 +221,12 @@ class Trainer:
             improved = score < self.best
             if improved:
                 self.best = score
-            if self.rt.is_main:
-                if improved:
+                if self.rt.is_main:  # a copy on the host; written with the next checkpoint
                     tensors, meta = self.stage.best_payload()
-                    save_checkpoint(
-                        self.ckpt,
-                        "best",
-                        tensors,
-                        {**self.meta, **meta, "kind": "best", "epoch": epoch, "val_loss": score},
-                    )
-                self._save_last(epoch)
-                write_csv(self.out / "losses.csv", self.history)
-                plot_losses(self.out / "losses.png", self.history, f"{self.stage.name}: {self.out.name}")
+                    meta = {**self.meta, **meta, "kind": "best", "epoch": epoch, "val_loss": score}
+                    self._pending_best = ({k: v.detach().to("cpu", copy=True) for k, v in tensors.items()}, meta)
+            if self.rt.is_main and self._checkpoint_due(epoch):
+                self._checkpoint(epoch)
             log.info(
                 "%s epoch %d/%d: %s",
                 self.stage.name,
@@ -216,4 +235,22 @@ class Trainer:
                 ", ".join(f"{k}={v:.4g}" for k, v in row.items() if k != "epoch"),
             )
             self.rt.barrier()
+        if self.rt.is_main and self.history:
+            plot_losses(self.out / "losses.png", self.history, f"{self.stage.name}: {self.out.name}")
         return self.history
+
+    def _checkpoint_due(self, epoch: int) -> bool:
+        if epoch == self.epochs - 1:
+            return True
+        if self.checkpoint_every:
+            return (epoch + 1) % self.checkpoint_every == 0
+        return time.monotonic() - self._last_save >= CHECKPOINT_SECONDS
+
+    def _checkpoint(self, epoch: int) -> None:
+        """``best`` (if it improved since the last checkpoint), then ``last`` and ``losses.csv``."""
+        if self._pending_best is not None:
+            save_checkpoint(self.ckpt, "best", *self._pending_best)
+            self._pending_best = None
+        self._save_last(epoch)
+        write_csv(self.out / "losses.csv", self.history)
+        self._last_save = time.monotonic()

@@ -30,35 +30,55 @@ class Runtime:
     amp: bool = False
     rank: int = 0
     world: int = 1
+    amp_dtype: torch.dtype = torch.float16
+    channels_last: bool = False
 
     @classmethod
-    def create(cls, device: str | None = None, amp: bool = True, threads: int = 1) -> Runtime:
-        """Pick the device (GPU when present), set CPU threads, join the torchrun process group if any."""
+    def create(cls, device: str | None = None, amp: bool = True, threads: int = 1, amp_dtype: str = "bf16") -> Runtime:
+        """Pick the device (:func:`ccnet_zoo.device.resolve_device`: GPU when present, ``cuda`` = ``cuda:LOCAL_RANK``),
+        set CPU threads, join the torchrun process group if any.
+
+        AMP runs on GPUs only: bf16 autocast where the GPU has it (no loss scaling needed), else fp16 + GradScaler.
+        """
+        from ccnet_zoo.device import bf16_supported, use_device
+
         world = int(os.environ.get("WORLD_SIZE", "1"))
         rank = int(os.environ.get("RANK", "0"))
-        local = int(os.environ.get("LOCAL_RANK", "0"))
-        name = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        if name.startswith("cuda") and not torch.cuda.is_available():
-            raise ModelError("--device cuda was asked for but no GPU is available; use --device cpu")
-        dev = torch.device(f"cuda:{local}" if name == "cuda" and world > 1 else name)
-        if dev.type == "cpu":
-            torch.set_num_threads(max(1, int(threads)))
-        else:
-            torch.cuda.set_device(dev)
+        dev = use_device(device, threads)
+        if amp_dtype not in ("bf16", "fp16"):
+            raise ModelError(f"train.<stage>.amp_dtype must be bf16 or fp16, got {amp_dtype!r}")
+        dtype = torch.bfloat16 if amp_dtype == "bf16" and bf16_supported(dev) else torch.float16
         if world > 1 and not torch.distributed.is_initialized():
             torch.distributed.init_process_group("nccl" if dev.type == "cuda" else "gloo")
             log.info("rank %d of %d on %s", rank, world, dev)
-        return cls(dev, amp=bool(amp and dev.type == "cuda"), rank=rank, world=world)
+        return cls(dev, amp=bool(amp and dev.type == "cuda"), rank=rank, world=world, amp_dtype=dtype)
+
+    @property
+    def scale_loss(self) -> bool:
+        """fp16 needs a GradScaler; bf16 has fp32's range and does not."""
+        return self.amp and self.amp_dtype == torch.float16
 
     @property
     def is_main(self) -> bool:
         return self.rank == 0
 
     def autocast(self) -> contextlib.AbstractContextManager:
-        """fp16 autocast on GPU when AMP is on, else a no-op."""
+        """bf16 (or fp16) autocast on GPU when AMP is on, else a no-op."""
         if self.amp:
-            return torch.autocast(device_type="cuda", dtype=torch.float16)
+            return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
         return contextlib.nullcontext()
+
+    def to_device(self, x: torch.Tensor) -> torch.Tensor:
+        """A batch tensor on the device: asynchronous from pinned memory, NHWC when ``channels_last``."""
+        x = x.to(self.device, non_blocking=True)
+        if self.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    def place(self, module: nn.Module) -> nn.Module:
+        """Move a module to the device (NHWC weights when ``channels_last``)."""
+        module = module.to(self.device)
+        return module.to(memory_format=torch.channels_last) if self.channels_last else module
 
     def wrap(self, module: nn.Module) -> nn.Module:
         """DDP-wrap a trainable module when distributed."""
@@ -127,3 +147,51 @@ class Stepper:
             torch.nn.utils.clip_grad_value_(self.params(), float(self.clip_value))
         self.scaler.step(self.optimizer)
         self.scaler.update()
+
+
+def adamw(
+    params: Iterable[torch.nn.Parameter],
+    lr: float,
+    weight_decay: float,
+    device: torch.device,
+    fused: bool | None = None,
+) -> torch.optim.AdamW:
+    """AdamW as one fused kernel per step where this torch build has one for the device (CUDA, and the CPU
+    since torch 2.4: 4x faster than the per-tensor loop on the tiny UNet), else the default implementation.
+
+    ``fused=None`` (default) tries it on CUDA and the CPU; ``False`` never does.
+    """
+    params = list(params)
+    want = device.type in ("cuda", "cpu") if fused is None else fused
+    if want:
+        try:
+            return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
+        except RuntimeError as err:  # "`fused=True` requires all the params to be floating point Tensors of ..."
+            log.warning("fused AdamW not available on %s (%s); using the default implementation", device, err)
+    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+
+
+def channels_last_wanted(option: bool | str | None, device: torch.device) -> bool:
+    """``train.<stage>.channels_last``: ``auto`` (default) = on GPUs, where convolutions run faster in NHWC."""
+    if option in (None, "auto"):
+        return device.type == "cuda"
+    return bool(option)
+
+
+def compile_module(module: nn.Module, option: bool | str | None) -> nn.Module:
+    """``train.<stage>.compile``: false (default), true (inductor) or a backend name; eager when it cannot compile.
+
+    ``torch.compile`` fails late (at the first call) without a C++ compiler or Triton, so dynamo's
+    ``suppress_errors`` turns such a failure into eager execution instead of a crash.
+    """
+    if not option:
+        return module
+    backend = "inductor" if option is True else str(option)
+    try:
+        import torch._dynamo
+
+        torch._dynamo.config.suppress_errors = True
+        return torch.compile(module, backend=backend)  # type: ignore[return-value]
+    except (RuntimeError, ImportError, AttributeError) as err:  # no dynamo on this platform / unknown backend
+        log.warning("torch.compile(%s) unavailable (%s); running eagerly", backend, err)
+        return module

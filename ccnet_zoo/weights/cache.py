@@ -54,10 +54,20 @@ def _stamp(path: Path) -> Path:
 
 
 def verified_hash(path: Path) -> str:
-    """sha256 of ``path``, reusing a stamp written beside it while size and mtime are unchanged."""
+    """sha256 of ``path``, reusing a stamp written beside it while size, mtime, ctime and inode are unchanged.
+
+    ctime and inode catch what size and mtime miss: a file rewritten in place with its mtime set back, or
+    replaced by another file (rename) with the same size and mtime.
+    """
     st = path.stat()
     stamp = _stamp(path)
-    key = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    key = {
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "ctime_ns": st.st_ctime_ns,
+        "inode": st.st_ino,
+        "device": st.st_dev,
+    }
     if stamp.is_file():
         try:
             saved = json.loads(stamp.read_text(encoding="utf-8"))

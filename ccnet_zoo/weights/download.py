@@ -1,24 +1,85 @@
-"""Verified, atomic downloads with pooch (the only module of the registry that touches the network)."""
+"""Verified, atomic downloads with pooch (the only module of the registry that touches the network).
+
+Every transfer has a deadline (``DEADLINE_S`` for the whole file, ``STALL_S`` without a byte) and a maximum size
+(the registry's size plus a margin, ``UNKNOWN_SIZE_LIMIT`` when the registry has none): a server that sends too
+much or too slowly is cut off and nothing is kept.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import shutil
+import time
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ccnet_zoo.weights.cache import sha256_file
 from ccnet_zoo.weights.errors import DownloadError, HashMismatchError
 
 log = logging.getLogger(__name__)
+DEADLINE_S = 1800.0  # a whole file (the largest registered one is ~90 MB)
+STALL_S = 60.0  # connect, or no data at all for this long
+UNKNOWN_SIZE_LIMIT = 4 << 30
 
 
-def _retrieve(url: str, known_sha256: str, workdir: Path, fname: str, member: str | None, progress: bool) -> Path:
+def size_limit(size: int | None) -> int:
+    """The most bytes accepted for a file the registry says has ``size`` bytes: 1 % + 1 MiB of margin."""
+    if not size:
+        return UNKNOWN_SIZE_LIMIT
+    return int(size) + max(1 << 20, int(size) // 100)
+
+
+class LimitedDownloader:
+    """A pooch downloader (``requests``, streamed) that stops past ``max_bytes`` or after ``deadline_s``."""
+
+    def __init__(self, max_bytes: int, deadline_s: float = DEADLINE_S, progress: bool = False) -> None:
+        self.max_bytes, self.deadline_s, self.progress = int(max_bytes), float(deadline_s), progress
+
+    def __call__(self, url: str, output_file: Any, pooch_obj: Any = None, check_only: bool = False) -> Any:
+        import requests
+        from tqdm import tqdm
+
+        end = time.monotonic() + self.deadline_s
+        with requests.get(url, stream=True, timeout=STALL_S) as resp:  # the deadline is checked per chunk
+            resp.raise_for_status()
+            declared = int(resp.headers.get("Content-Length") or 0)
+            if declared > self.max_bytes:
+                raise DownloadError(f"{url}: {declared} bytes announced, more than the {self.max_bytes} allowed")
+            own = not hasattr(output_file, "write")
+            fh = open(output_file, "wb") if own else output_file  # noqa: SIM115 - closed below
+            try:
+                n = 0
+                with tqdm(total=declared or None, unit="B", unit_scale=True, disable=not self.progress) as bar:
+                    for chunk in resp.iter_content(chunk_size=1 << 16):
+                        n += len(chunk)
+                        if n > self.max_bytes:
+                            raise DownloadError(f"{url}: more than the {self.max_bytes} bytes allowed; stopped")
+                        if time.monotonic() > end:
+                            raise DownloadError(f"{url}: not finished within {self.deadline_s:.0f} s; stopped")
+                        fh.write(chunk)
+                        bar.update(len(chunk))
+            finally:
+                if own:
+                    fh.close()
+        return None
+
+
+def _retrieve(
+    url: str,
+    known_sha256: str,
+    workdir: Path,
+    fname: str,
+    member: str | None,
+    progress: bool,
+    downloader: LimitedDownloader,
+) -> Path:
     import pooch
 
     processor = pooch.Unzip(members=[member], extract_dir=str(workdir / "unzip")) if member else None
+    downloader.progress = progress
     try:
         got = pooch.retrieve(
             url,
@@ -26,7 +87,7 @@ def _retrieve(url: str, known_sha256: str, workdir: Path, fname: str, member: st
             fname=fname,
             path=str(workdir),
             processor=processor,
-            progressbar=progress,
+            downloader=downloader,
         )
     except ValueError as err:  # pooch: "SHA256 hash of downloaded file (...) does not match the known hash"
         if "hash" in str(err).lower():
@@ -55,13 +116,17 @@ def download_verified(
     archive_sha256: str | None = None,
     member: str | None = None,
     progress: bool = False,
+    max_bytes: int | None = None,
+    deadline_s: float = DEADLINE_S,
 ) -> Path:
     """Download the first URL that works into ``dest`` and check its sha256 (``member`` of a zip archive when given).
 
     Work happens in a hidden folder beside ``dest`` that is always removed; ``dest`` appears (by rename) only once
     the file's sha256 equals ``sha256``. A mismatch or an interrupted transfer leaves nothing behind and raises
-    :class:`HashMismatchError` / :class:`DownloadError`.
+    :class:`HashMismatchError` / :class:`DownloadError`. ``max_bytes`` (default: no registered size, so
+    ``UNKNOWN_SIZE_LIMIT``) and ``deadline_s`` bound each transfer.
     """
+    downloader = LimitedDownloader(max_bytes or UNKNOWN_SIZE_LIMIT, deadline_s)
     if not urls:
         raise DownloadError(f"no URL to download {dest.name} from")
     if member and not archive_sha256:
@@ -75,7 +140,7 @@ def download_verified(
         try:
             log.info("downloading %s", url)
             fname = url.rstrip("/").rsplit("/", 1)[-1] or dest.name
-            got = _retrieve(url, archive_sha256 if member else sha256, workdir, fname, member, progress)
+            got = _retrieve(url, archive_sha256 if member else sha256, workdir, fname, member, progress, downloader)
             digest = sha256_file(got)
             if digest != sha256:
                 raise HashMismatchError(f"{url}: {member or fname} has sha256 {digest}, registered {sha256}")

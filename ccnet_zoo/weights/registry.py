@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import sys
 from collections.abc import Mapping
@@ -28,7 +29,7 @@ from ccnet_zoo.weights.cache import (
     sha256_file,
     verified_hash,
 )
-from ccnet_zoo.weights.download import download_verified
+from ccnet_zoo.weights.download import download_verified, size_limit
 from ccnet_zoo.weights.errors import (
     HashMismatchError,
     OfflineError,
@@ -64,6 +65,25 @@ _FIELDS = (
 )
 
 
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
+
+
+def check_name(value: object, what: str) -> str:
+    """A registry name or a file name: one path component (no separator, no ``..``, not absolute, no leading dot)."""
+    if not isinstance(value, str) or not _NAME.match(value) or ".." in value:
+        raise WeightsError(f"{what} {value!r} is not a plain name (letters, digits, '._+-'; no separators or '..')")
+    return value
+
+
+def check_relative(value: object, what: str) -> str:
+    """A relative POSIX path without ``..`` (an installed copy on sys.path, an archive member)."""
+    if not isinstance(value, str) or not value or "\\" in value or value.startswith("/") or ":" in value:
+        raise WeightsError(f"{what} {value!r} must be a relative path")
+    if any(part in ("", ".", "..") for part in value.split("/")):
+        raise WeightsError(f"{what} {value!r} must not contain '..', '.' or empty parts")
+    return value
+
+
 @dataclass(frozen=True)
 class WeightsEntry:
     """One registered file. ``sha256`` is that of the cached file (for an archive: of the extracted member)."""
@@ -92,8 +112,16 @@ class WeightsEntry:
         unknown = set(d) - set(_FIELDS)
         if unknown:
             raise WeightsError(f"registry entry {name!r} has unknown field(s) {', '.join(sorted(unknown))}")
+        check_name(name, "registry name")
         if not d.get("file"):
             raise WeightsError(f"registry entry {name!r} has no 'file'")
+        check_name(d["file"], f"registry entry {name!r}: file")
+        if d.get("package_file") is not None:
+            check_name(d["package_file"], f"registry entry {name!r}: package_file")
+        for rel in d.get("installed") or ():
+            check_relative(rel, f"registry entry {name!r}: installed")
+        if d.get("archive"):
+            check_relative((d["archive"] or {}).get("member"), f"registry entry {name!r}: archive member")
         sha = d.get("sha256")
         if sha is not None and not is_sha256(sha):
             raise WeightsError(f"registry entry {name!r}: sha256 {sha!r} is not 64 hex digits")
@@ -188,31 +216,41 @@ class Registry:
             found += [Path(p) / rel for p in sys.path if p and (Path(p) / rel).is_file()]
         return [p for p in found if p.is_file()]
 
-    def locate(self, name: str) -> Path | None:
-        """A local copy whose sha256 is the registered one, or None. A mismatching cached copy is removed."""
+    def locate(self, name: str, *, verify: bool = False) -> Path | None:
+        """A local copy whose sha256 is the registered one, or None. Never deletes (listing and lookups only read):
+        a mismatching cached copy is ignored with a warning and replaced by the next ``fetch``; ``verify`` re-hashes
+        in full instead of trusting the stamp."""
         e = self.entry(name)
         if e.sha256 is None:
             return None
         cached = self.cache_path(name)
         if cached.is_file():
-            digest = verified_hash(cached)
+            digest = sha256_file(cached) if verify else verified_hash(cached)
             if digest == e.sha256:
                 return cached
-            remove_file(cached)
-            log.warning("removed %s: sha256 %s is not the registered %s", cached, digest, e.sha256)
+            log.warning(
+                "ignoring %s: sha256 %s is not the registered %s (run `ccnet-zoo weights verify %s`)",
+                cached,
+                digest,
+                e.sha256,
+                name,
+            )
         for p in self._installed(e):  # hashed without a stamp: nothing is written beside an installed file
             if sha256_file(p) == e.sha256:
                 return p
             log.warning("ignoring %s: its sha256 is not the registered one", p)
         return None
 
-    def path(self, name: str) -> Path:
-        """The verified local file of ``name``; never downloads (raises :class:`WeightsNotAvailableError`)."""
+    def path(self, name: str, *, verify: bool = False) -> Path:
+        """The verified local file of ``name``; never downloads (raises :class:`WeightsNotAvailableError`).
+
+        The file is re-hashed when its size, mtime, ctime or inode changed since it was last hashed, and always
+        with ``verify``."""
         e = self.entry(name)
         if e.sha256 is None:
             hint = f"ccnet-zoo weights fetch {name} --sha256 HEX"
             raise WeightsNotAvailableError(name, "no verified sha256 registered", hint)
-        found = self.locate(name)
+        found = self.locate(name, verify=verify)
         if found is None:
             raise WeightsNotAvailableError(name)
         return found
@@ -269,6 +307,7 @@ class Registry:
         if not e.urls:
             raise WeightsNotAvailableError(e.name, "no URL registered; use --file")
         arch = e.archive or {}
+        limit = size_limit(arch.get("size") if arch.get("member") else e.size)  # what is transferred: the archive
         return download_verified(
             e.urls,
             e.sha256 or "",
@@ -276,6 +315,7 @@ class Registry:
             archive_sha256=arch.get("sha256"),
             member=arch.get("member"),
             progress=progress,
+            max_bytes=limit,
         )
 
     def _from_file(self, e: WeightsEntry, src: Path) -> Path:
@@ -332,13 +372,15 @@ class Registry:
         description: str = "",
         licence: str = "unknown",
         kind: str = "other",
+        force: bool = False,
     ) -> WeightsEntry:
         """Register a user entry: ``file`` is copied into the cache (the original is untouched); ``url`` needs
         ``sha256`` and is downloaded by :meth:`fetch`. The shipped registry is never modified."""
         if name in self.entries and self.entries[name].origin != "user":
             raise WeightsError(f"{name!r} is a shipped entry; choose another name")
-        if not name or "/" in name or name.startswith("."):
-            raise WeightsError(f"invalid weights name {name!r}")
+        check_name(name, "weights name")
+        if name in self.entries and not force:
+            raise WeightsError(f"{name!r} is already registered; pass --force to replace it")
         if (file is None) == (url is None):
             raise WeightsError("give exactly one of --file and --url")
         if sha256 is not None and not is_sha256(sha256.lower()):
@@ -346,8 +388,10 @@ class Registry:
         if url is not None:
             if sha256 is None:
                 raise UnverifiedWeightsError("--url needs --sha256 (downloads are always verified)")
+            from urllib.parse import urlparse
+
             d: dict[str, Any] = {
-                "file": url.rstrip("/").rsplit("/", 1)[-1] or name,
+                "file": Path(urlparse(url).path).name or name,
                 "sha256": sha256.lower(),
                 "urls": [url],
             }

@@ -20,6 +20,7 @@ LAYERS = {
     "models": 1,
     "data": 1,
     "weights": 1,
+    "device": 1,  # the one device rule (ccnet_zoo/device.py), used by train, metrics, reproduce and the CLI
     "train": 2,
     "sample": 2,
     "metrics": 2,

@@ -94,3 +94,32 @@ def test_uint8_mapping_and_noise() -> None:
 def test_wrong_input_size(pipe: CCNetPipeline) -> None:
     with pytest.raises(ModelError, match=r"\(B, 1, 32, 32\)"):
         pipe(torch.zeros(1, 1, 16, 16), torch.zeros(1, 1))
+
+
+def test_manifest_paths_are_relative_to_itself(pipe: CCNetPipeline, zoo_phantom: Path, tmp_path: Path) -> None:
+    import csv
+    import os
+    import shutil
+
+    rows = load_rows(zoo_phantom)["test"][:3]
+    generate_split(pipe, rows, tmp_path / "gen", batch_size=4, progress=False)
+    with open(tmp_path / "gen" / "generated.tsv", encoding="utf-8") as fh:
+        raw = list(csv.DictReader(fh, delimiter="\t"))
+    for r in raw:
+        for key in ("source", "target", "segmentation_mask", "generated"):
+            assert r[key] and not os.path.isabs(r[key]), (key, r[key])
+        assert r["generated"] == f"p{r['phase']}/{Path(r['target']).name}"
+    assert all(Path(r["source"]).is_file() for r in read_manifest(tmp_path / "gen"))  # resolved to absolute
+    shutil.copytree(tmp_path / "gen", tmp_path / "moved")  # the images move with their manifest
+    moved = read_manifest(tmp_path / "moved")
+    assert all(Path(r["generated"]).is_file() and Path(r["generated"]).is_relative_to(tmp_path / "moved")
+               for r in moved)  # fmt: skip
+
+
+@pytest.mark.parametrize("pid", ["../evil", "a/b", "..", "c:\\x", "a\\b", ""])
+def test_patient_ids_with_separators_are_refused(pipe: CCNetPipeline, zoo_phantom: Path, tmp_path: Path,
+                                                 pid: str) -> None:  # fmt: skip
+    rows = [{**load_rows(zoo_phantom)["test"][0], "patient_id": pid}]
+    with pytest.raises(ModelError, match="cannot be part of a file name"):
+        generate_split(pipe, rows, tmp_path / "gen", progress=False)
+    assert not any(tmp_path.rglob("*.png"))  # refused before any work

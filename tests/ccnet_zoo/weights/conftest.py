@@ -33,6 +33,14 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             return
+        if self.path.startswith("/nolength/"):  # no Content-Length: the size is known only while streaming
+            body = (Path(self.directory) / self.path.split("/", 2)[2]).read_bytes()
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body)
+            self.wfile.flush()
+            self.close_connection = True
+            return
         super().do_GET()
 
     def log_message(self, format: str, *args: object) -> None:  # keep pytest output clean

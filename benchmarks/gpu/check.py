@@ -77,7 +77,7 @@ def table1(dev: Any, scale: dict[str, Any], out: Path, threads: int) -> dict[str
         _sync(dev)
         res[f"train_{stage}_s"] = round(time.perf_counter() - t, 2)
     pipe = CCNetPipeline.from_pretrained(runs / "controlnet", dev)
-    rows = load_rows(data, pipe.config["text"]["source"])["test"]
+    rows = load_rows(data, pipe.config.text.source)["test"]
     t = time.perf_counter()
     gen = generate_split(pipe, rows, out / "generated", batch_size=64 if dev.type == "cuda" else 16,
                          steps=scale["steps"], seed=0, overwrite=True, progress=False)  # fmt: skip

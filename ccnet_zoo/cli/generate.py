@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -11,12 +11,14 @@ from ccnet_zoo.cli._errors import user_errors
 from ccnet_zoo.cli._options import parse_sets, set_option
 from ccnet_zoo.cli.train import setup_logging
 
+if TYPE_CHECKING:
+    from ccnet_zoo.models.config import CCNetConfig
+
 _PATH = click.Path(path_type=str)
 
 
-def sample_overrides(config: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+def sample_overrides(config: CCNetConfig, overrides: dict[str, Any]) -> CCNetConfig:
     """``config`` with ``--set`` overrides, which may only touch ``sample.*`` (the networks are trained)."""
-    from ccnet_zoo.models.config import deep_merge, validate_config
     from ccnet_zoo.models.errors import ConfigError
 
     if set(overrides) - {"sample"}:
@@ -24,9 +26,7 @@ def sample_overrides(config: dict[str, Any], overrides: dict[str, Any]) -> dict[
             "generate --set may only change sample.* (steps, guidance_scale, conditioning_scale, "
             "batch_size); the networks are fixed by the trained weights"
         )
-    merged = deep_merge(config, overrides)
-    validate_config(merged, "--set")
-    return merged
+    return config.with_overrides(overrides, "--set")
 
 
 @click.command("generate", context_settings={"help_option_names": ["-h", "--help"]})
@@ -109,14 +109,14 @@ def generate(
         pipe = CCNetPipeline.from_pretrained(run, dev, ae=ae, ldm=ldm, pretrained=pretrained)
     if sets:
         pipe.config = sample_overrides(pipe.config, parse_sets(sets))
-    all_rows = load_rows(data, pipe.config["text"]["source"])
+    all_rows = load_rows(data, pipe.config.text.source)
     rows = [r for s in (split or ("test",)) for r in all_rows[s]][:limit]
     guidance = "text" if text_branch else guidance_scale
     result = generate_split(
         pipe,
         rows,
         out,
-        batch_size=batch_size or pipe.config["sample"]["batch_size"],
+        batch_size=batch_size or pipe.config.sample.batch_size,
         steps=steps,
         guidance=guidance,
         conditioning_scale=conditioning_scale,

@@ -93,7 +93,7 @@ def test_guidance_values(trained_runs: dict[str, Path]) -> None:
     assert torch.equal(
         pipe(pre, acq, prompts, steps=2, guidance=0.0), pipe(pre, acq, prompts, steps=2, guidance="uncond")
     )
-    assert pipe.config["sample"]["guidance_scale"] == 0.0  # the default is the config's: unconditional
+    assert pipe.config.sample.guidance_scale == 0.0  # the default is the config's: unconditional
     assert torch.equal(pipe(pre, acq, prompts, steps=2), pipe(pre, acq, prompts, steps=2, guidance="uncond"))
     with pytest.warns(FutureWarning, match="guidance_scale"):
         legacy = pipe(pre, acq, prompts, steps=2, guidance_scale=None)  # the former spelling of the text branch

@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 _PATH = click.Path(path_type=str)
 
 
-def sample_overrides(config: CCNetConfig, overrides: dict[str, Any]) -> CCNetConfig:
-    """``config`` with ``--set`` overrides, which may only touch ``sample.*`` (the networks are trained)."""
+def check_sample_overrides(overrides: dict[str, Any]) -> None:
+    """``--set`` on generate may only touch ``sample.*`` (the networks are trained); keys and types are checked."""
+    from ccnet_zoo.models.config import check_overrides
     from ccnet_zoo.models.errors import ConfigError
 
     if set(overrides) - {"sample"}:
@@ -26,6 +27,12 @@ def sample_overrides(config: CCNetConfig, overrides: dict[str, Any]) -> CCNetCon
             "generate --set may only change sample.* (steps, guidance_scale, conditioning_scale, "
             "batch_size); the networks are fixed by the trained weights"
         )
+    check_overrides(overrides, "--set")
+
+
+def sample_overrides(config: CCNetConfig, overrides: dict[str, Any]) -> CCNetConfig:
+    """``config`` with ``--set`` overrides of ``sample.*``, checked (:func:`check_sample_overrides`) and validated."""
+    check_sample_overrides(overrides)
     return config.with_overrides(overrides, "--set")
 
 
@@ -99,6 +106,8 @@ def generate(
     dev = use_device(device, threads)  # the GPU when present; cuda = cuda:LOCAL_RANK
     if (run is None) == (weights is None):
         raise click.UsageError("give exactly one of --controlnet RUN and --weights NAME")
+    overrides = parse_sets(sets)
+    check_sample_overrides(overrides)  # before any network is loaded
     if weights is not None and verify:
         from ccnet_zoo.weights import Registry
 
@@ -107,8 +116,8 @@ def generate(
         pipe = CCNetPipeline.from_pretrained(weights, dev)
     else:
         pipe = CCNetPipeline.from_pretrained(run, dev, ae=ae, ldm=ldm, pretrained=pretrained)
-    if sets:
-        pipe.config = sample_overrides(pipe.config, parse_sets(sets))
+    if overrides:
+        pipe.config = sample_overrides(pipe.config, overrides)
     all_rows = load_rows(data, pipe.config.text.source)
     rows = [r for s in (split or ("test",)) for r in all_rows[s]][:limit]
     guidance = "text" if text_branch else guidance_scale

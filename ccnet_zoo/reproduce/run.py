@@ -105,6 +105,14 @@ def _data(cfg: ReproduceConfig, state: RunState, progress: bool) -> tuple[Path, 
     return root, fp
 
 
+def _model_config(cfg: ReproduceConfig) -> CCNetConfig | None:
+    """The model config with ``--set`` applied (checked key by key); ``None`` for registered weights (they carry
+    their own config)."""
+    from ccnet_zoo.models.config import load_config
+
+    return None if cfg.weights else load_config(cfg.config, cfg.overrides, typed=True)
+
+
 def _stage_config(config: CCNetConfig, stage: str) -> dict[str, Any]:
     resolved = config.to_dict()  # the fingerprint holds the plain mapping, as checkpoints do
     part = {k: resolved.get(k) for k in _SECTIONS[stage]}
@@ -125,7 +133,7 @@ def _fresh(state: RunState, folder: Path, key: str, fp: dict[str, Any]) -> bool:
 
 
 def _train(
-    cfg: ReproduceConfig, resolved: CCNetConfig, state: RunState, data: Path, data_fp: dict[str, Any], progress: bool
+    cfg: ReproduceConfig, state: RunState, data: Path, data_fp: dict[str, Any], progress: bool, resolved: CCNetConfig
 ) -> tuple[Path, dict[str, Any]]:
     from ccnet_zoo.train.api import train_stage
 
@@ -160,11 +168,11 @@ def _train(
 
 def _model(
     cfg: ReproduceConfig,
-    model_cfg: CCNetConfig | None,
     state: RunState,
     data: Path,
     data_fp: dict[str, Any],
     progress: bool,
+    model_cfg: CCNetConfig | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """(a loader of the pipeline, the model's fingerprint): registered weights, or the three trained stages."""
     from ccnet_zoo.device import resolve_device
@@ -176,24 +184,24 @@ def _model(
 
         sha = Registry.load().entry(cfg.weights).sha256
         return (lambda: CCNetPipeline.from_pretrained(cfg.weights, device)), {"weights": cfg.weights, "sha256": sha}
-    assert model_cfg is not None  # loaded whenever no weights are given
-    run, fp = _train(cfg, model_cfg, state, data, data_fp, progress)
+    run, fp = _train(cfg, state, data, data_fp, progress, model_cfg or _model_config(cfg))
     return (lambda: CCNetPipeline.from_pretrained(run, device)), fp
 
 
 def _generate(
     cfg: ReproduceConfig,
-    model_cfg: CCNetConfig | None,
     state: RunState,
     data: Path,
     data_fp: dict[str, Any],
     progress: bool,
+    model_cfg: CCNetConfig | None = None,
 ) -> tuple[Path, dict[str, Any]]:
     from ccnet_zoo.pipeline import MANIFEST, generate_split
     from ccnet_zoo.train.data import load_rows
 
     out = cfg.out / "generated"
-    loader, model_fp = _model(cfg, model_cfg, state, data, data_fp, progress)
+    model_cfg = model_cfg or _model_config(cfg)
+    loader, model_fp = _model(cfg, state, data, data_fp, progress, model_cfg)
     sample = model_cfg.to_dict()["sample"] if model_cfg is not None else {}
     sample.pop("batch_size", None)  # images do not depend on the batching
     fp = {
@@ -286,10 +294,8 @@ def reproduce_table1(cfg: ReproduceConfig, progress: bool = True) -> dict[str, A
     command did not write (``reproduce.json``) is ever replaced or removed.
     """
     import frd
-    from ccnet_zoo.models.config import load_config
 
-    # the model config (with --set), loaded and checked once, before any work; registered weights carry theirs
-    model_cfg = None if cfg.weights else load_config(cfg.config, cfg.overrides, typed=True)
+    model_cfg = _model_config(cfg)  # loaded and checked once, before any work
     t0 = time.perf_counter()
     cfg.out.mkdir(parents=True, exist_ok=True)
     state = RunState(cfg.out)
@@ -297,7 +303,7 @@ def reproduce_table1(cfg: ReproduceConfig, progress: bool = True) -> dict[str, A
     for name in names + (["data"] if cfg.data == "phantom" and cfg.data_root is None else []):
         state.claim(cfg.out / name)  # before any work: a user's file of one of these names stops the run at once
     data, data_fp = _data(cfg, state, progress)
-    generated, gen_fp = _generate(cfg, model_cfg, state, data, data_fp, progress)
+    generated, gen_fp = _generate(cfg, state, data, data_fp, progress, model_cfg)
     reports = _metrics(cfg, state, data, generated, data_fp, gen_fp)
     rows = build_rows(reports)
     claims = {m: claim(rows, m) for m in ("frd", "mse")}

@@ -204,5 +204,5 @@ def test_components_take_the_typed_config() -> None:
     assert build_autoencoder(typed).latent_channels == 3
     assert build_autoencoder(load_config("tiny")).latent_channels == 3
     assert build_ddim(typed.scheduler, 4).num_inference_steps == 4
-    with pytest.raises(ConfigError, match="stage1.scale_factor"):
+    with pytest.raises(ConfigError, match=r"stage1\.scale_factor"):
         build_autoencoder({**load_config("tiny"), "stage1": {"kind": "monai"}})

@@ -33,18 +33,22 @@ def size_limit(size: int | None) -> int:
 
 
 class LimitedDownloader:
-    """A pooch downloader (``requests``, streamed) that stops past ``max_bytes`` or after ``deadline_s``."""
+    """A pooch downloader (the standard library's ``urllib``, streamed) that stops past ``max_bytes`` or after
+    ``deadline_s``, and on a transfer shorter than announced."""
 
     def __init__(self, max_bytes: int, deadline_s: float = DEADLINE_S, progress: bool = False) -> None:
         self.max_bytes, self.deadline_s, self.progress = int(max_bytes), float(deadline_s), progress
 
     def __call__(self, url: str, output_file: Any, pooch_obj: Any = None, check_only: bool = False) -> Any:
-        import requests
+        import urllib.request
+
         from tqdm import tqdm
 
         end = time.monotonic() + self.deadline_s
-        with requests.get(url, stream=True, timeout=STALL_S) as resp:  # the deadline is checked per chunk
-            resp.raise_for_status()
+        if not url.lower().startswith(("https://", "http://")):
+            raise DownloadError(f"{url}: only http(s) URLs are downloaded")
+        # STALL_S bounds each socket operation; the whole transfer is checked against the deadline per chunk
+        with urllib.request.urlopen(url, timeout=STALL_S) as resp:
             declared = int(resp.headers.get("Content-Length") or 0)
             if declared > self.max_bytes:
                 raise DownloadError(f"{url}: {declared} bytes announced, more than the {self.max_bytes} allowed")
@@ -53,7 +57,7 @@ class LimitedDownloader:
             try:
                 n = 0
                 with tqdm(total=declared or None, unit="B", unit_scale=True, disable=not self.progress) as bar:
-                    for chunk in resp.iter_content(chunk_size=1 << 16):
+                    while chunk := resp.read(1 << 16):
                         n += len(chunk)
                         if n > self.max_bytes:
                             raise DownloadError(f"{url}: more than the {self.max_bytes} bytes allowed; stopped")
@@ -61,6 +65,8 @@ class LimitedDownloader:
                             raise DownloadError(f"{url}: not finished within {self.deadline_s:.0f} s; stopped")
                         fh.write(chunk)
                         bar.update(len(chunk))
+                if declared and n != declared:
+                    raise DownloadError(f"{url}: the transfer stopped after {n} of {declared} bytes")
             finally:
                 if own:
                     fh.close()
@@ -95,7 +101,7 @@ def _retrieve(
         raise DownloadError(f"{url}: {err}") from err
     except (OSError, zipfile.BadZipFile) as err:
         raise DownloadError(f"{url}: {type(err).__name__}: {err}") from err
-    except Exception as err:  # requests' errors (connection refused, interrupted transfer, HTTP 4xx/5xx)
+    except Exception as err:  # http.client errors (a transfer cut short), or requests. if pooch uses it
         if type(err).__module__.split(".")[0] in ("requests", "urllib3", "http"):
             raise DownloadError(f"{url}: {type(err).__name__}: {err}") from err
         raise

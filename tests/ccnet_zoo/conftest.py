@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from zoo_helpers import tiny32
 
 #: Fixtures that train or run something for many seconds: a test that uses one is in the slow lane.
-SLOW_FIXTURES = {"trained_runs"}
+SLOW_FIXTURES = {"trained_runs", "run32"}  # run32: a reduced reproduce run (test_reproduce_state.py)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

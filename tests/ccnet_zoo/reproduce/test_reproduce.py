@@ -69,8 +69,12 @@ def test_numbers_come_from_the_images(run):
 
 
 @pytest.mark.slow
-def test_resume_reuses_finished_stages(run, tmp_path):
+def test_resume_reuses_finished_stages(run, tmp_path, monkeypatch):
     out, _ = run
+    # the same settings as the first run, including which FID/LPIPS networks are available (part of the metrics'
+    # fingerprint: fetching one later reruns the metrics)
+    monkeypatch.setenv("CCNET_ZOO_CACHE", str(out.parent / "weights-cache"))
+    monkeypatch.setenv("CCNET_ZOO_OFFLINE", "1")
     stamps = {
         p: p.stat().st_mtime_ns
         for p in [out / "generated" / "generated.tsv", *out.glob("metrics/*.json"), *out.glob("runs/*/DONE.json")]

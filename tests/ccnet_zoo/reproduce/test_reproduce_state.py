@@ -89,6 +89,7 @@ def test_rerun_with_other_epochs_retrains_that_stage_only(run32: Path, tmp_path:
     args = [a if a != "train.controlnet.epochs=1" else "train.controlnet.epochs=2" for a in BASE]
     mp = pytest.MonkeyPatch()
     mp.setenv("CCNET_ZOO_OFFLINE", "1")
+    mp.setenv("CCNET_ZOO_CACHE", str(out.parent / "weights-cache"))
     r = CliRunner().invoke(main, [*args, "--size", "32", "--out", str(out)])
     mp.undo()
     assert r.exit_code == 0, r.output

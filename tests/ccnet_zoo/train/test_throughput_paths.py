@@ -17,6 +17,7 @@ from ccnet_zoo.train.api import train_stage
 from ccnet_zoo.train.runtime import Runtime, adamw, channels_last_wanted, compile_module
 
 
+@pytest.mark.slow
 def test_train_steps_never_sync_with_the_device(zoo_phantom: Path, tmp_path: Path, monkeypatch) -> None:
     """Losses stay tensors inside a step; ccnet_zoo reads them once per epoch (and every log_every steps).
 
@@ -64,6 +65,7 @@ def test_train_steps_never_sync_with_the_device(zoo_phantom: Path, tmp_path: Pat
     assert float(rows[1]["train_disc"]) > 0 and float(rows[1]["train_loss"]) > 0
 
 
+@pytest.mark.slow
 def test_plot_once_and_checkpoints_at_intervals(zoo_phantom: Path, tmp_path: Path, monkeypatch) -> None:
     plots: list[int] = []
     saves: list[str] = []
@@ -92,6 +94,7 @@ def test_bf16_autocast_path_runs_on_the_cpu() -> None:
     assert Runtime(torch.device("cpu")).autocast().__class__.__name__ == "nullcontext"
 
 
+@pytest.mark.slow
 def test_channels_last_training_on_the_cpu(zoo_phantom: Path, tmp_path: Path) -> None:
     assert channels_last_wanted("auto", torch.device("cuda", 0)) and not channels_last_wanted(
         "auto", torch.device("cpu")

@@ -32,6 +32,13 @@ from ccnet_zoo.cli._errors import user_errors
     "--split", default="random", show_default=True, help="'random[:SEED]', 'paper' or a patient_id;split file."
 )
 @click.option(
+    "--intensity",
+    type=click.Choice(["phase", "patient"]),
+    default="phase",
+    show_default=True,
+    help="PNG scaling: each phase volume on its own (CC-Net's), or one window per patient across phases.",
+)
+@click.option(
     "--preview",
     type=click.Path(dir_okay=False, path_type=str),
     default=None,
@@ -55,6 +62,7 @@ def phantom_cmd(
     seed: int,
     lesion_fraction: float,
     split: str,
+    intensity: str,
     preview: str | None,
     kinetics_plot: str | None,
     overwrite: bool,
@@ -74,6 +82,7 @@ def phantom_cmd(
         seed=seed,
         lesion_fraction=lesion_fraction,
         split=split,
+        intensity=intensity,
     )
     for extra in (preview, kinetics_plot):
         if extra is not None and os.path.exists(extra) and not overwrite:

@@ -35,13 +35,24 @@ from ccnet_zoo.metrics.registry import METRICS
 @click.option("--frd-preset", default="ccnet", show_default=True, help="frd preset for FRD (ccnet, v0, v1).")
 @click.option("--frd-workers", type=click.IntRange(min=1), default=None, help="Radiomics worker processes.")
 @click.option("--inception", default="fid-inception", show_default=True, help="Registry name of the FID network.")
-@click.option("--alexnet", default="lpips-alexnet", show_default=True, help="Registry name of the LPIPS backbone.")
+@click.option(
+    "--alexnet",
+    default=None,
+    help="Registry name of the LPIPS weights [default: lpips-alexnet, else lpips-alexnet-jax].",
+)
 @click.option(
     "--fid-sqrtm",
     type=click.Choice(["scipy", "eigh"]),
     default="scipy",
     show_default=True,
     help="Matrix square root of FID: scipy (the field's) or eigh (frd's, ~10x faster).",
+)
+@click.option(
+    "--fid-resize",
+    type=click.Choice(["tf-bilinear", "clean"]),
+    default="tf-bilinear",
+    show_default=True,
+    help="Resize to 299 px before FID: TF1's bilinear (the original graph's) or clean-fid's antialiased.",
 )
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1))
 @click.option("--device", default=None, help="torch device for FID/LPIPS [default: cuda when present].")
@@ -64,15 +75,16 @@ def metrics(
     frd_preset: str,
     frd_workers: int | None,
     inception: str,
-    alexnet: str,
+    alexnet: str | None,
     fid_sqrtm: str,
+    fid_resize: str,
     batch_size: int,
     device: str | None,
     strict: bool,
     as_json: bool,
     out: str | None,
 ) -> None:
-    """FRD, FID, LPIPS and MSE between REAL and SYNTH images paired by patient/slice/phase (docs/evaluation.md).
+    """Every registered metric between REAL and SYNTH images paired by patient/slice/phase (docs/evaluation.md).
 
     A metric whose weights are not in the cache is reported as not available, with the command that fetches it.
     """
@@ -99,6 +111,7 @@ def metrics(
         batch_size=batch_size,
         device=device,
         fid_sqrtm=fid_sqrtm,
+        fid_resize=fid_resize,
     )
     if out is not None:
         with open(out, "x", encoding="utf-8") as fh:
@@ -112,3 +125,6 @@ def metrics(
         f"{len(report.unmatched_synth)} synthetic"
     )
     click.echo(report_table(report))
+    for side, files in (("real", report.unmatched_real), ("synthetic", report.unmatched_synth)):
+        for f in files:  # every file left out, so that a silent drop cannot hide in a count
+            click.echo(f"unpaired {side}: {f}")

@@ -9,7 +9,8 @@
         <split>_B/<pid>_000<k>_slice<i>.png    post-contrast phase k = 1..4, same slice i
         annotations/<pid>_0001_mask<i>.png     lesion mask of slice i (0/255)
 
-Each phase volume is min-max normalised to 0..255 on its own (as CC-Net did); ``<i>`` is the slice index
+Each phase volume is min-max normalised to 0..255 on its own (as CC-Net did; the phantom's
+``intensity='patient'`` uses one window per patient across all phases instead); ``<i>`` is the slice index
 in the source volume, not zero-padded.
 """
 
@@ -77,7 +78,10 @@ def mask_path(root: Path, split: str, patient_id: str, slice_index: int) -> Path
 
 
 def minmax_uint8(volume: NDArray[np.floating]) -> NDArray[np.uint8]:
-    """Min-max normalise a whole volume to 0..255 and round (constant volumes map to 0)."""
+    """Min-max normalise a whole volume to 0..255 and round (constant volumes map to 0).
+
+    Given a patient's 4-D stack (phases, slices, H, W) this is one common window across pre and post phases,
+    which keeps contrast enhancement visible; given one phase volume it is CC-Net's per-phase convention."""
     v = np.asarray(volume, dtype=np.float64)
     lo, hi = float(v.min()), float(v.max())
     if hi <= lo:

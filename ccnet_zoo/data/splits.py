@@ -4,6 +4,9 @@ A split spec is one of
 * ``"paper"`` — CC-Net's ``split1602``: 30 test patients (with Caballo et al. masks), 50 validation
   patients, every other patient in train (ccnet ``move_data_for_dataset_split.py``);
 * ``"random"`` or ``"random:SEED"`` — seeded shuffle with :data:`DEFAULT_FRACTIONS` (validation, test);
+* ``"random-allphases"`` or ``"random-allphases:SEED"`` — the same sizes, but test patients are drawn only among
+  the patients with the most post-contrast phases (given as ``phases``), so every phase has as many test pairs as
+  phase 1 (Duke-like data has a fourth phase for under half of the patients);
 * a path to a split file: ';'-separated ``patient_id;split`` (patients not listed go to train).
 """
 
@@ -138,6 +141,21 @@ def random_split(
     return out
 
 
+def all_phases_split(
+    phases: Mapping[str, int], seed: int = 0, fractions: tuple[float, float] = DEFAULT_FRACTIONS
+) -> dict[str, str]:
+    """:func:`random_split`'s sizes, with the test patients drawn among those having ``max(phases)`` phases."""
+    full = sorted(p for p, k in phases.items() if k == max(phases.values()))
+    sizes = random_split(sorted(phases), seed, fractions)
+    n_test = sum(v == "test" for v in sizes.values())
+    if len(full) < n_test:
+        raise DataError(f"only {len(full)} patients have every phase; {n_test} test patients are needed")
+    rng = np.random.default_rng(seed)
+    test = {full[i] for i in rng.permutation(len(full))[:n_test]}
+    rest = random_split([p for p in phases if p not in test], seed + 1, (fractions[0] / (1 - fractions[1]), 0.0))
+    return {p: "test" if p in test else rest[p] for p in phases}
+
+
 def read_split_file(path: Path) -> dict[str, str]:
     """Read ``patient_id;split``; split names must be train, validation or test."""
     rows = read_table(Path(path), required=("patient_id", "split"))
@@ -154,9 +172,24 @@ def write_split_file(path: Path, split: Mapping[str, str]) -> None:
     write_table(Path(path), ("patient_id", "split"), ({"patient_id": p, "split": split[p]} for p in sorted(split)))
 
 
-def resolve_split(spec: str, patient_ids: Sequence[str], default_seed: int = 0) -> dict[str, str]:
-    """Turn a split spec (see module docstring) into ``{patient_id: split}`` for ``patient_ids``."""
-    if spec == "paper":
+def resolve_split(
+    spec: str, patient_ids: Sequence[str], default_seed: int = 0, phases: Mapping[str, int] | None = None
+) -> dict[str, str]:
+    """Turn a split spec (see module docstring) into ``{patient_id: split}`` for ``patient_ids``.
+
+    ``phases`` (post-contrast phases per patient) is needed by ``random-allphases`` only.
+    """
+    if spec == "random-allphases" or spec.startswith("random-allphases:"):
+        if phases is None:
+            raise DataError(f"split spec {spec!r} needs the number of phases per patient")
+        seed = default_seed
+        if ":" in spec:
+            try:
+                seed = int(spec.split(":", 1)[1])
+            except ValueError as err:
+                raise DataError(f"split spec {spec!r}: the seed must be an integer") from err
+        out = all_phases_split({p: phases[p] for p in patient_ids}, seed)
+    elif spec == "paper":
         out = paper_split(patient_ids)
     elif spec == "random" or spec.startswith("random:"):
         seed = default_seed

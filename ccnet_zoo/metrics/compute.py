@@ -21,6 +21,7 @@ from ccnet_zoo.metrics.pairing import Pair, Pairing, Source, pair_images
 from ccnet_zoo.metrics.registry import METRICS as REGISTRY
 from ccnet_zoo.metrics.registry import MetricContext
 from ccnet_zoo.metrics.result import MetricResult, MetricsReport
+from ccnet_zoo.metrics.uncertainty import N_RESAMPLES, SEED, cluster_bootstrap
 from ccnet_zoo.weights import Registry
 
 log = logging.getLogger(__name__)
@@ -40,11 +41,12 @@ def compute_metrics_for_pairs(
     frd_options: dict[str, Any] | None = None,
     registry: Registry | None = None,
     inception: str = DEFAULT_INCEPTION,
-    alexnet: str = DEFAULT_ALEXNET,
+    alexnet: str | None = None,
     lpips_linear: str | Path | None = None,
     batch_size: int = 16,
     device: str | None = None,
     fid_sqrtm: str = "scipy",
+    fid_resize: str = "tf-bilinear",
 ) -> MetricsReport:
     """Compute ``metrics`` on already paired images; see the module docstring.
 
@@ -53,6 +55,10 @@ def compute_metrics_for_pairs(
     unknown = [m for m in metrics if m not in REGISTRY]
     if fid_sqrtm not in ("scipy", "eigh"):
         raise MetricsError(f"fid_sqrtm must be 'scipy' or 'eigh', not {fid_sqrtm!r}")
+    from ccnet_zoo.metrics.fid_resize import MODES
+
+    if fid_resize not in MODES:
+        raise MetricsError(f"fid_resize must be one of {', '.join(MODES)}, not {fid_resize!r}")
     if unknown:
         raise MetricsError(f"unknown metric(s) {', '.join(unknown)}; choose from {', '.join(METRICS)}")
     pairs = list(pairing.pairs if isinstance(pairing, Pairing) else pairing)
@@ -66,13 +72,15 @@ def compute_metrics_for_pairs(
         registry or Registry.load(),
         paper_quirks=paper_quirks,
         frd_preset=frd_preset,
-        frd_options=dict(frd_options or {}),
+        # frd's bootstrap interval in every FRD cell, unless the caller chose its own
+        frd_options={"bootstrap": N_RESAMPLES, "seed": SEED, **(frd_options or {})},
         inception=inception,
         alexnet=alexnet,
         lpips_linear=lpips_linear,
         batch_size=batch_size,
         device=device,
         fid_sqrtm=fid_sqrtm,
+        fid_resize=fid_resize,
     )
     results: dict[str, MetricResult] = {}
     seconds: dict[str, float] = {}
@@ -80,6 +88,8 @@ def compute_metrics_for_pairs(
         if name in metrics:
             t0 = time.perf_counter()
             results[name] = metric.run(pairs, ctx)
+            if metric.kind == "pair":
+                _add_patient_interval(results[name], pairs)
             seconds[name] = round(time.perf_counter() - t0, 3)
     unmatched = pairing if isinstance(pairing, Pairing) else Pairing(pairs)
     settings = {
@@ -91,6 +101,7 @@ def compute_metrics_for_pairs(
         "batch_size": batch_size,
         "device": device,
         "fid_sqrtm": fid_sqrtm,
+        "fid_resize": fid_resize,
         "metrics": list(metrics),
     }
     return MetricsReport(
@@ -101,7 +112,19 @@ def compute_metrics_for_pairs(
         settings,
         _versions(),
         seconds,
+        pair_keys=[[p.synth_key.patient_id, p.synth_key.slice_index, p.synth_key.phase] for p in pairs],
     )
+
+
+def _add_patient_interval(result: MetricResult, pairs: Sequence[Pair]) -> None:
+    """``details["ci"]`` of a per-pair metric: its mean bootstrapped over patients (slices are not independent)."""
+    if not result.available or not result.per_pair:
+        return
+    values = np.asarray(result.per_pair, dtype=np.float64)
+    finite = np.isfinite(values)  # PSNR of identical images is +inf: the interval is over the finite values
+    if finite.any():
+        patients = [p.synth_key.patient_id for p, ok in zip(pairs, finite, strict=True) if ok]
+        result.details["ci"] = cluster_bootstrap(values[finite], patients).to_dict()
 
 
 def compute_metrics(

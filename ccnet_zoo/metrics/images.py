@@ -7,12 +7,17 @@ when shrinking, ``cv2.INTER_LINEAR`` when enlarging), so the model's output is n
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ccnet_zoo.metrics.errors import MetricsError
+
+if TYPE_CHECKING:
+    from ccnet_zoo.metrics.pairing import Pair
 
 
 def read_grey(path: Path) -> NDArray[np.uint8]:
@@ -41,3 +46,9 @@ def load_pair(real: Path, synth: Path) -> tuple[NDArray[np.uint8], NDArray[np.ui
     s = read_grey(synth)
     r = resize(read_grey(real), (int(s.shape[0]), int(s.shape[1])))
     return r, s
+
+
+def pair_arrays(pairs: Sequence[Pair]) -> Iterator[tuple[NDArray[np.uint8], NDArray[np.uint8]]]:
+    """The pairs as uint8 (real, synthetic) arrays of one size each (corrected policy), in order."""
+    for p in pairs:
+        yield load_pair(p.real, p.synth)

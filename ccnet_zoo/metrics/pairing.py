@@ -97,28 +97,29 @@ def pair_images(
 ) -> Pairing:
     """Pair the images of ``real`` and ``synth`` (folders, searched recursively, or lists of files).
 
-    ``phase`` keeps only that phase on both sides; ``real_phase`` overrides it for the real side, e.g. the
-    pre-contrast baseline ``pair_images(test_A, test_B, phase=k, real_phase=0)`` pairs by patient and slice.
-    With ``strict`` any unpaired or unparsable file raises :class:`PairingError`; otherwise they are reported.
+    Every synthetic image ``(patient, phase k, slice)`` is paired with the real image ``(patient, k, slice)``, or
+    with ``(patient, real_phase, slice)`` when ``real_phase`` is given — e.g. the pre-contrast baseline
+    ``pair_images(test_A, test_B, phase=k, real_phase=0)``. ``phase`` keeps only that synthetic phase. Without
+    ``phase``, ``real_phase`` pairs one real image with the synthetic image of *each* phase of that patient and
+    slice (one pair per synthetic image, never collapsed). Files of other phases than the selected ones are left
+    out by request; every selected file without a partner (and every unparsable name) is listed in
+    :attr:`Pairing.unmatched_real` / :attr:`Pairing.unmatched_synth`. With ``strict`` they raise
+    :class:`PairingError` instead.
     """
     rphase = real_phase if real_phase is not None else phase
     r_index, r_bad = _index(_files(real), rphase, "real")
     s_index, s_bad = _index(_files(synth), phase, "synthetic")
-    by_phase = rphase == phase
-
-    def k(key: ImageKey) -> tuple[str, int, int]:
-        return (key.patient_id, key.phase if by_phase else -1, key.slice_index)
-
-    s_by = {k(key): (key, p) for key, p in s_index.items()}
     pairs: list[Pair] = []
-    unmatched_real = list(r_bad)
-    for key in sorted(r_index):
-        hit = s_by.pop(k(key), None)
-        if hit is None:
-            unmatched_real.append(r_index[key])
+    used: set[ImageKey] = set()
+    unmatched_synth = list(s_bad)
+    for skey in sorted(s_index):
+        rkey = ImageKey(skey.patient_id, skey.phase if real_phase is None else real_phase, skey.slice_index)
+        if rkey in r_index:
+            pairs.append(Pair(r_index[rkey], s_index[skey], rkey, skey))
+            used.add(rkey)
         else:
-            pairs.append(Pair(r_index[key], hit[1], key, hit[0]))
-    unmatched_synth = list(s_bad) + [p for _, p in sorted(s_by.values())]
+            unmatched_synth.append(s_index[skey])
+    unmatched_real = list(r_bad) + [p for key, p in r_index.items() if key not in used]
     result = Pairing(pairs, sorted(unmatched_real), sorted(unmatched_synth))
     if not pairs:
         raise PairingError(

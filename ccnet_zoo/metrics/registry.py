@@ -36,11 +36,12 @@ class MetricContext:
     frd_preset: str = "ccnet"
     frd_options: dict[str, Any] = field(default_factory=dict)
     inception: str = "fid-inception"
-    alexnet: str = "lpips-alexnet"
+    alexnet: str | None = None  # None: the first cached of lpips-alexnet, lpips-alexnet-jax
     lpips_linear: str | Path | None = None
     batch_size: int = 16
     device: str = "cpu"
     fid_sqrtm: str = "scipy"
+    fid_resize: str = "tf-bilinear"
 
     def weights(self, name: str, metric: str) -> tuple[Path | None, MetricResult | None]:
         """``(path, None)`` of registered weights, or ``(None, unavailable result)`` naming the fetch command."""
@@ -90,6 +91,9 @@ METRICS: dict[str, Metric] = {
         Metric("fid", "FID", lower_is_better=True, kind="set", ci="bootstrap", module="fid"),
         Metric("lpips", "LPIPS", lower_is_better=True, kind="pair", ci="paired", module="lpips"),
         Metric("mse", "MSE", lower_is_better=True, kind="pair", ci="paired", module="mse"),
+        Metric("ssim", "SSIM", lower_is_better=False, kind="pair", ci="paired", module="ssim"),
+        Metric("msssim", "MS-SSIM", lower_is_better=False, kind="pair", ci="paired", module="msssim"),
+        Metric("psnr", "PSNR", lower_is_better=False, kind="pair", ci="paired", module="psnr"),
     )
 }
 

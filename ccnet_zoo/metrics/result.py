@@ -68,6 +68,8 @@ class MetricsReport:
     settings: dict[str, Any]
     versions: dict[str, str]
     seconds: dict[str, float]
+    #: [patient, slice, phase] of each pair's synthetic side, in the order of every ``per_pair`` list
+    pair_keys: list[list[Any]] = field(default_factory=list)
 
     def __getitem__(self, metric: str) -> MetricResult:
         return self.results[metric]
@@ -75,6 +77,7 @@ class MetricsReport:
     def to_dict(self, per_pair: bool = False) -> dict[str, Any]:
         d = asdict(self)
         if not per_pair:
+            d.pop("pair_keys", None)
             for r in d["results"].values():
                 r.pop("per_pair", None)
         return jsonable(d)

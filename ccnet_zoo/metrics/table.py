@@ -23,17 +23,19 @@ def format_cell(r: MetricResult, digits: int = 4) -> str:
 
 
 def report_table(report: MetricsReport, digits: int = 4) -> str:
-    """One row per metric of a single comparison."""
-    lines = ["| metric | value | n | note |", "|---|---|---|---|"]
+    """One row per metric of a single comparison, with its 95 % interval (``details["ci"]``) and n."""
+    lines = ["| metric | value | 95 % interval | n | note |", "|---|---|---|---|---|"]
     for name, r in report.results.items():
         n = "/".join(str(x) for x in r.n) if isinstance(r.n, list) else str(r.n)
+        ci = r.details.get("ci") if r.available else None
+        interval = f"[{ci['low']:.{digits}g}, {ci['high']:.{digits}g}]" if ci else "-"
         if r.available and r.value is not None:
             val = format_cell(r, digits).rsplit(" (n=", 1)[0]
             note = r.details.get("note", "")
         else:
             val, n, note = "not available", "-", (f"run `{r.fetch}`" if r.fetch else r.message)
         label = METRICS[name].label if name in METRICS else name.upper()
-        lines.append(f"| {label} | {val} | {n} | {note} |")
+        lines.append(f"| {label} | {val} | {interval} | {n} | {note} |")
     return "\n".join(lines)
 
 

@@ -30,6 +30,10 @@ class ReproduceConfig:
     slices: int = 4
     size: int = 64
     seed: int = 0
+    # Every test patient has all four post phases (>= 40 test pairs in each), and one intensity window per
+    # patient across pre and post phases, so the table measures enhancement (docs/reproduce.md).
+    split: str = "random-allphases"
+    intensity: str = "patient"
     config: str = "tiny"
     overrides: dict[str, Any] = field(default_factory=dict)
     weights: str | None = None  # a registry name: skip training

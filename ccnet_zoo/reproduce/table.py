@@ -1,4 +1,5 @@
-"""Table 1 from the per-phase metric reports: Markdown, CSV, JSON, and the paper's claim checked."""
+"""Table 1 from the per-phase metric reports: every cell with n and a 95 % interval, a verdict per phase and
+metric, Markdown, CSV, JSON, and the paper's claim checked against the verdicts (never against bare means)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,43 @@ from collections.abc import Mapping
 from typing import Any
 
 from ccnet_zoo.metrics.registry import METRICS as REGISTRY
+from ccnet_zoo.metrics.uncertainty import (
+    BETTER,
+    INCONCLUSIVE,
+    MIN_PAIRS,
+    paired_difference,
+    verdict_from_difference,
+    verdict_from_intervals,
+)
 from ccnet_zoo.reproduce.config import METRICS, PAPER_VALUES, ROWS
+
+#: the claim: CC-Net better than its pre-contrast input (interval of the difference excluding 0) in >= 3 phases
+CLAIM_METRICS = ("frd", "mse", "fid", "lpips", "ssim")
+NOT_AVAILABLE = "not available"
+
+
+def _n(res: Mapping[str, Any]) -> int:
+    n = res.get("n")
+    return int(min(n)) if isinstance(n, list) and n else int(n or 0)
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.4g}" if math.isfinite(v) else str(v)
 
 
 def _cell(res: Mapping[str, Any]) -> str:
     if res.get("status") != "ok" or res.get("value") is None:
         fetch = res.get("fetch")
-        return f"not available: run `{fetch}`" if fetch else f"not available: {res.get('message', '')}".strip()
-    v, sd = float(res["value"]), res.get("std")
-    return f"{v:.4g} ± {float(sd):.2g}" if sd is not None and math.isfinite(float(sd)) else f"{v:.4g}"
+        return f"{NOT_AVAILABLE}: run `{fetch}`" if fetch else f"{NOT_AVAILABLE}: {res.get('message', '')}".strip()
+    ci = (res.get("details") or {}).get("ci")
+    text = _fmt(float(res["value"]))
+    if ci:
+        text += f" [{_fmt(float(ci['low']))}, {_fmt(float(ci['high']))}]"
+    n = res.get("n")
+    text += f" (n={'/'.join(str(x) for x in n) if isinstance(n, list) else n})"
+    if _n(res) < MIN_PAIRS:
+        text += " †"
+    return text
 
 
 def build_rows(reports: Mapping[int, Mapping[str, Mapping[str, Any]]]) -> list[dict[str, Any]]:
@@ -32,42 +61,113 @@ def build_rows(reports: Mapping[int, Mapping[str, Mapping[str, Any]]]) -> list[d
             row: dict[str, Any] = {"phase": phase, "method": method, "n_pairs": rep.get("n_pairs")}
             for m in METRICS:
                 res = rep["results"].get(m, {"status": "skipped", "value": None})
-                row[m] = res.get("value") if res.get("status") == "ok" else None
-                row[f"{m}_std"] = res.get("std") if res.get("status") == "ok" else None
+                ok = res.get("status") == "ok"
+                ci = (res.get("details") or {}).get("ci") if ok else None
+                row[m] = res.get("value") if ok else None
+                row[f"{m}_std"] = res.get("std") if ok else None
                 row[f"{m}_n"] = res.get("n")
+                row[f"{m}_ci"] = [ci["low"], ci["high"]] if ci else None
                 row[f"{m}_cell"] = _cell(res)
+            row["few_pairs"] = (rep.get("n_pairs") or 0) < MIN_PAIRS
             row["paper_frd"] = PAPER_VALUES.get((method, phase, "frd"))
             rows.append(row)
     return rows
 
 
-def claim(rows: list[dict[str, Any]], metric: str) -> dict[str, Any]:
-    """Phases where CC-Net is closer to the real images than the pre-contrast input (lower is better)."""
-    by = {(r["phase"], r["method"]): r for r in rows}
-    wins, compared = [], []
-    for phase in sorted({r["phase"] for r in rows}):
-        b, c = by.get((phase, ROWS[0])), by.get((phase, ROWS[1]))
-        if b and c and b[metric] is not None and c[metric] is not None:
-            compared.append(phase)
-            if c[metric] < b[metric]:
-                wins.append(phase)
-    return {"metric": metric, "phases_compared": compared, "phases_ccnet_better": wins, "wins": len(wins)}
+def _by_key(rep: Mapping[str, Any], metric: str) -> dict[tuple[str, int], float] | None:
+    values = rep["results"].get(metric, {}).get("per_pair")
+    keys = rep.get("pair_keys")
+    if not values or not keys or len(values) != len(keys):
+        return None
+    return {(str(k[0]), int(k[1])): float(v) for k, v in zip(keys, values, strict=True)}
 
 
-def markdown(rows: list[dict[str, Any]]) -> str:
-    cols = ["phase", "method", "n pairs", *(REGISTRY[m].label for m in METRICS), "paper FRD"]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+def verdict(baseline: Mapping[str, Any], model: Mapping[str, Any], metric: str) -> dict[str, Any]:
+    """The verdict of one phase and metric from the baseline and CC-Net MetricsReport dicts."""
+    b, c = baseline["results"].get(metric, {}), model["results"].get(metric, {})
+    if b.get("status") != "ok" or c.get("status") != "ok":
+        return {"verdict": NOT_AVAILABLE}
+    lower = REGISTRY[metric].lower_is_better
+    if REGISTRY[metric].kind == "pair":  # a mean over pairs: the paired difference; else a set metric
+        base, mod = _by_key(baseline, metric), _by_key(model, metric)
+        if base is None or mod is None:
+            return {"verdict": NOT_AVAILABLE, "why": "per-pair values missing (rerun the metrics stage)"}
+        mean, iv = paired_difference(base, mod, lower_is_better=lower)
+        return {
+            "verdict": verdict_from_difference(iv.low, iv.high),
+            "improvement": mean,
+            "ci": [iv.low, iv.high],
+            "n_pairs": iv.n,
+            "n_patients": iv.n_groups,
+            "method": "paired difference, bootstrap over patients",
+        }
+    bci, cci = (b.get("details") or {}).get("ci"), (c.get("details") or {}).get("ci")
+    if not bci or not cci:
+        return {"verdict": NOT_AVAILABLE, "why": "no bootstrap interval"}
+    v = verdict_from_intervals((bci["low"], bci["high"]), (cci["low"], cci["high"]), lower_is_better=lower)
+    return {
+        "verdict": v,
+        "improvement": (b["value"] - c["value"]) * (1 if lower else -1),
+        "method": "frd bootstrap intervals of the two cells, decided only when they do not overlap",
+    }
+
+
+def verdicts(reports: Mapping[int, Mapping[str, Mapping[str, Any]]]) -> dict[int, dict[str, dict[str, Any]]]:
+    """``{phase: {metric: verdict}}`` for every phase with both rows."""
+    out: dict[int, dict[str, dict[str, Any]]] = {}
+    for phase in sorted(reports):
+        b, c = reports[phase].get(ROWS[0]), reports[phase].get(ROWS[1])
+        if b is not None and c is not None:
+            out[phase] = {m: verdict(b, c, m) for m in METRICS}
+    return out
+
+
+def claim(found: Mapping[int, Mapping[str, Mapping[str, Any]]], metric: str) -> dict[str, Any]:
+    """Phases where CC-Net is better than the pre-contrast input with the interval excluding 0."""
+    compared = [p for p, v in found.items() if v[metric]["verdict"] != NOT_AVAILABLE]
+    wins = [p for p in compared if found[p][metric]["verdict"] == BETTER]
+    return {
+        "metric": metric,
+        "phases_compared": compared,
+        "phases_ccnet_better": wins,
+        "wins": len(wins),
+        "phases_inconclusive": [p for p in compared if found[p][metric]["verdict"] == INCONCLUSIVE],
+    }
+
+
+def markdown(rows: list[dict[str, Any]], found: Mapping[int, Mapping[str, Mapping[str, Any]]] | None = None) -> str:
+    names = " | ".join(REGISTRY[m].header for m in METRICS)
+    lines = [f"| phase | method | n pairs | {names} | paper FRD |", "|---" * (len(METRICS) + 4) + "|"]
     for r in rows:
         paper = f"{r['paper_frd']:.2f}" if r["paper_frd"] is not None else "—"
         cells = " | ".join(r[f"{m}_cell"] for m in METRICS)
         lines.append(f"| {r['phase']} | {r['method']} | {r['n_pairs']} | {cells} | {paper} |")
+    lines += [
+        "",
+        f"Cells: value [95 % interval] (n); † fewer than {MIN_PAIRS} pairs. Per-pair metrics: bootstrap "
+        "over patients; FRD/FID: frd's bootstrap.",
+    ]
+    if found:
+        lines += [
+            "",
+            f"| phase | {' | '.join(REGISTRY[m].label for m in METRICS)} |",
+            "|---" * (len(METRICS) + 1) + "|",
+        ]
+        for phase, v in found.items():
+            lines.append(f"| {phase} | " + " | ".join(v[m]["verdict"] for m in METRICS) + " |")
+        lines += [
+            "",
+            "Verdict: CC-Net better only when the 95 % interval of the paired difference (per-pair "
+            "metrics) excludes 0, or when the two FRD/FID intervals do not overlap; else "
+            "inconclusive.",
+        ]
     return "\n".join(lines) + "\n"
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:
-    cols = ["phase", "method", "n_pairs"]
+    cols = ["phase", "method", "n_pairs", "few_pairs"]
     for m in METRICS:
-        cols += [m, f"{m}_std", f"{m}_n"]
+        cols += [m, f"{m}_std", f"{m}_n", f"{m}_ci"]
     cols.append("paper_frd")
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")

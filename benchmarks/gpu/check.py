@@ -77,7 +77,7 @@ def table1(dev: Any, scale: dict[str, Any], out: Path, threads: int) -> dict[str
         _sync(dev)
         res[f"train_{stage}_s"] = round(time.perf_counter() - t, 2)
     pipe = CCNetPipeline.from_pretrained(runs / "controlnet", dev)
-    rows = load_rows(data, pipe.config["text"]["source"])["test"]
+    rows = load_rows(data, pipe.config.text.source)["test"]
     t = time.perf_counter()
     gen = generate_split(pipe, rows, out / "generated", batch_size=64 if dev.type == "cuda" else 16,
                          steps=scale["steps"], seed=0, overwrite=True, progress=False)  # fmt: skip
@@ -120,16 +120,16 @@ def paper(dev: Any, scale: dict[str, Any], compile_: bool) -> dict[str, dict[str
     from ccnet_zoo.models.config import load_config
     from ccnet_zoo.train.runtime import Runtime, channels_last_wanted
 
-    cfg = load_config(scale["networks"])
+    cfg = load_config(scale["networks"], typed=True)
     rt = Runtime.create(str(dev), amp=True, amp_dtype="bf16")
     rt.channels_last = channels_last_wanted("auto", rt.device)
-    L, D = scale["latent"], cfg["ldm"]["params"]["cross_attention_dim"]
-    cond_levels = len(cfg["controlnet"]["params"].get("conditioning_embedding_num_channels", (16, 32, 96, 256)))
+    L, D = scale["latent"], cfg.ldm.params["cross_attention_dim"]
+    cond_levels = len(cfg.controlnet.params.get("conditioning_embedding_num_channels", (16, 32, 96, 256)))
     S = L * 2 ** (cond_levels - 1)  # the pre-contrast image that the ControlNet embeds down to the latent size
     g = torch.Generator(device="cpu").manual_seed(0)
 
     def inputs(b: int) -> tuple[torch.Tensor, ...]:
-        c = cfg["ldm"]["params"]["in_channels"]
+        c = cfg.ldm.params["in_channels"]
         return (rt.to_device(torch.randn(b, c, L, L, generator=g)), torch.randint(0, 1000, (b,)).to(dev),
                 torch.randn(b, 77, D, generator=g).to(dev), (torch.rand(b, 1, generator=g) * 400).to(dev),
                 rt.to_device(torch.rand(b, 1, S, S, generator=g) * 2 - 1))  # fmt: skip
@@ -142,7 +142,7 @@ def paper(dev: Any, scale: dict[str, Any], compile_: bool) -> dict[str, dict[str
     return out
 
 
-def _diffusion(dev: Any, cfg: dict[str, Any], rt: Any, scale: dict[str, Any], compile_: bool, inputs: Any,
+def _diffusion(dev: Any, cfg: Any, rt: Any, scale: dict[str, Any], compile_: bool, inputs: Any,
                out: dict[str, Any]) -> None:  # fmt: skip
     """LDM and ControlNet training steps and a DDIM step, in a function so that the networks are freed after."""
     import torch
@@ -153,8 +153,8 @@ def _diffusion(dev: Any, cfg: dict[str, Any], rt: Any, scale: dict[str, Any], co
     from ccnet_zoo.train.runtime import Stepper, adamw, compile_module
 
     B = scale["batch"]
-    unet = rt.place(MonaiDenoiser(cfg["ldm"]["params"], 1.0))
-    ctrl = rt.place(MonaiController(cfg["controlnet"]["params"], 1.0))
+    unet = rt.place(MonaiDenoiser(cfg.ldm.params, 1.0))
+    ctrl = rt.place(MonaiController(cfg.controlnet.params, 1.0))
     ctrl.init_from(unet)
     out["params_m"] = {"unet": round(sum(p.numel() for p in unet.parameters()) / 1e6, 1),
                        "controlnet": round(sum(p.numel() for p in ctrl.parameters()) / 1e6, 1)}  # fmt: skip
@@ -191,7 +191,7 @@ def _diffusion(dev: Any, cfg: dict[str, Any], rt: Any, scale: dict[str, Any], co
     out[f"ddim_step_b{scale['sample_batch']}"] = r
 
 
-def _autoencoder(dev: Any, cfg: dict[str, Any], rt: Any, scale: dict[str, Any], compile_: bool, S: int, g: Any,
+def _autoencoder(dev: Any, cfg: Any, rt: Any, scale: dict[str, Any], compile_: bool, S: int, g: Any,
                  out: dict[str, Any]) -> None:  # fmt: skip
     """One training step of the autoencoder (L1 + the forward/backward of stage 1) at S x S."""
     import torch
@@ -199,7 +199,7 @@ def _autoencoder(dev: Any, cfg: dict[str, Any], rt: Any, scale: dict[str, Any], 
     from ccnet_zoo.models.autoencoder import MonaiAutoencoder
     from ccnet_zoo.train.runtime import Stepper, adamw, compile_module
 
-    ae = rt.place(MonaiAutoencoder(cfg["stage1"]["params"], 1.0))
+    ae = rt.place(MonaiAutoencoder(cfg.autoencoder.params, 1.0))
     fwd_ae = compile_module(ae, compile_)
     img = rt.to_device(torch.rand(scale["ae_batch"], 1, S, S, generator=g) * 2 - 1)
     aes = Stepper(adamw(ae.parameters(), 1e-4, 0.01, rt.device), None, rt.scale_loss)

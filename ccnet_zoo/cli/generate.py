@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -11,12 +11,15 @@ from ccnet_zoo.cli._errors import user_errors
 from ccnet_zoo.cli._options import parse_sets, set_option
 from ccnet_zoo.cli.train import setup_logging
 
+if TYPE_CHECKING:
+    from ccnet_zoo.models.config import CCNetConfig
+
 _PATH = click.Path(path_type=str)
 
 
-def sample_overrides(config: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """``config`` with ``--set`` overrides, which may only touch ``sample.*`` (the networks are trained)."""
-    from ccnet_zoo.models.config import deep_merge, validate_config
+def check_sample_overrides(overrides: dict[str, Any]) -> None:
+    """``--set`` on generate may only touch ``sample.*`` (the networks are trained); keys and types are checked."""
+    from ccnet_zoo.models.config import check_overrides
     from ccnet_zoo.models.errors import ConfigError
 
     if set(overrides) - {"sample"}:
@@ -24,9 +27,13 @@ def sample_overrides(config: dict[str, Any], overrides: dict[str, Any]) -> dict[
             "generate --set may only change sample.* (steps, guidance_scale, conditioning_scale, "
             "batch_size); the networks are fixed by the trained weights"
         )
-    merged = deep_merge(config, overrides)
-    validate_config(merged, "--set")
-    return merged
+    check_overrides(overrides, "--set")
+
+
+def sample_overrides(config: CCNetConfig, overrides: dict[str, Any]) -> CCNetConfig:
+    """``config`` with ``--set`` overrides of ``sample.*``, checked (:func:`check_sample_overrides`) and validated."""
+    check_sample_overrides(overrides)
+    return config.with_overrides(overrides, "--set")
 
 
 @click.command("generate", context_settings={"help_option_names": ["-h", "--help"]})
@@ -99,6 +106,8 @@ def generate(
     dev = use_device(device, threads)  # the GPU when present; cuda = cuda:LOCAL_RANK
     if (run is None) == (weights is None):
         raise click.UsageError("give exactly one of --controlnet RUN and --weights NAME")
+    overrides = parse_sets(sets)
+    check_sample_overrides(overrides)  # before any network is loaded
     if weights is not None and verify:
         from ccnet_zoo.weights import Registry
 
@@ -107,16 +116,16 @@ def generate(
         pipe = CCNetPipeline.from_pretrained(weights, dev)
     else:
         pipe = CCNetPipeline.from_pretrained(run, dev, ae=ae, ldm=ldm, pretrained=pretrained)
-    if sets:
-        pipe.config = sample_overrides(pipe.config, parse_sets(sets))
-    all_rows = load_rows(data, pipe.config["text"]["source"])
+    if overrides:
+        pipe.config = sample_overrides(pipe.config, overrides)
+    all_rows = load_rows(data, pipe.config.text.source)
     rows = [r for s in (split or ("test",)) for r in all_rows[s]][:limit]
     guidance = "text" if text_branch else guidance_scale
     result = generate_split(
         pipe,
         rows,
         out,
-        batch_size=batch_size or pipe.config["sample"]["batch_size"],
+        batch_size=batch_size or pipe.config.sample.batch_size,
         steps=steps,
         guidance=guidance,
         conditioning_scale=conditioning_scale,

@@ -3,9 +3,12 @@
 A config is a mapping with the sections below; a file may start from another with ``base: <name>`` (deep
 merge, the file's values win). ``load_config("tiny")`` loads a shipped config, ``load_config("x.yaml")`` a file.
 
->>> cfg = load_config("tiny")
->>> cfg["scheduler"]["prediction_type"], cfg["image_size"]
-('v_prediction', 64)
+Components receive the typed :class:`CCNetConfig` (``load_config(name, typed=True)``); plain mappings exist only
+at the edges (the YAML, checkpoint and bundle JSON, fingerprints), through ``CCNetConfig.from_dict`` / ``to_dict``.
+
+>>> cfg = load_config("tiny", typed=True)
+>>> cfg.scheduler.prediction_type, cfg.image_size, cfg.autoencoder.kind
+('v_prediction', 64, 'monai')
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ Config = dict[str, Any]
 # (a field without a default) are read from these dataclasses, both for validation and for CCNetConfig.
 @dataclass(frozen=True)
 class AutoencoderConfig:
-    """Section ``stage1``: the autoencoder (``train ae``) that maps images to latents and back."""
+    """Section ``stage1`` (attribute ``autoencoder``): the autoencoder (``train ae``), images to latents and back."""
 
     kind: str
     scale_factor: float
@@ -107,7 +110,10 @@ class SampleConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """One stage of section ``train`` (``ae``, ``ldm`` or ``controlnet``)."""
+    """One stage of section ``train`` (``ae``, ``ldm`` or ``controlnet``).
+
+    An optional key the YAML leaves out is ``None`` here; the training stage then applies its own default.
+    """
 
     epochs: int
     batch_size: int
@@ -134,7 +140,7 @@ class TrainConfig:
     preload: bool | None = None
 
 
-#: section name in the YAML -> its dataclass
+#: section name in the YAML -> its dataclass (the attribute of :class:`CCNetConfig` is :data:`ATTRIBUTES`' name)
 SECTIONS: dict[str, type] = {
     "stage1": AutoencoderConfig,
     "discriminator": DiscriminatorConfig,
@@ -146,17 +152,24 @@ SECTIONS: dict[str, type] = {
     "sample": SampleConfig,
 }
 
+#: YAML section -> attribute of :class:`CCNetConfig`, where they differ: the file format keeps ``stage1`` (every
+#: checkpoint, bundle and config written so far says so), the code says ``autoencoder``.
+ATTRIBUTES: dict[str, str] = {name: name for name in SECTIONS} | {"stage1": "autoencoder"}
+#: accepted spellings of a section in a YAML file or a ``--set`` key -> the section name that files store
+ALIASES: dict[str, str] = {"autoencoder": "stage1"}
+
 
 @dataclass(frozen=True)
 class CCNetConfig:
     """A validated config as typed sections: ``load_config(name, typed=True)`` or ``CCNetConfig.from_dict(cfg)``.
 
-    ``to_dict()`` gives back the mapping that checkpoints and bundles store (keys absent in the YAML stay absent).
+    ``to_dict()`` gives back the mapping that checkpoints and bundles store: for a config read with ``from_dict``
+    the same mapping, key order and explicit ``null`` values included (files written stay byte for byte as before).
     """
 
     image_size: int
     seed: int
-    stage1: AutoencoderConfig
+    autoencoder: AutoencoderConfig
     discriminator: DiscriminatorConfig
     perceptual: PerceptualConfig
     text: TextConfig
@@ -167,12 +180,15 @@ class CCNetConfig:
     train: dict[str, TrainConfig] = field(default_factory=dict)
     name: str | None = None
     description: str | None = None
+    # The mapping this config was read from: to_dict() takes its key order and explicit nulls (never its values).
+    layout: Config = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_dict(cls, cfg: Mapping[str, Any], where: str = "config") -> CCNetConfig:
         """Validate ``cfg`` (raises :class:`ConfigError`) and return it typed."""
-        validate_config(dict(cfg), where)
-        sections = {name: kind(**cfg[name]) for name, kind in SECTIONS.items()}
+        cfg = copy.deepcopy(dict(cfg))
+        validate_config(cfg, where)
+        sections = {ATTRIBUTES[name]: kind(**cfg[name]) for name, kind in SECTIONS.items()}
         train = {stage: TrainConfig(**values) for stage, values in cfg.get("train", {}).items()}
         return cls(
             image_size=cfg["image_size"],
@@ -180,6 +196,7 @@ class CCNetConfig:
             train=train,
             name=cfg.get("name"),
             description=cfg.get("description"),
+            layout=cfg,
             **sections,
         )
 
@@ -188,9 +205,28 @@ class CCNetConfig:
         out: Config = {k: v for k, v in (("name", self.name), ("description", self.description)) if v is not None}
         out.update(image_size=self.image_size, seed=self.seed)
         for name in SECTIONS:
-            out[name] = _plain(getattr(self, name))
+            out[name] = _plain(getattr(self, ATTRIBUTES[name]))
         out["train"] = {stage: _plain(tc) for stage, tc in self.train.items()}
-        return out
+        return copy.deepcopy(_in_layout(out, self.layout))
+
+    def with_overrides(self, overrides: Mapping[str, Any], where: str = "--set") -> CCNetConfig:
+        """A copy with ``overrides`` (a nested mapping, e.g. from ``--set``) applied and validated."""
+        check_overrides(overrides, where)
+        return CCNetConfig.from_dict(deep_merge(self.to_dict(), _canonical(overrides)), where)
+
+
+def _in_layout(values: Config, layout: Mapping[str, Any]) -> Config:
+    """``values`` with the keys in ``layout``'s order (nested), and ``layout``'s explicit nulls where unset."""
+    out: Config = {}
+    for key, was in layout.items():
+        if key in values:
+            now = values[key]
+            nested = isinstance(now, dict) and isinstance(was, Mapping) and key != "params"
+            out[key] = _in_layout(now, was) if nested else now
+        elif was is None:  # 'key: null' in the file: an optional key left unset, as written
+            out[key] = None
+    out.update({k: v for k, v in values.items() if k not in out})
+    return out
 
 
 def _plain(section: Any) -> dict[str, Any]:
@@ -200,6 +236,19 @@ def _plain(section: Any) -> dict[str, Any]:
         for f in fields(section)
         if f.name in required or getattr(section, f.name) is not None
     }
+
+
+_T = typing.TypeVar("_T")
+
+
+def or_default(value: _T | None, default: _T) -> _T:
+    """``value``, or ``default`` where the YAML leaves an optional key out (``None`` in the dataclass)."""
+    return default if value is None else value
+
+
+def as_config(cfg: CCNetConfig | Mapping[str, Any], where: str = "config") -> CCNetConfig:
+    """``cfg`` typed: a :class:`CCNetConfig` as it is, a mapping (the public API's edge) validated and converted."""
+    return cfg if isinstance(cfg, CCNetConfig) else CCNetConfig.from_dict(cfg, where)
 
 
 _TYPES: dict[Any, tuple[type, ...]] = {int: (int,), float: (int, float), str: (str,), bool: (bool,), dict: (dict,)}
@@ -263,7 +312,60 @@ def _read_yaml(name_or_path: str | Path) -> tuple[Config, str]:
         raise ConfigError(f"{where}: not valid YAML: {err}") from err
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: must be a mapping of sections, got {type(data).__name__}")
-    return data, where
+    return _canonical(data, where), where
+
+
+def _canonical(data: Mapping[str, Any], where: str = "config") -> Config:
+    """``data`` with each section under the name files store (``autoencoder:`` -> ``stage1:``), order kept."""
+    for alias, name in ALIASES.items():
+        if alias in data and name in data:
+            raise ConfigError(f"{where}: give section '{name}' once ('{alias}' is another name for it)")
+    return {ALIASES.get(k, k): v for k, v in data.items()}
+
+
+def check_overrides(overrides: Mapping[str, Any], where: str = "overrides") -> None:
+    """Check ``overrides`` (nested, e.g. from ``--set``) against the dataclasses' keys and types before merging.
+
+    Raises :class:`ConfigError` naming the key as given (``train.ae.lr``) when it is unknown or has the wrong type;
+    what depends on the whole config (ranges, kinds) is checked once the overrides are merged.
+    """
+    for key, value in overrides.items():
+        section = ALIASES.get(key, key)
+        if section in ("image_size", "seed"):
+            _check_value(where, key, value, (int,))
+        elif section in ("name", "description"):
+            _check_value(where, key, value, (str,))
+        elif section == "train":
+            for stage, values in _mapping(where, key, value).items():
+                if stage not in STAGES:
+                    raise ConfigError(f"{where}: unknown key 'train.{stage}'; allowed: {', '.join(STAGES)}")
+                _check_keys(where, f"train.{stage}", _mapping(where, f"train.{stage}", values), TRAIN_KEYS)
+        elif section in SCHEMA:
+            _check_keys(where, key, _mapping(where, key, value), SCHEMA[section])
+        else:
+            allowed = sorted((TOP_KEYS - {"base"}) | set(ALIASES))
+            raise ConfigError(f"{where}: unknown key '{key}'; allowed: {', '.join(allowed)}")
+
+
+def _mapping(where: str, label: str, value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where}: '{label}' is a section; set its keys ({label}.KEY=VALUE), got {value!r}")
+    return value
+
+
+def _check_keys(where: str, label: str, block: Mapping[str, Any], keys: Mapping[str, Any]) -> None:
+    for key, value in block.items():
+        if key not in keys:
+            raise ConfigError(f"{where}: unknown key '{label}.{key}'; allowed: {', '.join(sorted(keys))}")
+        _check_value(where, f"{label}.{key}", value, keys[key][0])
+
+
+def _check_value(where: str, label: str, value: Any, types: tuple[type, ...]) -> None:
+    if isinstance(value, bool) and bool not in types:  # YAML's true is not a number
+        raise ConfigError(f"{where}: '{label}' must be a number, got {value!r}")
+    if not isinstance(value, types):
+        names = "/".join(t.__name__ for t in types)
+        raise ConfigError(f"{where}: '{label}' must be {names}, got {value!r}")
 
 
 def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> Config:
@@ -290,7 +392,8 @@ def load_config(
 ) -> Config | CCNetConfig:
     """Load, resolve ``base:`` chains, apply ``overrides`` (nested mapping) and validate a config.
 
-    Returns the mapping (as checkpoints store it), or with ``typed=True`` a :class:`CCNetConfig`.
+    Returns the mapping (as checkpoints store it), or with ``typed=True`` the :class:`CCNetConfig` that the
+    components take. ``overrides`` are checked key by key first (:func:`check_overrides`).
     """
     seen: list[str] = []
     data, where = _read_yaml(name_or_path)
@@ -305,7 +408,8 @@ def load_config(
     for part in reversed(chain):
         cfg = deep_merge(cfg, {k: v for k, v in part.items() if k != "base"})
     if overrides:
-        cfg = deep_merge(cfg, overrides)
+        check_overrides(overrides)
+        cfg = deep_merge(cfg, _canonical(overrides))
     validate_config(cfg, where)
     return CCNetConfig.from_dict(cfg, where) if typed else cfg
 
@@ -322,12 +426,7 @@ def _check_section(
             if required:
                 raise ConfigError(f"{where}: '{section}.{key}' is required")
             continue
-        value = block[key]
-        if isinstance(value, bool) and bool not in types:
-            raise ConfigError(f"{where}: '{section}.{key}' must be a number, got {value!r}")
-        if not isinstance(value, types):
-            names = "/".join(t.__name__ for t in types)
-            raise ConfigError(f"{where}: '{section}.{key}' must be {names}, got {value!r}")
+        _check_value(where, f"{section}.{key}", block[key], types)
     unknown = sorted(set(block) - set(keys))
     if unknown:
         raise ConfigError(

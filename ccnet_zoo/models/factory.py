@@ -1,7 +1,7 @@
 """Build CC-Net's components from a validated config (``kind: monai`` networks or the ``kind: sd`` path).
 
 >>> from ccnet_zoo.models.config import load_config
->>> cfg = load_config("tiny")
+>>> cfg = load_config("tiny", typed=True)
 >>> autoencoder = build_autoencoder(cfg)
 >>> (autoencoder.latent_channels, autoencoder.downsample)
 (8, 2)
@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from ccnet_zoo.models.autoencoder import Autoencoder, MonaiAutoencoder
+from ccnet_zoo.models.config import CCNetConfig, as_config
 from ccnet_zoo.models.controlnet import Controller, MonaiController
 from ccnet_zoo.models.errors import ConfigError
 from ccnet_zoo.models.text import BuiltinTextEncoder, TextEncoder, WordTokenizer
 from ccnet_zoo.models.unet import Denoiser, MonaiDenoiser
 
-Config = Mapping[str, Any]
+#: A typed config; a plain mapping is also accepted (validated and converted once, at the call)
+Config = CCNetConfig | Mapping[str, Any]
 
 
 def _need(pretrained: str | Path | None, what: str) -> Path:
@@ -30,12 +32,12 @@ def _need(pretrained: str | Path | None, what: str) -> Path:
 
 def build_autoencoder(cfg: Config, pretrained: str | Path | None = None) -> Autoencoder:
     """Stage 1: MONAI AutoencoderKL, or the frozen SD VAE from ``pretrained``."""
-    s1 = cfg["stage1"]
-    if s1["kind"] == "sd":
+    s1 = as_config(cfg).autoencoder
+    if s1.kind == "sd":
         from ccnet_zoo.models.sd import SDAutoencoder
 
-        return SDAutoencoder(_need(pretrained, "stage1.kind 'sd'"), s1["scale_factor"])
-    return MonaiAutoencoder(s1.get("params") or {}, s1["scale_factor"])
+        return SDAutoencoder(_need(pretrained, "stage1.kind 'sd'"), s1.scale_factor)
+    return MonaiAutoencoder(s1.params or {}, s1.scale_factor)
 
 
 #: The former name of :func:`build_autoencoder` (kept for one release).
@@ -44,19 +46,20 @@ build_codec = build_autoencoder
 
 def build_denoiser(cfg: Config, pretrained: str | Path | None = None) -> Denoiser:
     """The LDM UNet with the acquisition-time MLP."""
-    ldm = cfg["ldm"]
-    if ldm["kind"] == "sd":
+    ldm = as_config(cfg).ldm
+    if ldm.kind == "sd":
         from ccnet_zoo.models.sd import SDDenoiser
 
-        return SDDenoiser(_need(pretrained, "ldm.kind 'sd'"), ldm["acq_time_scale"])
-    return MonaiDenoiser(ldm.get("params") or {}, ldm["acq_time_scale"])
+        return SDDenoiser(_need(pretrained, "ldm.kind 'sd'"), ldm.acq_time_scale)
+    return MonaiDenoiser(ldm.params or {}, ldm.acq_time_scale)
 
 
 def build_controller(cfg: Config, denoiser: Denoiser) -> Controller:
     """The ControlNet, shaped like ``denoiser`` (the SD path copies it at construction)."""
-    params = cfg["controlnet"]["params"]
-    scale = cfg["ldm"]["acq_time_scale"]
-    if cfg["ldm"]["kind"] == "sd":
+    cfg = as_config(cfg)
+    params = cfg.controlnet.params
+    scale = cfg.ldm.acq_time_scale
+    if cfg.ldm.kind == "sd":
         from ccnet_zoo.models.sd import SDController, SDDenoiser
 
         if not isinstance(denoiser, SDDenoiser):
@@ -72,17 +75,19 @@ def build_text_encoder(
     pretrained: str | Path | None = None,
 ) -> TextEncoder:
     """Built-in encoder (vocabulary from ``prompts``, or rebuilt from checkpoint ``meta``) or CLIP."""
-    text = cfg["text"]
-    if text["kind"] == "clip":
+    cfg = as_config(cfg)
+    text = cfg.text
+    if text.kind == "clip":
         from ccnet_zoo.models.clip import ClipTextEncoder
 
         folder = (meta or {}).get("folder") if pretrained is None else pretrained
-        return ClipTextEncoder(_need(folder, "text.kind 'clip'"), text["max_length"], text["trainable"])
+        return ClipTextEncoder(_need(folder, "text.kind 'clip'"), text.max_length, text.trainable)
     if meta is not None:
         return BuiltinTextEncoder.from_metadata(meta)
-    hidden = text.get("hidden_size") or (cfg["ldm"].get("params") or {}).get("cross_attention_dim")
-    cross = (cfg["ldm"].get("params") or {}).get("cross_attention_dim")
+    hidden = text.hidden_size or (cfg.ldm.params or {}).get("cross_attention_dim")
+    cross = (cfg.ldm.params or {}).get("cross_attention_dim")
     if hidden is None or (cross is not None and hidden != cross):
         raise ConfigError(f"text.hidden_size ({hidden}) must equal ldm.params.cross_attention_dim ({cross})")
-    tok = WordTokenizer.from_prompts(["", *prompts], text["max_length"])
-    return BuiltinTextEncoder(tok, int(hidden), text.get("layers", 1), text.get("heads", 2), text["trainable"])
+    tok = WordTokenizer.from_prompts(["", *prompts], text.max_length)
+    layers, heads = text.layers if text.layers is not None else 1, text.heads if text.heads is not None else 2
+    return BuiltinTextEncoder(tok, int(hidden), layers, heads, text.trainable)

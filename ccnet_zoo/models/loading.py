@@ -11,6 +11,7 @@ from typing import Any
 
 from ccnet_zoo.models.autoencoder import Autoencoder
 from ccnet_zoo.models.checkpoint import load_checkpoint, load_module
+from ccnet_zoo.models.config import CCNetConfig, as_config
 from ccnet_zoo.models.errors import CheckpointError
 from ccnet_zoo.models.factory import build_autoencoder, build_denoiser, build_text_encoder
 from ccnet_zoo.models.text import TextEncoder
@@ -23,16 +24,17 @@ def expect_stage(meta: Mapping[str, Any], stage: str, path: str | Path) -> None:
 
 
 def load_autoencoder(
-    cfg: Mapping[str, Any], ae: str | Path | None, pretrained: str | Path | None = None
+    cfg: CCNetConfig | Mapping[str, Any], ae: str | Path | None, pretrained: str | Path | None = None
 ) -> Autoencoder:
     """Stage 1 from the AE run ``ae`` (MONAI path) or the SD VAE in ``pretrained`` (SD path)."""
-    if cfg["stage1"]["kind"] == "sd":
+    cfg = as_config(cfg)
+    if cfg.autoencoder.kind == "sd":
         return build_autoencoder(cfg, pretrained)
     if ae is None:
         raise CheckpointError("the latent stages need the trained autoencoder: pass --ae RUN (from 'train ae')")
     tensors, meta = load_checkpoint(ae)
     expect_stage(meta, "ae", ae)
-    autoencoder = build_autoencoder(meta["config"])
+    autoencoder = build_autoencoder(CCNetConfig.from_dict(meta["config"], str(ae)))
     load_module(autoencoder, tensors, "codec")  # the tensor prefix of the file format
     return autoencoder.eval().requires_grad_(False)
 
@@ -45,7 +47,7 @@ def load_ldm(ldm: str | Path, pretrained: str | Path | None = None) -> tuple[Den
     """UNet, text encoder and metadata of an LDM run."""
     tensors, meta = load_checkpoint(ldm)
     expect_stage(meta, "ldm", ldm)
-    cfg = meta["config"]
+    cfg = CCNetConfig.from_dict(meta["config"], str(ldm))
     pre = pretrained if pretrained is not None else meta.get("pretrained")
     unet = build_denoiser(cfg, pre)
     load_module(unet, tensors, "unet")

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ccnet_zoo.models.autoencoder import Autoencoder
+from ccnet_zoo.models.config import CCNetConfig, as_config
 from ccnet_zoo.models.controlnet import Controller
 from ccnet_zoo.models.errors import ModelError
 from ccnet_zoo.models.schedulers import build_ddim
@@ -39,9 +40,9 @@ def guidance_scale_of(guidance: Guidance | None) -> float | None:
     return float(guidance)
 
 
-def config_guidance(config: Mapping[str, Any]) -> Guidance:
+def config_guidance(config: CCNetConfig) -> Guidance:
     """The config's ``sample.guidance_scale`` as a :data:`Guidance` (``null`` in the YAML is the text branch)."""
-    gs = config["sample"]["guidance_scale"]
+    gs = config.sample.guidance_scale
     return "text" if gs is None else float(gs)
 
 
@@ -63,14 +64,14 @@ class CCNetPipeline:
         unet: Denoiser,
         controlnet: Controller,
         text: TextEncoder,
-        config: Mapping[str, Any],
+        config: CCNetConfig | Mapping[str, Any],
         device: str | torch.device = "cpu",
     ) -> None:
         self.device = torch.device(device)
         self.autoencoder, self.unet = autoencoder.to(self.device).eval(), unet.to(self.device).eval()
         self.controlnet, self.text = controlnet.to(self.device).eval(), text.to(self.device).eval()
-        self.config = dict(config)
-        self.image_size = int(config["image_size"])
+        self.config = as_config(config)
+        self.image_size = int(self.config.image_size)
 
     @classmethod
     def from_pretrained(
@@ -138,8 +139,8 @@ class CCNetPipeline:
         Options left at ``None`` come from the config's ``sample`` section; ``guidance`` is a :data:`Guidance`.
         The former ``guidance_scale=`` keyword (``None`` = text branch) still works for one release.
         """
-        s = self.config["sample"]
-        steps = int(steps if steps is not None else s["steps"])
+        s = self.config.sample
+        steps = int(steps if steps is not None else s.steps)
         if "guidance_scale" in legacy:
             warnings.warn(
                 "guidance_scale= is deprecated; use guidance='uncond' | 'text' | float", FutureWarning, stacklevel=2
@@ -149,7 +150,7 @@ class CCNetPipeline:
         if legacy:
             raise TypeError(f"unexpected keyword argument(s) {', '.join(sorted(legacy))}")
         gs = guidance_scale_of(config_guidance(self.config) if guidance is None else guidance)
-        cs = float(conditioning_scale if conditioning_scale is not None else s["conditioning_scale"])
+        cs = float(conditioning_scale if conditioning_scale is not None else s.conditioning_scale)
         b = pre.shape[0]
         if pre.shape[1:] != (1, self.image_size, self.image_size):
             raise ModelError(
@@ -160,7 +161,7 @@ class CCNetPipeline:
         noise = item_noise(self.latent_shape(), seed, keys).to(self.device)
         text_ctx = self.text.encode(prompts)
         empty_ctx = self.text.encode([""] * b)
-        scheduler = build_ddim(self.config["scheduler"], steps)
+        scheduler = build_ddim(self.config.scheduler, steps)
         z = ddim_sample(
             self.unet,
             self.controlnet,

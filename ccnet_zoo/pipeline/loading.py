@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ccnet_zoo.models.checkpoint import load_checkpoint, load_module, module_tensors, resolve
+from ccnet_zoo.models.config import CCNetConfig
 from ccnet_zoo.models.errors import CheckpointError
 from ccnet_zoo.models.factory import build_autoencoder, build_controller, build_denoiser, build_text_encoder
 from ccnet_zoo.models.loading import expect_stage, load_autoencoder, load_ldm
@@ -40,7 +41,7 @@ def load_run(
     """
     tensors, meta = load_checkpoint(run)
     expect_stage(meta, "controlnet", run)
-    cfg = meta["config"]
+    cfg = CCNetConfig.from_dict(meta["config"], str(run))
     pre = pretrained if pretrained is not None else meta.get("pretrained")
     ldm_path = ldm or meta.get("ldm")
     if ldm_path is None:
@@ -81,14 +82,13 @@ def _numel_by_part(path: str | Path) -> dict[str, int]:
 def check_bundle(path: str | Path) -> dict[str, Any]:
     """Validate a bundle before any network is allocated; returns its metadata.
 
-    The config must pass the config schema (:func:`~ccnet_zoo.models.config.validate_config`), and the networks
+    The config must pass the config schema (:meth:`~ccnet_zoo.models.config.CCNetConfig.from_dict`), and the networks
     it describes, built on PyTorch's ``meta`` device (shapes only, no memory), must have exactly as many
     elements as the file holds per part: a bundle cannot make ccnet-zoo build networks larger than itself.
     """
     import torch
     from safetensors import SafetensorError, safe_open
 
-    from ccnet_zoo.models.config import validate_config
     from ccnet_zoo.models.errors import ModelError
 
     try:
@@ -110,14 +110,14 @@ def check_bundle(path: str | Path) -> dict[str, Any]:
     if (cfg.get("stage1") or {}).get("kind") != "monai" or (cfg.get("ldm") or {}).get("kind") != "monai":
         raise CheckpointError(f"{path}: a bundle holds MONAI networks only (stage1.kind and ldm.kind 'monai')")
     try:
-        validate_config(cfg, where=str(path))
+        config = CCNetConfig.from_dict(cfg, where=str(path))
         with torch.device("meta"):
-            unet = build_denoiser(cfg)
+            unet = build_denoiser(config)
             parts = {
-                PARTS["autoencoder"]: build_autoencoder(cfg),
+                PARTS["autoencoder"]: build_autoencoder(config),
                 "unet": unet,
-                "text": build_text_encoder(cfg, meta=text),
-                "controlnet": build_controller(cfg, unet),
+                "text": build_text_encoder(config, meta=text),
+                "controlnet": build_controller(config, unet),
             }
     except ModelError as err:  # ConfigError: the schema, or values MONAI rejects
         raise CheckpointError(f"{path}: invalid bundle config: {err}") from err
@@ -142,7 +142,7 @@ def read_bundle(path: str | Path) -> dict[str, Any]:
     from safetensors.torch import load_file
 
     meta = check_bundle(path)
-    cfg = meta["config"]
+    cfg = CCNetConfig.from_dict(meta["config"], str(path))
     tensors = load_file(str(path))
     autoencoder, unet = build_autoencoder(cfg), build_denoiser(cfg)
     text = build_text_encoder(cfg, meta=meta["text"])
@@ -162,9 +162,7 @@ def read_bundle(path: str | Path) -> dict[str, Any]:
     }
 
 
-def write_bundle(
-    parts: Mapping[str, Any], config: Mapping[str, Any], out: str | Path, *, description: str = ""
-) -> Path:
+def write_bundle(parts: Mapping[str, Any], config: CCNetConfig, out: str | Path, *, description: str = "") -> Path:
     """Write ``parts`` (the four modules named in :data:`PARTS`) and ``config`` to the new file ``out``.
 
     Never replaces a file: an existing ``out`` raises :class:`~ccnet_zoo.models.errors.CheckpointError`.
@@ -179,7 +177,7 @@ def write_bundle(
         tensors.update({k: v.detach().to("cpu").contiguous() for k, v in module_tensors(prefix, parts[name]).items()})
     meta = {
         "format": BUNDLE_FORMAT,
-        "config": dict(config),
+        "config": config.to_dict(),
         "text": parts["text"].metadata(),
         "description": description,
     }

@@ -22,12 +22,15 @@ import platform
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ccnet_zoo.reproduce.config import ROWS, ReproduceConfig
 from ccnet_zoo.reproduce.state import ReproduceError, RunState, digest
 from ccnet_zoo.reproduce.table import CLAIM_METRICS, build_rows, claim, markdown, to_csv, verdicts
 from frd._files import replace_owned_text
+
+if TYPE_CHECKING:
+    from ccnet_zoo.models.config import CCNetConfig
 
 log = logging.getLogger(__name__)
 STAGES = ("ae", "ldm", "controlnet")
@@ -111,7 +114,16 @@ def _data(cfg: ReproduceConfig, state: RunState, progress: bool) -> tuple[Path, 
     return root, fp
 
 
-def _stage_config(resolved: dict[str, Any], stage: str) -> dict[str, Any]:
+def _model_config(cfg: ReproduceConfig) -> CCNetConfig | None:
+    """The model config with ``--set`` applied (checked key by key); ``None`` for registered weights (they carry
+    their own config)."""
+    from ccnet_zoo.models.config import load_config
+
+    return None if cfg.weights else load_config(cfg.config, cfg.overrides, typed=True)
+
+
+def _stage_config(config: CCNetConfig, stage: str) -> dict[str, Any]:
+    resolved = config.to_dict()  # the fingerprint holds the plain mapping, as checkpoints do
     part = {k: resolved.get(k) for k in _SECTIONS[stage]}
     part["train"] = {k: v for k, v in resolved["train"].get(stage, {}).items() if k not in _SPEED_ONLY}
     return part
@@ -130,12 +142,10 @@ def _fresh(state: RunState, folder: Path, key: str, fp: dict[str, Any]) -> bool:
 
 
 def _train(
-    cfg: ReproduceConfig, state: RunState, data: Path, data_fp: dict[str, Any], progress: bool
+    cfg: ReproduceConfig, state: RunState, data: Path, data_fp: dict[str, Any], progress: bool, resolved: CCNetConfig
 ) -> tuple[Path, dict[str, Any]]:
-    from ccnet_zoo.models.config import load_config
     from ccnet_zoo.train.api import train_stage
 
-    resolved = load_config(cfg.config, cfg.overrides)
     runs = state.claim(cfg.out / "runs")
     upstream = digest(data_fp)
     for stage in STAGES:
@@ -166,7 +176,12 @@ def _train(
 
 
 def _model(
-    cfg: ReproduceConfig, state: RunState, data: Path, data_fp: dict[str, Any], progress: bool
+    cfg: ReproduceConfig,
+    state: RunState,
+    data: Path,
+    data_fp: dict[str, Any],
+    progress: bool,
+    model_cfg: CCNetConfig | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """(a loader of the pipeline, the model's fingerprint): registered weights, or the three trained stages."""
     from ccnet_zoo.device import resolve_device
@@ -178,20 +193,25 @@ def _model(
 
         sha = Registry.load().entry(cfg.weights).sha256
         return (lambda: CCNetPipeline.from_pretrained(cfg.weights, device)), {"weights": cfg.weights, "sha256": sha}
-    run, fp = _train(cfg, state, data, data_fp, progress)
+    run, fp = _train(cfg, state, data, data_fp, progress, model_cfg or _model_config(cfg))
     return (lambda: CCNetPipeline.from_pretrained(run, device)), fp
 
 
 def _generate(
-    cfg: ReproduceConfig, state: RunState, data: Path, data_fp: dict[str, Any], progress: bool
+    cfg: ReproduceConfig,
+    state: RunState,
+    data: Path,
+    data_fp: dict[str, Any],
+    progress: bool,
+    model_cfg: CCNetConfig | None = None,
 ) -> tuple[Path, dict[str, Any]]:
-    from ccnet_zoo.models.config import load_config
     from ccnet_zoo.pipeline import MANIFEST, generate_split
     from ccnet_zoo.train.data import load_rows
 
     out = cfg.out / "generated"
-    loader, model_fp = _model(cfg, state, data, data_fp, progress)
-    sample = dict(load_config(cfg.config, cfg.overrides)["sample"]) if not cfg.weights else {}
+    model_cfg = model_cfg or _model_config(cfg)
+    loader, model_fp = _model(cfg, state, data, data_fp, progress, model_cfg)
+    sample = model_cfg.to_dict()["sample"] if model_cfg is not None else {}
     sample.pop("batch_size", None)  # images do not depend on the batching
     fp = {
         "model": digest(model_fp),
@@ -208,7 +228,7 @@ def _generate(
         return out, fp
     _fresh(state, out, "generate", fp)
     pipe = loader()
-    rows = [r for r in load_rows(data, pipe.config["text"]["source"])["test"] if int(r["phase"]) in cfg.phases]
+    rows = [r for r in load_rows(data, pipe.config.text.source)["test"] if int(r["phase"]) in cfg.phases]
     if not rows:
         raise ReproduceError(f"{data} has no test pairs for phases {cfg.phases}")
     generate_split(
@@ -284,6 +304,7 @@ def reproduce_table1(cfg: ReproduceConfig, progress: bool = True) -> dict[str, A
     """
     import frd
 
+    model_cfg = _model_config(cfg)  # loaded and checked once, before any work
     t0 = time.perf_counter()
     cfg.out.mkdir(parents=True, exist_ok=True)
     state = RunState(cfg.out)
@@ -291,7 +312,7 @@ def reproduce_table1(cfg: ReproduceConfig, progress: bool = True) -> dict[str, A
     for name in names + (["data"] if cfg.data == "phantom" and cfg.data_root is None else []):
         state.claim(cfg.out / name)  # before any work: a user's file of one of these names stops the run at once
     data, data_fp = _data(cfg, state, progress)
-    generated, gen_fp = _generate(cfg, state, data, data_fp, progress)
+    generated, gen_fp = _generate(cfg, state, data, data_fp, progress, model_cfg)
     reports = _metrics(cfg, state, data, generated, data_fp, gen_fp)
     rows = build_rows(reports)
     found = verdicts(reports)

@@ -7,7 +7,6 @@ weights are already cached on the machine.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -15,6 +14,7 @@ import torch.nn.functional as F
 
 from ccnet_zoo.models.autoencoder import MonaiAutoencoder, build_discriminator, kl_loss
 from ccnet_zoo.models.checkpoint import module_tensors
+from ccnet_zoo.models.config import CCNetConfig, or_default
 from ccnet_zoo.models.errors import ConfigError
 from ccnet_zoo.models.monai_light import light_monai
 from ccnet_zoo.train.loop import Batch, Stage
@@ -26,44 +26,44 @@ class AutoencoderStage(Stage):
 
     name = "ae"
 
-    def __init__(self, cfg: Mapping[str, Any], runtime: Runtime) -> None:
+    def __init__(self, cfg: CCNetConfig, runtime: Runtime) -> None:
         light_monai()
         from monai.losses import PatchAdversarialLoss
 
-        if cfg["stage1"]["kind"] != "monai":
+        if cfg.autoencoder.kind != "monai":
             raise ConfigError(
                 "stage1.kind 'sd' uses the pretrained SD VAE, which CC-Net does not train; "
                 "skip 'train ae' and pass --pretrained to the ldm stage"
             )
-        tc = cfg["train"]["ae"]
+        tc = cfg.train["ae"]
         self.rt = runtime
-        self.autoencoder = runtime.place(
-            MonaiAutoencoder(cfg["stage1"].get("params") or {}, cfg["stage1"]["scale_factor"])
-        )
-        self.disc = runtime.place(build_discriminator(cfg["discriminator"]["params"]))
-        self.autoencoder_ddp = compile_module(runtime.wrap(self.autoencoder), tc.get("compile", False))
+        self.autoencoder = runtime.place(MonaiAutoencoder(cfg.autoencoder.params or {}, cfg.autoencoder.scale_factor))
+        self.disc = runtime.place(build_discriminator(cfg.discriminator.params))
+        self.autoencoder_ddp = compile_module(runtime.wrap(self.autoencoder), or_default(tc.compile, False))
         self.disc_ddp = runtime.wrap(self.disc)
         # "codec": the autoencoder's tensor prefix in checkpoint files (a format; resumes of older runs need it)
         self.trainable = {"codec": self.autoencoder, "disc": self.disc}
-        wd = tc.get("weight_decay", 0.01)
-        clip = tc.get("clip_grad_value")
+        wd = or_default(tc.weight_decay, 0.01)
+        clip = tc.clip_grad_value
         dev = runtime.device
         self.steppers = {
-            "g": Stepper(adamw(self.autoencoder.parameters(), tc["lr"], wd, dev), clip, runtime.scale_loss),
-            "d": Stepper(adamw(self.disc.parameters(), tc.get("disc_lr", tc["lr"]), wd, dev), clip, runtime.scale_loss),
+            "g": Stepper(adamw(self.autoencoder.parameters(), tc.lr, wd, dev), clip, runtime.scale_loss),
+            "d": Stepper(
+                adamw(self.disc.parameters(), or_default(tc.disc_lr, tc.lr), wd, dev), clip, runtime.scale_loss
+            ),
         }
-        self.kl_weight = float(tc.get("kl_weight", 1e-8))
-        self.adv_weight = float(tc.get("adv_weight", 0.005))
-        self.adv_start = int(tc.get("adv_start_epoch", 0))
+        self.kl_weight = float(or_default(tc.kl_weight, 1e-8))
+        self.adv_weight = float(or_default(tc.adv_weight, 0.005))
+        self.adv_start = int(or_default(tc.adv_start_epoch, 0))
         self.adv = PatchAdversarialLoss(criterion="least_squares")
         self.perceptual = None
-        if cfg.get("perceptual", {}).get("enabled") and tc.get("perceptual_weight", 0) > 0:
+        if cfg.perceptual.enabled and or_default(tc.perceptual_weight, 0) > 0:
             light_monai()
             from monai.losses import PerceptualLoss
 
-            net = cfg["perceptual"].get("network_type", "squeeze")
+            net = or_default(cfg.perceptual.network_type, "squeeze")
             self.perceptual = PerceptualLoss(spatial_dims=2, network_type=net).to(runtime.device)
-            self.perceptual_weight = float(tc["perceptual_weight"])
+            self.perceptual_weight = float(tc.perceptual_weight)
         self.cfg = cfg
 
     def _recon_loss(self, x: torch.Tensor, recon: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor) -> dict:

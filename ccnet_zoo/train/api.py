@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from ccnet_zoo.models.config import STAGES, load_config
+from ccnet_zoo.models.config import STAGES, CCNetConfig, as_config, load_config, or_default
 from ccnet_zoo.models.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def _workers(rt: Any, preload: bool) -> int:
 
 def train_stage(
     stage: str,
-    config: str | Path | Mapping[str, Any],
+    config: str | Path | CCNetConfig | Mapping[str, Any],
     data: str | Path,
     out: str | Path,
     *,
@@ -87,7 +87,10 @@ def train_stage(
     overrides: Mapping[str, Any] | None = None,
     progress: bool = True,
 ) -> Path:
-    """Train ``stage`` (``ae``, ``ldm`` or ``controlnet``); returns the path of the best checkpoint JSON."""
+    """Train ``stage`` (``ae``, ``ldm`` or ``controlnet``); returns the path of the best checkpoint JSON.
+
+    ``config``: a shipped config's name, a YAML file, or a loaded config (typed, or its plain mapping).
+    """
     from ccnet_zoo.models.factory import build_controller, build_denoiser, build_text_encoder
     from ccnet_zoo.models.loading import load_autoencoder, load_ldm
     from ccnet_zoo.train.data import ImageDataset, load_rows, preload_wanted, prompts_of
@@ -96,33 +99,32 @@ def train_stage(
 
     if stage not in STAGES:
         raise ModelError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
-    if isinstance(config, Mapping):
-        from ccnet_zoo.models.config import deep_merge, validate_config
-
-        cfg = deep_merge(config, overrides or {})
-        validate_config(cfg)
+    if isinstance(config, (CCNetConfig, Mapping)):
+        cfg = as_config(config).with_overrides(overrides or {}, "overrides")
     else:
-        cfg = load_config(config, overrides)
-    if stage not in cfg["train"]:
+        cfg = load_config(config, overrides, typed=True)
+    if stage not in cfg.train:
         raise ModelError(f"the config has no 'train.{stage}' section")
-    tc = cfg["train"][stage]
+    tc = cfg.train[stage]
     out = Path(out)
-    rt = Runtime.create(device, amp=tc.get("amp", True), threads=threads, amp_dtype=tc.get("amp_dtype", "bf16"))
-    rt.channels_last = channels_last_wanted(tc.get("channels_last", "auto"), rt.device)
+    rt = Runtime.create(
+        device, amp=or_default(tc.amp, True), threads=threads, amp_dtype=or_default(tc.amp_dtype, "bf16")
+    )
+    rt.channels_last = channels_last_wanted(or_default(tc.channels_last, "auto"), rt.device)
     if rt.is_main:
         _prepare_out(out, stage, resume, overwrite)
-        (out / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+        (out / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False), encoding="utf-8")
     rt.barrier()
-    rows = load_rows(data, cfg["text"]["source"])
+    rows = load_rows(data, cfg.text.source)
     if not rows["train"]:
         raise ModelError(f"{data} has no training pairs")
-    size = cfg["image_size"]
+    size = cfg.image_size
     n_files = 2 * sum(len(rows[k]) for k in ("train", "validation"))
-    preload = preload_wanted(tc.get("preload"), n_files, size)
-    seed_all(cfg["seed"], 999_983)  # identical initial weights on every rank and in every run
+    preload = preload_wanted(tc.preload, n_files, size)
+    seed_all(cfg.seed, 999_983)  # identical initial weights on every rank and in every run
     meta: dict[str, Any] = {
         "stage": stage,
-        "config": cfg,
+        "config": cfg.to_dict(),
         "data": str(Path(data).resolve()),
         "world": rt.world,
         "pretrained": str(Path(pretrained).resolve()) if pretrained else None,
@@ -138,7 +140,7 @@ def train_stage(
 
         autoencoder = load_autoencoder(cfg, ae, pretrained)
         meta["ae"] = str(Path(ae).resolve()) if ae else None
-        train_ds = PairedDCEDataset(rows["train"], size, augment=True, seed=cfg["seed"], preload=preload)
+        train_ds = PairedDCEDataset(rows["train"], size, augment=True, seed=cfg.seed, preload=preload)
         val_ds = PairedDCEDataset(rows["validation"], size, augment=False, preload=preload)
         if stage == "ldm":
             from ccnet_zoo.train.ldm import LDMStage
@@ -167,14 +169,14 @@ def train_stage(
         val_ds,
         rt,
         out,
-        epochs=tc["epochs"],
-        batch_size=tc["batch_size"],
-        seed=cfg["seed"],
+        epochs=tc.epochs,
+        batch_size=tc.batch_size,
+        seed=cfg.seed,
         meta=meta,
-        num_workers=tc.get("num_workers", _workers(rt, preload)),
+        num_workers=or_default(tc.num_workers, _workers(rt, preload)),
         progress=progress,
-        log_every=tc.get("log_every", LOG_EVERY),
-        checkpoint_every=tc.get("checkpoint_every", 0),
+        log_every=or_default(tc.log_every, LOG_EVERY),
+        checkpoint_every=or_default(tc.checkpoint_every, 0),
     )
     if resume:
         trainer.resume()

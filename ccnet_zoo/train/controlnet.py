@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import torch
 
 from ccnet_zoo.models.autoencoder import Autoencoder
 from ccnet_zoo.models.checkpoint import module_tensors
+from ccnet_zoo.models.config import CCNetConfig, or_default
 from ccnet_zoo.models.controlnet import Controller
 from ccnet_zoo.models.text import TextEncoder
 from ccnet_zoo.models.unet import Denoiser
@@ -24,14 +24,14 @@ class ControlNetStage(Stage):
 
     def __init__(
         self,
-        cfg: Mapping[str, Any],
+        cfg: CCNetConfig,
         runtime: Runtime,
         autoencoder: Autoencoder,
         unet: Denoiser,
         text: TextEncoder,
         controlnet: Controller,
     ) -> None:
-        tc = cfg["train"]["controlnet"]
+        tc = cfg.train["controlnet"]
         self.rt = runtime
         self.unet, self.text = runtime.place(unet), text.to(runtime.device)
         self.controlnet = runtime.place(controlnet)
@@ -40,12 +40,12 @@ class ControlNetStage(Stage):
             frozen.eval()
         self.text.trainable = False
         self.objective = DiffusionObjective(cfg, runtime.place(autoencoder), self.text, runtime)
-        self.cn_ddp = compile_module(runtime.wrap(self.controlnet), tc.get("compile", False))
+        self.cn_ddp = compile_module(runtime.wrap(self.controlnet), or_default(tc.compile, False))
         self.trainable = {"controlnet": self.controlnet}
-        opt = adamw(self.controlnet.parameters(), tc["lr"], tc.get("weight_decay", 0.01), runtime.device)
-        self.steppers = {"controlnet": Stepper(opt, tc.get("clip_grad_value"), runtime.scale_loss)}
-        self.text_dropout = float(tc.get("text_dropout", 0.1))
-        self.scale = float(tc.get("conditioning_scale", 1.0))
+        opt = adamw(self.controlnet.parameters(), tc.lr, or_default(tc.weight_decay, 0.01), runtime.device)
+        self.steppers = {"controlnet": Stepper(opt, tc.clip_grad_value, runtime.scale_loss)}
+        self.text_dropout = float(or_default(tc.text_dropout, 0.1))
+        self.scale = float(or_default(tc.conditioning_scale, 1.0))
 
     def _loss(self, batch: Batch, dropout: float) -> torch.Tensor:
         z = self.objective.latents(batch["target"], batch.get("target_path"), batch.get("augmented"))

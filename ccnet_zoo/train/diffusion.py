@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 
 from ccnet_zoo.models.autoencoder import Autoencoder
+from ccnet_zoo.models.config import CCNetConfig, or_default
 from ccnet_zoo.models.schedulers import build_ddpm
 from ccnet_zoo.models.text import TextEncoder
 from ccnet_zoo.train.runtime import Runtime
@@ -27,16 +27,16 @@ class DiffusionObjective:
 
     def __init__(
         self,
-        cfg: Mapping[str, Any],
+        cfg: CCNetConfig,
         autoencoder: Autoencoder,
         text: TextEncoder,
         runtime: Runtime,
         text_forward: torch.nn.Module | None = None,
     ) -> None:
-        self.ddpm = build_ddpm(cfg["scheduler"])
+        self.ddpm = build_ddpm(cfg.scheduler)
         self.autoencoder, self.text, self.rt = autoencoder, text, runtime
         self.text_forward = text_forward or text  # the DDP wrapper of a trainable encoder
-        self.sample_posterior = bool(cfg["stage1"].get("sample_posterior", True))
+        self.sample_posterior = bool(or_default(cfg.autoencoder.sample_posterior, True))
         autoencoder.requires_grad_(False)
         autoencoder.eval()
         self.cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}  # target path -> posterior (mu, sigma)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import torch
 
 from ccnet_zoo.models.autoencoder import Autoencoder
 from ccnet_zoo.models.checkpoint import module_tensors
+from ccnet_zoo.models.config import CCNetConfig, or_default
 from ccnet_zoo.models.text import TextEncoder
 from ccnet_zoo.models.unet import Denoiser
 from ccnet_zoo.train.diffusion import DiffusionObjective, drop_prompts
@@ -22,12 +22,12 @@ class LDMStage(Stage):
     name = "ldm"
 
     def __init__(
-        self, cfg: Mapping[str, Any], runtime: Runtime, autoencoder: Autoencoder, unet: Denoiser, text: TextEncoder
+        self, cfg: CCNetConfig, runtime: Runtime, autoencoder: Autoencoder, unet: Denoiser, text: TextEncoder
     ) -> None:
-        tc = cfg["train"]["ldm"]
+        tc = cfg.train["ldm"]
         self.rt = runtime
         self.unet, self.text = runtime.place(unet), text.to(runtime.device)
-        self.unet_ddp = compile_module(runtime.wrap(self.unet), tc.get("compile", False))
+        self.unet_ddp = compile_module(runtime.wrap(self.unet), or_default(tc.compile, False))
         self.trainable: dict[str, torch.nn.Module] = {"unet": self.unet}
         params = list(self.unet.parameters())
         if text.trainable:
@@ -37,9 +37,9 @@ class LDMStage(Stage):
             self.text.eval()
         text_forward = runtime.wrap(self.text) if text.trainable else self.text
         self.objective = DiffusionObjective(cfg, runtime.place(autoencoder), self.text, runtime, text_forward)
-        opt = adamw(params, tc["lr"], tc.get("weight_decay", 0.01), runtime.device)
-        self.steppers = {"unet": Stepper(opt, tc.get("clip_grad_value"), runtime.scale_loss)}
-        self.text_dropout = float(tc.get("text_dropout", 0.1))
+        opt = adamw(params, tc.lr, or_default(tc.weight_decay, 0.01), runtime.device)
+        self.steppers = {"unet": Stepper(opt, tc.clip_grad_value, runtime.scale_loss)}
+        self.text_dropout = float(or_default(tc.text_dropout, 0.1))
 
     def _loss(self, batch: Batch, dropout: float) -> torch.Tensor:
         z = self.objective.latents(batch["target"], batch.get("target_path"), batch.get("augmented"))

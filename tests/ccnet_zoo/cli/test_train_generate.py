@@ -102,6 +102,37 @@ def test_set_on_train_and_generate(zoo_phantom: Path, trained_runs: dict[str, Pa
     assert not (tmp_path / "h").exists()
 
 
+def test_set_errors_name_the_key_before_any_work(tmp_path: Path) -> None:
+    """A ``--set`` of the wrong type or an unknown key is one line naming it, on train, generate and reproduce
+    alike, before any data is read, any weights are loaded or any output folder is made."""
+    from zoo_helpers import assert_one_line_error
+
+    from ccnet_zoo.cli import main
+
+    nowhere = ["--data", str(tmp_path / "no-data"), "--out", str(tmp_path / "o"), "--quiet"]
+    for sets, text in (
+        (["train.ae.lr=fast"], "'train.ae.lr' must be int/float, got 'fast'"),
+        (["train.ae.epoch=2"], "unknown key 'train.ae.epoch'"),
+        (["autoencoder.scale_factor=[1]"], "'autoencoder.scale_factor' must be int/float"),
+    ):
+        args = ["train", "ae", *nowhere, *(a for s in sets for a in ("--set", s))]
+        assert_one_line_error(CliRunner().invoke(main, args), "train", text)
+    gen = ["generate", "--controlnet", str(tmp_path / "no-run"), *nowhere]
+    assert_one_line_error(
+        CliRunner().invoke(main, [*gen, "--set", "sample.steps=many"]), "generate", "'sample.steps' must be int"
+    )
+    assert_one_line_error(
+        CliRunner().invoke(main, [*gen, "--set", "sample.step=3"]), "generate", "unknown key 'sample.step'"
+    )
+    rep = ["reproduce", "--table", "1", "--out", str(tmp_path / "r")]
+    assert_one_line_error(
+        CliRunner().invoke(main, [*rep, "--set", "sample.guidance_scale=yes"]),
+        "reproduce",
+        "'sample.guidance_scale' must be a number, got True",
+    )
+    assert not (tmp_path / "o").exists() and not (tmp_path / "r").exists()
+
+
 def test_generate_set_changes_the_images(trained_runs: dict[str, Path], zoo_phantom: Path, tmp_path: Path) -> None:
     """sample.steps from --set is the one used: 1 step and 3 steps give different images, --steps 1 the same."""
     from ccnet_zoo.data.layout import read_png

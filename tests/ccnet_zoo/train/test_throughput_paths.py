@@ -181,11 +181,12 @@ def test_batches_are_pinned_for_a_gpu(zoo_phantom: Path) -> None:
 
 def test_cached_posteriors_give_the_latents_of_the_encoder(zoo_phantom: Path) -> None:
     from ccnet_zoo.data.dataset import PairedDCEDataset
+    from ccnet_zoo.models.config import CCNetConfig
     from ccnet_zoo.models.factory import build_autoencoder
     from ccnet_zoo.train.data import load_rows
     from ccnet_zoo.train.diffusion import DiffusionObjective
 
-    cfg = tiny32()
+    cfg = CCNetConfig.from_dict(tiny32())
     rows = load_rows(zoo_phantom)["train"][:12]
     ds = PairedDCEDataset(rows, 32, augment=True, seed=1, preload=True)
     for i in range(len(rows)):  # the flag says whether the target is still the image as loaded

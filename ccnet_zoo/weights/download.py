@@ -7,6 +7,7 @@ much or too slowly is cut off and nothing is kept.
 
 from __future__ import annotations
 
+import http.client
 import logging
 import os
 import shutil
@@ -105,10 +106,8 @@ def _retrieve(
         raise DownloadError(f"{url}: {err}") from err
     except (OSError, zipfile.BadZipFile, tarfile.TarError) as err:
         raise DownloadError(f"{url}: {type(err).__name__}: {err}") from err
-    except Exception as err:  # http.client errors (a transfer cut short), or requests. if pooch uses it
-        if type(err).__module__.split(".")[0] in ("requests", "urllib3", "http"):
-            raise DownloadError(f"{url}: {type(err).__name__}: {err}") from err
-        raise
+    except http.client.HTTPException as err:  # a transfer cut short (IncompleteRead), a bad status line
+        raise DownloadError(f"{url}: {type(err).__name__}: {err}") from err
     if member:
         paths = [Path(p) for p in (got if isinstance(got, list) else [got])]
         found = [p for p in paths if p.as_posix().endswith(member)]

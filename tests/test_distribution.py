@@ -80,8 +80,19 @@ def test_wheel_name_license_typing_and_package_data(built):
 def test_sdist_carries_what_the_suite_needs(built):
     with tarfile.open(built["sdist"]) as tf:
         names = {n.split("/", 1)[1] for n in tf.getnames() if "/" in n}
-    for path in ("LICENSE", "constraints.txt", "Makefile", "mkdocs.yml", "README.md", "CHANGELOG.md",
-                 "CITATION.cff", "tests/conftest.py", "tests/datagen.py", "docs/index.md", "frd/py.typed"):  # fmt: skip
+    for path in (
+        "LICENSE",
+        "constraints.txt",
+        "Makefile",
+        "mkdocs.yml",
+        "README.md",
+        "CHANGELOG.md",
+        "CITATION.cff",
+        "tests/conftest.py",
+        "tests/datagen.py",
+        "docs/index.md",
+        "frd/py.typed",
+    ):
         assert path in names, f"the sdist lacks {path}"
     tracked_tests = {p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").rglob("*.py")}
     assert tracked_tests <= names, sorted(tracked_tests - names)[:5]
@@ -95,8 +106,14 @@ def test_unpacked_sdist_passes_the_fast_lane(built):
         tf.extractall(dest, filter="data")
     (src,) = dest.iterdir()
     env = {**os.environ, "PYTHONPATH": str(src), "OMP_NUM_THREADS": "1"}
-    where = subprocess.run([sys.executable, "-c", "import frd; print(frd.__file__)"], cwd=src, env=env,
-                           capture_output=True, text=True, timeout=120)  # fmt: skip
+    where = subprocess.run(
+        [sys.executable, "-c", "import frd; print(frd.__file__)"],
+        cwd=src,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert Path(where.stdout.strip()).is_relative_to(src), where.stdout + where.stderr
     cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-m", "not slow and not network", "-p", "no:cacheprovider"]
     r = subprocess.run(cmd, cwd=src, env=env, capture_output=True, text=True, timeout=1500)
@@ -121,8 +138,14 @@ def _core_only_env(root: Path, wheel: Path) -> Path:
     """A virtual environment with the wheel (no deps) and, as links into this one, only the core's closure."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True, timeout=120)
     python = root / "bin" / "python"
-    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               capture_output=True, text=True, check=True).stdout.strip())  # fmt: skip
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     for name in _core_closure():
         dist = metadata.distribution(name)
         for top in {Path(str(f)).parts[0] for f in dist.files or [] if not str(f).startswith("..")}:
@@ -144,8 +167,12 @@ def test_core_install_without_extras(built, tmp_path):
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(list(args), capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
 
-    probe = run(str(bindir / "python"), "-c", "import frd, importlib.util as u, sys; "
-                "print(frd.__file__, u.find_spec('torch') is None, 'torch' in sys.modules)")  # fmt: skip
+    probe = run(
+        str(bindir / "python"),
+        "-c",
+        "import frd, importlib.util as u, sys; "
+        "print(frd.__file__, u.find_spec('torch') is None, 'torch' in sys.modules)",
+    )
     where, no_torch, imported = probe.stdout.split()
     assert Path(where).is_relative_to(tmp_path / "venv") and no_torch == "True" and imported == "False", probe
     write_png_set(tmp_path / "a", 6, seed=1, size=32)
@@ -155,8 +182,11 @@ def test_core_install_without_extras(built, tmp_path):
     assert "Score options" in run(str(bindir / "frd"), "--help").stdout
 
     zoo_line = 'pip install "frd-radiomics[zoo]"'
-    for cmd in ([str(bindir / "ccnet-zoo"), "phantom", "--out", "data"], [str(bindir / "ccnet-zoo"), "--help"],
-                [str(bindir / "python"), "-m", "ccnet_zoo", "weights", "list"]):  # fmt: skip
+    for cmd in (
+        [str(bindir / "ccnet-zoo"), "phantom", "--out", "data"],
+        [str(bindir / "ccnet-zoo"), "--help"],
+        [str(bindir / "python"), "-m", "ccnet_zoo", "weights", "list"],
+    ):
         r = run(*cmd)
         assert r.returncode == 2 and r.stdout == "", (cmd, r.stdout, r.stderr)
         assert r.stderr.count("\n") == 1 and zoo_line in r.stderr and "torch" in r.stderr, r.stderr

@@ -32,8 +32,10 @@ def _page(site: Path, md: str) -> str:
 def test_mermaid_blocks_render(site):
     """Each ```mermaid fence becomes a <pre class="mermaid"> that Material's JavaScript turns into a diagram
     (the default theme printed the source as text)."""
-    fences = {p.name: len(re.findall(r"^```mermaid\s*$", p.read_text(encoding="utf-8"), re.M))
-              for p in (ROOT / "docs").glob("*.md")}  # fmt: skip
+    fences = {
+        p.name: len(re.findall(r"^```mermaid\s*$", p.read_text(encoding="utf-8"), re.M))
+        for p in (ROOT / "docs").glob("*.md")
+    }
     assert fences["models.md"] >= 1
     for md, count in fences.items():
         html = _page(site, md)
@@ -48,8 +50,15 @@ def test_mermaid_blocks_render(site):
 @pytest.mark.slow
 def test_api_reference_is_generated_from_docstrings(site):
     html = _page(site, "reference.md")
-    for name in ("frd.compute_frd", "frd.FRD", "frd.FRDResult", "frd.metric_torch.FRDMetric", "CCNetPipeline",
-                 "generate_phantom", "compute_metrics"):  # fmt: skip
+    for name in (
+        "frd.compute_frd",
+        "frd.FRD",
+        "frd.FRDResult",
+        "frd.metric_torch.FRDMetric",
+        "CCNetPipeline",
+        "generate_phantom",
+        "compute_metrics",
+    ):
         assert re.search(rf'id="([\w.]*\.)?{re.escape(name)}"', html), name
     assert "Fréchet Radiomics Distance between image sets" in html  # compute_frd's docstring, not hand-written
     for option in ("bootstrap", "kid", "fd_inf", "match_sample_count"):

@@ -158,8 +158,14 @@ def test_sd_config_without_the_sd_extra_is_one_line_exit_2(tmp_path):
         "from ccnet_zoo._console import main\nmain()"
     )
     args = ["train", "ldm", "--config", "sd21", "--data", "data", "--out", "run", "--pretrained", "sd", "--quiet"]
-    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=tmp_path,
-                       env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=300,
+    )
     assert r.returncode == 2, r.stderr
     assert r.stderr.strip().splitlines() == [
         "ccnet-zoo train: error: the SD-2.1 path (kind 'sd') needs the sd extra: pip install \"frd-radiomics[sd]\""

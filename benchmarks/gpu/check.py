@@ -32,13 +32,46 @@ PEAKS = {"H200": 989.0, "H100 PCIe": 756.0, "H100": 989.0, "A100": 312.0, "L40S"
 #: per scale: phantom, tiny-config epochs per stage, DDIM steps; paper-size batch (LDM/ControlNet, DDIM, AE),
 #: latent side, image side, timed steps
 SCALES: dict[str, dict[str, Any]] = {
-    "full": {"patients": 96, "slices": 4, "size": 64, "epochs": None, "steps": None, "networks": "controlnet_v1",
-             "batch": 32, "sample_batch": 64, "ae_batch": 8, "latent": 28, "timed": 10},
-    "small": {"patients": 16, "slices": 2, "size": 64, "epochs": 1, "steps": 4, "networks": "controlnet_v1",
-              "batch": 2, "sample_batch": 2, "ae_batch": 1, "latent": 8, "timed": 2},
-    "tiny": {"patients": 8, "slices": 1, "size": 32, "epochs": 1, "steps": 2, "networks": "tiny",
-             "batch": 2, "sample_batch": 2, "ae_batch": 2, "latent": 8, "timed": 1},
-}  # fmt: skip
+    "full": {
+        "patients": 96,
+        "slices": 4,
+        "size": 64,
+        "epochs": None,
+        "steps": None,
+        "networks": "controlnet_v1",
+        "batch": 32,
+        "sample_batch": 64,
+        "ae_batch": 8,
+        "latent": 28,
+        "timed": 10,
+    },
+    "small": {
+        "patients": 16,
+        "slices": 2,
+        "size": 64,
+        "epochs": 1,
+        "steps": 4,
+        "networks": "controlnet_v1",
+        "batch": 2,
+        "sample_batch": 2,
+        "ae_batch": 1,
+        "latent": 8,
+        "timed": 2,
+    },
+    "tiny": {
+        "patients": 8,
+        "slices": 1,
+        "size": 32,
+        "epochs": 1,
+        "steps": 2,
+        "networks": "tiny",
+        "batch": 2,
+        "sample_batch": 2,
+        "ae_batch": 2,
+        "latent": 8,
+        "timed": 1,
+    },
+}
 
 
 def _sync(dev: Any) -> None:
@@ -72,15 +105,24 @@ def table1(dev: Any, scale: dict[str, Any], out: Path, threads: int) -> dict[str
     for stage in ("ae", "ldm", "controlnet"):
         t = time.perf_counter()
         links = {"ae": runs / "ae" if stage != "ae" else None, "ldm": runs / "ldm" if stage == "controlnet" else None}
-        train_stage(stage, cfg, data, runs / stage, overwrite=True, device=str(dev), threads=threads, progress=False,
-                    **links)  # fmt: skip
+        train_stage(
+            stage, cfg, data, runs / stage, overwrite=True, device=str(dev), threads=threads, progress=False, **links
+        )
         _sync(dev)
         res[f"train_{stage}_s"] = round(time.perf_counter() - t, 2)
     pipe = CCNetPipeline.from_pretrained(runs / "controlnet", dev)
     rows = load_rows(data, pipe.config.text.source)["test"]
     t = time.perf_counter()
-    gen = generate_split(pipe, rows, out / "generated", batch_size=64 if dev.type == "cuda" else 16,
-                         steps=scale["steps"], seed=0, overwrite=True, progress=False)  # fmt: skip
+    gen = generate_split(
+        pipe,
+        rows,
+        out / "generated",
+        batch_size=64 if dev.type == "cuda" else 16,
+        steps=scale["steps"],
+        seed=0,
+        overwrite=True,
+        progress=False,
+    )
     res["generate_s"] = round(time.perf_counter() - t, 2)
     res["generated_images"] = gen.n_images
     res["train_total_s"] = round(sum(res[f"train_{s}_s"] for s in ("ae", "ldm", "controlnet")), 2)
@@ -104,8 +146,11 @@ def _measure(dev: Any, fn: Any, timed: int) -> dict[str, Any]:
         fn()
     _sync(dev)
     dt = (time.perf_counter() - t) / timed
-    r = {"steps_per_s": round(1 / dt, 2), "tflop_per_step": round(fc.get_total_flops() / 1e12, 4),
-         "tflops": round(fc.get_total_flops() / dt / 1e12, 2)}  # fmt: skip
+    r = {
+        "steps_per_s": round(1 / dt, 2),
+        "tflop_per_step": round(fc.get_total_flops() / 1e12, 4),
+        "tflops": round(fc.get_total_flops() / dt / 1e12, 2),
+    }
     if dev.type == "cuda":
         r["peak_mem_gib"] = round(torch.cuda.max_memory_allocated(dev) / 2**30, 2)
     return r
@@ -130,9 +175,13 @@ def paper(dev: Any, scale: dict[str, Any], compile_: bool) -> dict[str, dict[str
 
     def inputs(b: int) -> tuple[torch.Tensor, ...]:
         c = cfg.ldm.params["in_channels"]
-        return (rt.to_device(torch.randn(b, c, L, L, generator=g)), torch.randint(0, 1000, (b,)).to(dev),
-                torch.randn(b, 77, D, generator=g).to(dev), (torch.rand(b, 1, generator=g) * 400).to(dev),
-                rt.to_device(torch.rand(b, 1, S, S, generator=g) * 2 - 1))  # fmt: skip
+        return (
+            rt.to_device(torch.randn(b, c, L, L, generator=g)),
+            torch.randint(0, 1000, (b,)).to(dev),
+            torch.randn(b, 77, D, generator=g).to(dev),
+            (torch.rand(b, 1, generator=g) * 400).to(dev),
+            rt.to_device(torch.rand(b, 1, S, S, generator=g) * 2 - 1),
+        )
 
     out: dict[str, dict[str, Any]] = {}
     _diffusion(dev, cfg, rt, scale, compile_, inputs, out)
@@ -142,8 +191,9 @@ def paper(dev: Any, scale: dict[str, Any], compile_: bool) -> dict[str, dict[str
     return out
 
 
-def _diffusion(dev: Any, cfg: Any, rt: Any, scale: dict[str, Any], compile_: bool, inputs: Any,
-               out: dict[str, Any]) -> None:  # fmt: skip
+def _diffusion(
+    dev: Any, cfg: Any, rt: Any, scale: dict[str, Any], compile_: bool, inputs: Any, out: dict[str, Any]
+) -> None:
     """LDM and ControlNet training steps and a DDIM step, in a function so that the networks are freed after."""
     import torch
     import torch.nn.functional as F
@@ -156,8 +206,10 @@ def _diffusion(dev: Any, cfg: Any, rt: Any, scale: dict[str, Any], compile_: boo
     unet = rt.place(MonaiDenoiser(cfg.ldm.params, 1.0))
     ctrl = rt.place(MonaiController(cfg.controlnet.params, 1.0))
     ctrl.init_from(unet)
-    out["params_m"] = {"unet": round(sum(p.numel() for p in unet.parameters()) / 1e6, 1),
-                       "controlnet": round(sum(p.numel() for p in ctrl.parameters()) / 1e6, 1)}  # fmt: skip
+    out["params_m"] = {
+        "unet": round(sum(p.numel() for p in unet.parameters()) / 1e6, 1),
+        "controlnet": round(sum(p.numel() for p in ctrl.parameters()) / 1e6, 1),
+    }
     fwd_unet, fwd_ctrl = compile_module(unet, compile_), compile_module(ctrl, compile_)
     x, t, ctx, acq, cond = inputs(B)
     ldm = Stepper(adamw(unet.parameters(), 5e-5, 0.01, rt.device), None, rt.scale_loss)
@@ -191,8 +243,9 @@ def _diffusion(dev: Any, cfg: Any, rt: Any, scale: dict[str, Any], compile_: boo
     out[f"ddim_step_b{scale['sample_batch']}"] = r
 
 
-def _autoencoder(dev: Any, cfg: Any, rt: Any, scale: dict[str, Any], compile_: bool, S: int, g: Any,
-                 out: dict[str, Any]) -> None:  # fmt: skip
+def _autoencoder(
+    dev: Any, cfg: Any, rt: Any, scale: dict[str, Any], compile_: bool, S: int, g: Any, out: dict[str, Any]
+) -> None:
     """One training step of the autoencoder (L1 + the forward/backward of stage 1) at S x S."""
     import torch
 
@@ -214,10 +267,13 @@ def _autoencoder(dev: Any, cfg: Any, rt: Any, scale: dict[str, Any], compile_: b
 
 def render(env: dict[str, Any], t1: dict[str, Any], pp: dict[str, Any], peak: float | None) -> str:
     """One Markdown table (docs/performance.md takes it as it is)."""
-    lines = [f"device: {env['device_name']} ({env['device']}), torch {env['torch']}, MONAI {env['monai']}, "
-             f"bf16 autocast {env['bf16']}, scale {env['scale']}, total {env['total_s']} s", "",
-             "| what | steps/s | TFLOP/s | % of bf16 peak | peak GiB | other |",
-             "|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        f"device: {env['device_name']} ({env['device']}), torch {env['torch']}, MONAI {env['monai']}, "
+        f"bf16 autocast {env['bf16']}, scale {env['scale']}, total {env['total_s']} s",
+        "",
+        "| what | steps/s | TFLOP/s | % of bf16 peak | peak GiB | other |",
+        "|---|---|---|---|---|---|",
+    ]
     for key in ("data_s", "train_ae_s", "train_ldm_s", "train_controlnet_s", "train_total_s", "generate_s"):
         if key in t1:
             extra = f"{t1['generated_images']} images" if key == "generate_s" else ""
@@ -227,8 +283,10 @@ def render(env: dict[str, Any], t1: dict[str, Any], pp: dict[str, Any], peak: fl
             continue
         frac = f"{100 * r['tflops'] / peak:.1f}" if peak else "n/a"
         other = f"{r['images_per_s_at_200_steps']} images/s at 200 steps" if "images_per_s_at_200_steps" in r else ""
-        lines.append(f"| {env['networks']}: {key} | {r['steps_per_s']} | {r['tflops']} | {frac} | "
-                     f"{r.get('peak_mem_gib', '')} | {other} |")  # fmt: skip
+        lines.append(
+            f"| {env['networks']}: {key} | {r['steps_per_s']} | {r['tflops']} | {frac} | "
+            f"{r.get('peak_mem_gib', '')} | {other} |"
+        )
     if "params_m" in pp:
         lines += ["", f"parameters: UNet {pp['params_m']['unet']} M, ControlNet {pp['params_m']['controlnet']} M"]
     return "\n".join(lines)
@@ -261,9 +319,16 @@ def main(argv: list[str] | None = None) -> int:
         torch.backends.cudnn.benchmark = True
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "CPU"
     peak = args.peak_tflops or next((v for k, v in PEAKS.items() if k in name), None)
-    env = {"device": str(dev), "device_name": name, "torch": torch.__version__, "monai": monai.__version__,
-           "bf16": bf16_supported(dev), "scale": scale_name, "networks": scale["networks"],
-           "peak_tflops_bf16": peak}  # fmt: skip
+    env = {
+        "device": str(dev),
+        "device_name": name,
+        "torch": torch.__version__,
+        "monai": monai.__version__,
+        "bf16": bf16_supported(dev),
+        "scale": scale_name,
+        "networks": scale["networks"],
+        "peak_tflops_bf16": peak,
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     t1 = table1(dev, scale, args.out, args.threads) if "table1" not in args.skip else {}
     pp = paper(dev, scale, args.compile) if "paper" not in args.skip else {}

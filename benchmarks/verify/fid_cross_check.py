@@ -64,9 +64,14 @@ def main() -> int:
     theirs = {}
     for k, imgs in sets.items():
         batch = np.stack([np.repeat(im[None], 3, axis=0) for im in imgs])  # N, 3, H, W uint8 grey as RGB
-        theirs[k] = np.concatenate([helper.extract_feats(batch[i : i + 10], data_range=(0, 255),
-                                                         resize_hw=(299, 299), resample_mode="nv_bilinear_float")
-                                    for i in range(0, len(batch), 10)]).astype(np.float64)  # fmt: skip
+        theirs[k] = np.concatenate(
+            [
+                helper.extract_feats(
+                    batch[i : i + 10], data_range=(0, 255), resize_hw=(299, 299), resample_mode="nv_bilinear_float"
+                )
+                for i in range(0, len(batch), 10)
+            ]
+        ).astype(np.float64)
     helper.begin_ref_stat()
     helper.update_ref_stat(np.stack([np.repeat(im[None], 3, 0) for im in sets["a"]]), data_range=(0, 255))
     helper.finish_ref_stat()
@@ -77,9 +82,15 @@ def main() -> int:
     fid_ours = fid_from_features(ours["a"], ours["b"], "scipy").d2
     feat_diff = max(float(np.abs(ours[k] - theirs[k]).max()) for k in ours)
     rel = abs(fid_ours - fid_theirs) / abs(fid_theirs)
-    result = {"n": [args.n, args.n], "fid_ours": fid_ours, "fid_fid_helper": fid_theirs, "relative_diff": rel,
-              "max_abs_feature_diff": feat_diff, "feature_scale": float(np.abs(theirs["a"]).mean()),
-              "network_sha256": Registry.load().entry("fid-inception").sha256}  # fmt: skip
+    result = {
+        "n": [args.n, args.n],
+        "fid_ours": fid_ours,
+        "fid_fid_helper": fid_theirs,
+        "relative_diff": rel,
+        "max_abs_feature_diff": feat_diff,
+        "feature_scale": float(np.abs(theirs["a"]).mean()),
+        "network_sha256": Registry.load().entry("fid-inception").sha256,
+    }
     (args.out / "result.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
     return 0 if rel <= args.tol else 1

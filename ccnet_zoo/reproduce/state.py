@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ccnet_zoo.errors import CCNetZooError
+from frd._files import replace_owned_text
 
 log = logging.getLogger(__name__)
 STATE_FILE = "reproduce.json"
@@ -83,9 +84,7 @@ class RunState:
     def save(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
         doc = {"format": FORMAT, "owned": sorted(self.owned), "stages": self.stages}
-        tmp = self.out / f".{STATE_FILE}.tmp"
-        tmp.write_text(json.dumps(doc, indent=1, sort_keys=True, default=str) + "\n", encoding="utf-8")
-        os.replace(tmp, self.path)
+        replace_owned_text(self.path, json.dumps(doc, indent=1, sort_keys=True, default=str) + "\n")
 
     def _rel(self, path: Path) -> str:
         rel = os.path.relpath(Path(path).resolve(), self.out.resolve())

@@ -19,6 +19,7 @@ import yaml
 
 from ccnet_zoo.models.config import STAGES, CCNetConfig, as_config, load_config, or_default
 from ccnet_zoo.models.errors import ModelError
+from frd._files import replace_owned_text
 
 log = logging.getLogger(__name__)
 _OWNED = ("checkpoints", "losses.csv", "losses.png", "config.yaml")
@@ -57,9 +58,7 @@ def _prepare_out(out: Path, stage: str, resume: bool, overwrite: bool) -> None:
         raise ModelError(f"{out} already holds a run; pass --resume to continue it or --overwrite to start again")
     out.mkdir(parents=True, exist_ok=True)
     doc = {"format": RUN_FORMAT, "stage": stage, "files": list(_OWNED)}
-    tmp = out / f".{RUN_MANIFEST}.tmp"
-    tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, out / RUN_MANIFEST)
+    replace_owned_text(out / RUN_MANIFEST, json.dumps(doc, indent=1) + "\n")
 
 
 def _workers(rt: Any, preload: bool) -> int:

@@ -217,11 +217,30 @@ def glcm_normalise(counts: np.ndarray, present: np.ndarray) -> np.ndarray:
 
 #: Per-angle GLCM features computed by :func:`_glcm_per_angle`, in its output order.
 _GLCM_COLUMNS = (
-    "Autocorrelation", "JointAverage", "ClusterProminence", "ClusterShade", "ClusterTendency", "Contrast",
-    "Correlation", "DifferenceAverage", "DifferenceEntropy", "DifferenceVariance", "JointEnergy", "JointEntropy",
-    "Imc1", "Imc2", "Idm", "Idmn", "Id", "Idn", "InverseVariance", "MaximumProbability", "SumAverage",
-    "SumEntropy", "SumSquares",
-)  # fmt: skip
+    "Autocorrelation",
+    "JointAverage",
+    "ClusterProminence",
+    "ClusterShade",
+    "ClusterTendency",
+    "Contrast",
+    "Correlation",
+    "DifferenceAverage",
+    "DifferenceEntropy",
+    "DifferenceVariance",
+    "JointEnergy",
+    "JointEntropy",
+    "Imc1",
+    "Imc2",
+    "Idm",
+    "Idmn",
+    "Id",
+    "Idn",
+    "InverseVariance",
+    "MaximumProbability",
+    "SumAverage",
+    "SumEntropy",
+    "SumSquares",
+)
 
 
 #: Products px_i * py_j at or above this take log2(t + eps) = log2 px_i + log2 py_j + eps / (t ln 2):
@@ -368,8 +387,31 @@ def _glcm_per_angle(counts, present, lv, ng):  # pragma: no cover - compiled
         div = max(hx, hy)
         imc1 = 0.0 if div == 0 else (hxy - hxy1) / div
         imc2 = 0.0 if hxy2 == hxy else (1 - np.exp(-2 * (hxy2 - hxy))) ** 0.5
-        row = (ac, ux, cp, cs, ct, con, corr, davg, dent, dvar, ene, hxy, imc1, imc2, idm, idmn, idv, idn, inv,
-               maxp, savg, sent, sx)  # fmt: skip
+        row = (
+            ac,
+            ux,
+            cp,
+            cs,
+            ct,
+            con,
+            corr,
+            davg,
+            dent,
+            dvar,
+            ene,
+            hxy,
+            imc1,
+            imc2,
+            idm,
+            idmn,
+            idv,
+            idn,
+            inv,
+            maxp,
+            savg,
+            sent,
+            sx,
+        )
         for r in range(23):
             out[r, a] = row[r]
     return out
@@ -427,12 +469,23 @@ def _mcc(p: np.ndarray) -> float:
 
 
 _GLRLM_COLUMNS = (
-    "ShortRunEmphasis", "LongRunEmphasis", "GrayLevelNonUniformity", "GrayLevelNonUniformityNormalized",
-    "RunLengthNonUniformity", "RunLengthNonUniformityNormalized", "RunPercentage", "GrayLevelVariance",
-    "RunVariance", "RunEntropy", "LowGrayLevelRunEmphasis", "HighGrayLevelRunEmphasis",
-    "ShortRunLowGrayLevelEmphasis", "ShortRunHighGrayLevelEmphasis", "LongRunLowGrayLevelEmphasis",
+    "ShortRunEmphasis",
+    "LongRunEmphasis",
+    "GrayLevelNonUniformity",
+    "GrayLevelNonUniformityNormalized",
+    "RunLengthNonUniformity",
+    "RunLengthNonUniformityNormalized",
+    "RunPercentage",
+    "GrayLevelVariance",
+    "RunVariance",
+    "RunEntropy",
+    "LowGrayLevelRunEmphasis",
+    "HighGrayLevelRunEmphasis",
+    "ShortRunLowGrayLevelEmphasis",
+    "ShortRunHighGrayLevelEmphasis",
+    "LongRunLowGrayLevelEmphasis",
     "LongRunHighGrayLevelEmphasis",
-)  # fmt: skip
+)
 _GLRLM_INDEX = {n: k for k, n in enumerate(_GLRLM_COLUMNS)}
 
 
@@ -495,8 +548,24 @@ def _glrlm_per_angle(p, lv):  # pragma: no cover - compiled
                 srh += v * i2 / j2
                 lrl += v * j2 / i2
                 lrh += v * (j2 * i2)
-        row = (sre / nr, lre / nr, gln / nr, gln / (nr * nr), rln / nr, rln / (nr * nr), nr / np_, glv, rv, ent,
-               lgl / nr, hgl / nr, srl / nr, srh / nr, lrl / nr, lrh / nr)  # fmt: skip
+        row = (
+            sre / nr,
+            lre / nr,
+            gln / nr,
+            gln / (nr * nr),
+            rln / nr,
+            rln / (nr * nr),
+            nr / np_,
+            glv,
+            rv,
+            ent,
+            lgl / nr,
+            hgl / nr,
+            srl / nr,
+            srh / nr,
+            lrl / nr,
+            lrh / nr,
+        )
         for r in range(16):
             out[r, a] = row[r]
     return out
@@ -527,21 +596,38 @@ def gldm_features(counts: np.ndarray, levels: np.ndarray, names: Sequence[str]) 
 #: Output order of :func:`_size_emphasis`.
 _SIZE_KEYS = ("small", "large", "gln", "glnn", "sn", "snn", "glv", "sv", "ent", "low", "high", "sl", "sh", "ll", "lh")
 _GLSZM_NAMES = {
-    "small": "SmallAreaEmphasis", "large": "LargeAreaEmphasis", "gln": "GrayLevelNonUniformity",
-    "glnn": "GrayLevelNonUniformityNormalized", "sn": "SizeZoneNonUniformity",
-    "snn": "SizeZoneNonUniformityNormalized", "glv": "GrayLevelVariance", "sv": "ZoneVariance",
-    "ent": "ZoneEntropy", "low": "LowGrayLevelZoneEmphasis", "high": "HighGrayLevelZoneEmphasis",
-    "sl": "SmallAreaLowGrayLevelEmphasis", "sh": "SmallAreaHighGrayLevelEmphasis",
-    "ll": "LargeAreaLowGrayLevelEmphasis", "lh": "LargeAreaHighGrayLevelEmphasis",
-}  # fmt: skip
+    "small": "SmallAreaEmphasis",
+    "large": "LargeAreaEmphasis",
+    "gln": "GrayLevelNonUniformity",
+    "glnn": "GrayLevelNonUniformityNormalized",
+    "sn": "SizeZoneNonUniformity",
+    "snn": "SizeZoneNonUniformityNormalized",
+    "glv": "GrayLevelVariance",
+    "sv": "ZoneVariance",
+    "ent": "ZoneEntropy",
+    "low": "LowGrayLevelZoneEmphasis",
+    "high": "HighGrayLevelZoneEmphasis",
+    "sl": "SmallAreaLowGrayLevelEmphasis",
+    "sh": "SmallAreaHighGrayLevelEmphasis",
+    "ll": "LargeAreaLowGrayLevelEmphasis",
+    "lh": "LargeAreaHighGrayLevelEmphasis",
+}
 _GLDM_NAMES = {
-    "small": "SmallDependenceEmphasis", "large": "LargeDependenceEmphasis", "gln": "GrayLevelNonUniformity",
-    "sn": "DependenceNonUniformity", "snn": "DependenceNonUniformityNormalized", "glv": "GrayLevelVariance",
-    "sv": "DependenceVariance", "ent": "DependenceEntropy", "low": "LowGrayLevelEmphasis",
-    "high": "HighGrayLevelEmphasis", "sl": "SmallDependenceLowGrayLevelEmphasis",
-    "sh": "SmallDependenceHighGrayLevelEmphasis", "ll": "LargeDependenceLowGrayLevelEmphasis",
+    "small": "SmallDependenceEmphasis",
+    "large": "LargeDependenceEmphasis",
+    "gln": "GrayLevelNonUniformity",
+    "sn": "DependenceNonUniformity",
+    "snn": "DependenceNonUniformityNormalized",
+    "glv": "GrayLevelVariance",
+    "sv": "DependenceVariance",
+    "ent": "DependenceEntropy",
+    "low": "LowGrayLevelEmphasis",
+    "high": "HighGrayLevelEmphasis",
+    "sl": "SmallDependenceLowGrayLevelEmphasis",
+    "sh": "SmallDependenceHighGrayLevelEmphasis",
+    "ll": "LargeDependenceLowGrayLevelEmphasis",
     "lh": "LargeDependenceHighGrayLevelEmphasis",
-}  # fmt: skip
+}
 _GLSZM_INDEX = {name: _SIZE_KEYS.index(k) for k, name in _GLSZM_NAMES.items()} | {"ZonePercentage": 15}
 _GLDM_INDEX = {name: _SIZE_KEYS.index(k) for k, name in _GLDM_NAMES.items()}
 
@@ -606,8 +692,24 @@ def _size_emphasis(p, lv, jv):  # pragma: no cover - compiled
             ll += v * j2 / i2
             lh += v * (j2 * i2)
     out = np.empty(16)
-    vals = (small / nz, large / nz, gln / nz, gln / (nz * nz), sn / nz, sn / (nz * nz), glv, sv, ent,
-            low / nz, high / nz, sl / nz, sh / nz, ll / nz, lh / nz, nz / npix)  # fmt: skip
+    vals = (
+        small / nz,
+        large / nz,
+        gln / nz,
+        gln / (nz * nz),
+        sn / nz,
+        sn / (nz * nz),
+        glv,
+        sv,
+        ent,
+        low / nz,
+        high / nz,
+        sl / nz,
+        sh / nz,
+        ll / nz,
+        lh / nz,
+        nz / npix,
+    )
     for k in range(16):
         out[k] = vals[k]
     return out

@@ -105,6 +105,19 @@ def test_cli_device_without_gpu_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp
     from ccnet_zoo.cli import main
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    r = CliRunner().invoke(main, ["generate", "--weights", "ccnet-tiny-phantom", "--data", str(tmp_path),
-                                  "--out", str(tmp_path / "g"), "--device", "cuda", "--quiet"])  # fmt: skip
+    r = CliRunner().invoke(
+        main,
+        [
+            "generate",
+            "--weights",
+            "ccnet-tiny-phantom",
+            "--data",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "g"),
+            "--device",
+            "cuda",
+            "--quiet",
+        ],
+    )
     assert r.exit_code == 2 and "no GPU is available" in r.stderr and "Traceback" not in r.stderr

@@ -32,9 +32,23 @@ def test_gpu_check_runs_end_to_end_in_tiny_mode(tmp_path: Path) -> None:
     frd_needs_sitk = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     absent = ABSENT + ([] if frd_needs_sitk.stdout.strip() == "True" else ["SimpleITK"])
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-c", RUN, ",".join(absent), str(ROOT / "benchmarks" / "gpu" / "check.py"), "--device",
-           "cpu", "--scale", "tiny", "--threads", "1", "--out", str(tmp_path / "run"), "--json",
-           str(tmp_path / "r.json")]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-c",
+        RUN,
+        ",".join(absent),
+        str(ROOT / "benchmarks" / "gpu" / "check.py"),
+        "--device",
+        "cpu",
+        "--scale",
+        "tiny",
+        "--threads",
+        "1",
+        "--out",
+        str(tmp_path / "run"),
+        "--json",
+        str(tmp_path / "r.json"),
+    ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout

@@ -26,8 +26,9 @@ main()
 def _modules(*args: str, cwd: Path) -> set[str]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CCNET_ZOO_OFFLINE": "1", "CCNET_ZOO_CACHE": str(cwd / "cache")}
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[2]), env.get("PYTHONPATH", "")])
-    proc = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=600)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = next(x for x in proc.stderr.splitlines() if x.startswith("MODULES "))
     return set(json.loads(line[len("MODULES ") :]))
@@ -44,14 +45,48 @@ def _frd_itself() -> set[str]:
 def test_phantom_train_generate_stay_light(tmp_path: Path) -> None:
     allowed = _frd_itself()
     data = tmp_path / "ph"
-    seen = {"phantom": _modules("phantom", "--out", str(data), "--patients", "4", "--slices", "1", "--size", "32",
-                                "--quiet", cwd=tmp_path)}  # fmt: skip
-    seen["train"] = _modules("train", "ae", "--config", "tiny", "--set", "image_size=32", "--set", "train.ae.epochs=1",
-                             "--set", "train.ae.batch_size=2", "--data", str(data), "--out", str(tmp_path / "ae"),
-                             "--device", "cpu", "--quiet", cwd=tmp_path)  # fmt: skip
-    seen["generate"] = _modules("generate", "--weights", "ccnet-tiny-phantom", "--data", str(data), "--out",
-                                str(tmp_path / "g"), "--limit", "1", "--steps", "1", "--device", "cpu", "--quiet",
-                                cwd=tmp_path)  # fmt: skip
+    seen = {
+        "phantom": _modules(
+            "phantom", "--out", str(data), "--patients", "4", "--slices", "1", "--size", "32", "--quiet", cwd=tmp_path
+        )
+    }
+    seen["train"] = _modules(
+        "train",
+        "ae",
+        "--config",
+        "tiny",
+        "--set",
+        "image_size=32",
+        "--set",
+        "train.ae.epochs=1",
+        "--set",
+        "train.ae.batch_size=2",
+        "--data",
+        str(data),
+        "--out",
+        str(tmp_path / "ae"),
+        "--device",
+        "cpu",
+        "--quiet",
+        cwd=tmp_path,
+    )
+    seen["generate"] = _modules(
+        "generate",
+        "--weights",
+        "ccnet-tiny-phantom",
+        "--data",
+        str(data),
+        "--out",
+        str(tmp_path / "g"),
+        "--limit",
+        "1",
+        "--steps",
+        "1",
+        "--device",
+        "cpu",
+        "--quiet",
+        cwd=tmp_path,
+    )
     assert (tmp_path / "ae" / "losses.png").stat().st_size > 1000 and (tmp_path / "g" / "generated.tsv").is_file()
     for command, modules in seen.items():
         assert not (modules & set(HEAVY)) - allowed, (command, sorted(modules & set(HEAVY)))
@@ -61,8 +96,13 @@ def test_phantom_train_generate_stay_light(tmp_path: Path) -> None:
 def test_monai_is_imported_without_its_optional_packages() -> None:
     listed = "print(' '.join(sorted({m.split('.')[0] for m in sys.modules} & HIDDEN)))"
     head = "import sys; from ccnet_zoo.models.monai_light import HIDDEN, light_monai; "
-    base = subprocess.run([sys.executable, "-c", head + "import torch, frd; " + listed], capture_output=True,
-                          text=True, timeout=300, check=True).stdout.split()  # fmt: skip
+    base = subprocess.run(
+        [sys.executable, "-c", head + "import torch, frd; " + listed],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout.split()
     code = head + "import torch, frd; light_monai(); import monai.networks.nets as n; assert n.ControlNet; " + listed
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]

@@ -174,8 +174,9 @@ def test_arithmetic_field_in_json(png_sets):
 def test_statistics_files_give_the_folders_number(png_sets, tmp_path, preset):
     runner = CliRunner()
     sa, sb = tmp_path / "a.npz", tmp_path / "b.npz"
-    out = runner.invoke(main, [*map(str, png_sets), "--preset", preset, "--save-stats", str(sa), "--save-stats",
-                               str(sb), "-q"])  # fmt: skip
+    out = runner.invoke(
+        main, [*map(str, png_sets), "--preset", preset, "--save-stats", str(sa), "--save-stats", str(sb), "-q"]
+    )
     assert out.exit_code == 0, out.output
     folders = float(out.stdout)
     again = runner.invoke(main, [str(sa), str(sb), "--preset", preset, "--json", "-q"])
@@ -212,8 +213,9 @@ def test_old_statistics_format_still_loads(tmp_path):
     st_ = FeatureStats.from_features(x, ["a", "b", "c"], s)
     meta = {"format": "frd-stats/1", "names": st_.names, "stats_hash": st_.stats_hash, "n_complete": 6}
     arrays = {"shift": st_.mean, "sum": np.zeros(3), "sum_outer": st_.scatter, "min": st_.min, "max": st_.max}
-    np.savez(tmp_path / "old.npz", meta=np.array(json.dumps(meta)), nan_count=st_.nan_count, nan_rows=st_.nan_rows,
-             **arrays)  # fmt: skip
+    np.savez(
+        tmp_path / "old.npz", meta=np.array(json.dumps(meta)), nan_count=st_.nan_count, nan_rows=st_.nan_rows, **arrays
+    )
     old = FeatureStats.load(tmp_path / "old.npz")
     assert old.rows is None
     np.testing.assert_array_equal(old.scatter, st_.scatter)

@@ -102,7 +102,9 @@ def test_preset_with_masks_equals_reference(preset, png_sets, png_masks):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = frd_score.compute_frd(
-            [str(p) for p in png_sets], paths_masks=[str(p) for p in png_masks], num_workers=2,
+            [str(p) for p in png_sets],
+            paths_masks=[str(p) for p in png_masks],
+            num_workers=2,
             **REFERENCE_KWARGS[preset],
-        )  # fmt: skip
+        )
     assert ours.frd == pytest.approx(float(ref), rel=REL)

@@ -112,13 +112,15 @@ def test_manifest_paths_are_relative_to_itself(pipe: CCNetPipeline, zoo_phantom:
     assert all(Path(r["source"]).is_file() for r in read_manifest(tmp_path / "gen"))  # resolved to absolute
     shutil.copytree(tmp_path / "gen", tmp_path / "moved")  # the images move with their manifest
     moved = read_manifest(tmp_path / "moved")
-    assert all(Path(r["generated"]).is_file() and Path(r["generated"]).is_relative_to(tmp_path / "moved")
-               for r in moved)  # fmt: skip
+    assert all(
+        Path(r["generated"]).is_file() and Path(r["generated"]).is_relative_to(tmp_path / "moved") for r in moved
+    )
 
 
 @pytest.mark.parametrize("pid", ["../evil", "a/b", "..", "c:\\x", "a\\b", ""])
-def test_patient_ids_with_separators_are_refused(pipe: CCNetPipeline, zoo_phantom: Path, tmp_path: Path,
-                                                 pid: str) -> None:  # fmt: skip
+def test_patient_ids_with_separators_are_refused(
+    pipe: CCNetPipeline, zoo_phantom: Path, tmp_path: Path, pid: str
+) -> None:
     rows = [{**load_rows(zoo_phantom)["test"][0], "patient_id": pid}]
     with pytest.raises(ModelError, match="cannot be part of a file name"):
         generate_split(pipe, rows, tmp_path / "gen", progress=False)

@@ -12,8 +12,21 @@ from click.testing import CliRunner
 from ccnet_zoo.cli import main
 
 EPOCHS = ["--set", "train.ae.epochs=1", "--set", "train.ldm.epochs=1", "--set", "train.controlnet.epochs=1"]
-BASE = ["reproduce", "--table", "1", "--patients", "8", "--slices", "2", "--steps", "2", "--device", "cpu", *EPOCHS,
-        "-q"]  # fmt: skip
+BASE = [
+    "reproduce",
+    "--table",
+    "1",
+    "--patients",
+    "8",
+    "--slices",
+    "2",
+    "--steps",
+    "2",
+    "--device",
+    "cpu",
+    *EPOCHS,
+    "-q",
+]
 
 
 def _invoke(out: Path, *extra: str):

@@ -28,8 +28,9 @@ def test_overwrite_refuses_a_folder_that_is_not_a_run(zoo_phantom: Path, tmp_pat
     assert (mine / "config.yaml").read_text(encoding="utf-8") == "mine: 1\n"
 
 
-def test_overwrite_replaces_a_run_and_nothing_else(zoo_phantom: Path, trained_runs: dict[str, Path],
-                                                   tmp_path: Path) -> None:  # fmt: skip
+def test_overwrite_replaces_a_run_and_nothing_else(
+    zoo_phantom: Path, trained_runs: dict[str, Path], tmp_path: Path
+) -> None:
     run = tmp_path / "ae"
     shutil.copytree(trained_runs["ae"], run)
     assert is_run(run)
@@ -57,8 +58,9 @@ def test_checkpoint_metadata_cannot_name_outside_files(tmp_path: Path, name: obj
     assert meta["epoch"] == 1 and tensors["w"].sum() == 0
 
 
-def test_resume_with_a_crafted_checkpoint_deletes_nothing(zoo_phantom: Path, trained_runs: dict[str, Path],
-                                                         tmp_path: Path) -> None:  # fmt: skip
+def test_resume_with_a_crafted_checkpoint_deletes_nothing(
+    zoo_phantom: Path, trained_runs: dict[str, Path], tmp_path: Path
+) -> None:
     run = tmp_path / "ae"
     shutil.copytree(trained_runs["ae"], run)
     victim = tmp_path / "victim.txt"

@@ -57,8 +57,13 @@ def test_train_steps_never_sync_with_the_device(zoo_phantom: Path, tmp_path: Pat
     monkeypatch.setattr(torch.Tensor, "item", item)
     monkeypatch.setattr(torch.Tensor, "__float__", as_float)
     monkeypatch.setattr(AutoencoderStage, "train_step", step)
-    train_stage("ae", tiny32(ae={"epochs": 2, "adv_start_epoch": 0, "batch_size": 2}), zoo_phantom, tmp_path / "ae",
-                progress=False)  # fmt: skip
+    train_stage(
+        "ae",
+        tiny32(ae={"epochs": 2, "adv_start_epoch": 0, "batch_size": 2}),
+        zoo_phantom,
+        tmp_path / "ae",
+        progress=False,
+    )
     assert reads["steps"] >= 8 and reads["in_step"] == 0
     assert reads["total"] < reads["steps"]  # per epoch, not per step
     rows = read_csv(tmp_path / "ae" / "losses.csv")
@@ -104,8 +109,14 @@ def test_channels_last_training_on_the_cpu(zoo_phantom: Path, tmp_path: Path) ->
     conv = rt.place(nn.Conv2d(2, 4, 3))
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
     assert rt.to_device(torch.randn(2, 2, 8, 8)).is_contiguous(memory_format=torch.channels_last)
-    train_stage("ldm", tiny32(ldm={"channels_last": True}), zoo_phantom, tmp_path / "ldm", progress=False,
-                ae=_ae(zoo_phantom, tmp_path))  # fmt: skip
+    train_stage(
+        "ldm",
+        tiny32(ldm={"channels_last": True}),
+        zoo_phantom,
+        tmp_path / "ldm",
+        progress=False,
+        ae=_ae(zoo_phantom, tmp_path),
+    )
     rows = read_csv(tmp_path / "ldm" / "losses.csv")
     assert float(rows[0]["train_loss"]) > 0
 

@@ -146,6 +146,7 @@ def test_shell_completion(module, var, words, expected):
     assert f"{var}=bash_complete" in script.stdout
 
 
+@pytest.mark.slow
 def test_sd_config_without_the_sd_extra_is_one_line_exit_2(tmp_path):
     """The CLI path: training the sd21 config with diffusers and transformers unimportable."""
     from ccnet_zoo.data.phantom import PhantomConfig, generate_phantom

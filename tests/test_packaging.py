@@ -205,6 +205,7 @@ def _guarded_imports(package: str) -> set[str]:
     return {n for n in names if n not in sys.stdlib_module_names and n not in ("frd", "ccnet_zoo")}
 
 
+@pytest.mark.slow
 def test_zoo_optional_imports_are_the_sd_extra():
     """What ccnet_zoo imports only behind ``except ImportError`` (the SD-2.1 path) is declared in [sd]."""
     optional = PYPROJECT["project"]["optional-dependencies"]

@@ -93,6 +93,7 @@ def test_phantom_train_generate_stay_light(tmp_path: Path) -> None:
     assert "torch" not in seen["phantom"] and "monai" in seen["train"]
 
 
+@pytest.mark.slow
 def test_monai_is_imported_without_its_optional_packages() -> None:
     listed = "print(' '.join(sorted({m.split('.')[0] for m in sys.modules} & HIDDEN)))"
     head = "import sys; from ccnet_zoo.models.monai_light import HIDDEN, light_monai; "

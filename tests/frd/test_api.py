@@ -24,6 +24,7 @@ def test_result_reports_everything(png_sets):
     assert any("fewer images than features" in w for w in r.warnings)
 
 
+@pytest.mark.slow
 def test_identical_sets_v1_gives_minus_inf_with_warning_and_d2_zero(png_sets):
     a, _ = png_sets
     r = frd.compute_frd(a, a, preset="v1", cache=False)
@@ -114,6 +115,7 @@ def test_custom_params_file(tmp_path, png_sets):
         frd.compute_frd(*png_sets, params_file=bad)
 
 
+@pytest.mark.slow
 def test_norm_ref_and_log_overrides(png_sets):
     a, b = png_sets
     base = frd.compute_frd(a, b, preset="v1")

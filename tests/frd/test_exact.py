@@ -66,6 +66,7 @@ def feature_rows(draw: st.DrawFn) -> tuple[str, np.ndarray, np.ndarray, list[str
     return preset, xa, xb, [f"f{j}" for j in range(p)]
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(feature_rows())
 def test_rows_give_the_reference_number_in_both_orders(case):

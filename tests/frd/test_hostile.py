@@ -242,6 +242,7 @@ def test_binary_params_and_list_files_are_one_line_exit_2(tmp_path, png_sets):
     one_line_exit_2(run(*png_sets, "--params", tmp_path / "broken.yaml"), "cannot parse parameter file")
 
 
+@pytest.mark.slow
 def test_unreachable_dask_scheduler_is_one_line_exit_2_within_the_bound(png_sets, monkeypatch):
     from frd import distributed
 

@@ -6,12 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from zoo_helpers import assert_one_line_error
 
 from ccnet_zoo.cli import main
 
 
+@pytest.mark.slow
 def test_phantom_then_datalist(tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "ph"

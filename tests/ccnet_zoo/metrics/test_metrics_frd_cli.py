@@ -24,6 +24,7 @@ _cli.add_command(metrics)
 _cli.add_command(weights)
 
 
+@pytest.mark.slow
 def test_frd_is_frd_compute_frd(dataset: tuple[Path, Path, Path]) -> None:
     pre, real, _ = dataset
     report = compute_metrics(pre, real, phase=2, real_phase=0, metrics=["frd"], frd_options={"workers": 1})
@@ -37,6 +38,7 @@ def test_frd_is_frd_compute_frd(dataset: tuple[Path, Path, Path]) -> None:
     assert other["frd"].details["preset"] == "v0" and other["frd"].value != pytest.approx(r.value)
 
 
+@pytest.mark.slow
 def test_metrics_cli_table_json_and_errors(dataset: tuple[Path, Path, Path], tmp_path: Path) -> None:
     _, real, synth = dataset
     runner = CliRunner()

@@ -90,6 +90,7 @@ def test_lpips_matches_torchmetrics_building_blocks(alexnet_file: Path) -> None:
         assert model(a, a).abs().max() < 1e-6
 
 
+@pytest.mark.slow
 def test_loading_rejects_wrong_files(tmp_path: Path, alexnet_file: Path) -> None:
     sd = _torchvision_alexnet_state()
     del sd["features.8.weight"]

@@ -59,6 +59,7 @@ def _ref_msssim(a: np.ndarray, b: np.ndarray, weights: tuple[float, ...]) -> flo
     return float(np.prod(np.maximum(terms, 0) ** np.asarray(weights)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("seed", "size"), [(0, 64), (1, 48), (2, 200), (3, 96)])
 def test_ssim_and_psnr_equal_scikit_image(seed: int, size: int) -> None:
     a, b = _images(seed, size)

@@ -3,9 +3,11 @@
 Slices of one patient are not independent, so per-pair metrics (MSE, LPIPS, SSIM, MS-SSIM, PSNR) are resampled by
 **patient** (a cluster bootstrap: draw patients with replacement, average every pair of the drawn patients). The
 paired difference of two rows (e.g. the pre-contrast baseline and CC-Net of one phase) is computed per
-(patient, slice) present in both, then bootstrapped the same way. Set metrics (FRD, FID) take frd's bootstrap
-(images resampled within each set); their rows share no resampling, so their verdict uses the conservative rule
-that the two intervals do not overlap (which implies that the interval of the difference excludes 0).
+(patient, slice) present in both, then bootstrapped the same way. Set metrics (FRD, FID): each cell keeps frd's
+bootstrap (images resampled within each set); the comparison of two rows is a *paired* bootstrap over patients of
+the difference (:func:`paired_set_difference`): one draw of patients, applied to both comparisons (they share the
+real phase-k images), the set metric recomputed on each from the per-image rows kept by the metrics run
+(:mod:`ccnet_zoo.metrics.set_rows`, exact d² per resample by :mod:`ccnet_zoo.metrics.frechet_rows`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any
 import numpy as np
 
 from ccnet_zoo.metrics.errors import MetricsError
+from ccnet_zoo.metrics.frechet_rows import GramPair
+from ccnet_zoo.metrics.set_rows import SetRows
 
 LEVEL = 0.95
 N_RESAMPLES = 2000
@@ -43,6 +47,13 @@ class Interval:
         return asdict(self)
 
 
+def patient_draws(n_groups: int, n_resamples: int = N_RESAMPLES, seed: int = SEED) -> np.ndarray:
+    """(n_resamples, n_groups) float counts: how often each group (patient, in sorted order) is drawn when
+    ``n_groups`` are drawn with replacement. The same seed gives every metric of a table the same resamples."""
+    rng = np.random.default_rng(seed)
+    return rng.multinomial(n_groups, np.full(n_groups, 1 / n_groups), size=n_resamples).astype(np.float64)
+
+
 def cluster_bootstrap(
     values: Sequence[float],
     groups: Sequence[Hashable],
@@ -67,8 +78,7 @@ def cluster_bootstrap(
     gid = np.array([index[g] for g in groups])
     sums = np.bincount(gid, weights=v, minlength=len(labels))
     counts = np.bincount(gid, minlength=len(labels)).astype(np.float64)
-    rng = np.random.default_rng(seed)
-    draws = rng.multinomial(len(labels), np.full(len(labels), 1 / len(labels)), size=n_resamples).astype(np.float64)
+    draws = patient_draws(len(labels), n_resamples, seed)
     with np.errstate(invalid="ignore"):
         means = (draws @ sums) / (draws @ counts)
     alpha = (1 - level) / 2
@@ -113,13 +123,63 @@ def verdict_from_difference(low: float, high: float) -> str:
     return INCONCLUSIVE
 
 
-def verdict_from_intervals(baseline: tuple[float, float], model: tuple[float, float], *, lower_is_better: bool) -> str:
-    """Set metrics: decided only when the two intervals do not overlap (conservative), else 'inconclusive'."""
-    (b_lo, b_hi), (m_lo, m_hi) = baseline, model
-    if lower_is_better:
-        b_lo, b_hi, m_lo, m_hi = -b_hi, -b_lo, -m_hi, -m_lo
-    if m_lo > b_hi:
-        return BETTER
-    if m_hi < b_lo:
-        return WORSE
-    return INCONCLUSIVE
+def _score(d2: np.ndarray, rows: SetRows) -> np.ndarray:
+    """frd's score of d²: round-off below 0 counts as 0 (as frd reports it), ln d² for presets with ``log``."""
+    d2 = np.maximum(d2, 0.0)
+    if not rows.log:
+        return d2
+    with np.errstate(divide="ignore"):
+        return np.log(d2)
+
+
+def paired_set_difference(
+    baseline: SetRows,
+    model: SetRows,
+    *,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = SEED,
+    level: float = LEVEL,
+    chunk: int = 250,
+) -> tuple[float, Interval]:
+    """``score(model) - score(baseline)`` of a set metric (FRD, FID) and its paired bootstrap interval.
+
+    Patients present on every side of both comparisons are drawn with replacement (:func:`patient_draws`); one draw
+    weights the rows of both comparisons, each row counted as often as its patient was drawn, and d² is recomputed
+    exactly from the rows (:class:`~ccnet_zoo.metrics.frechet_rows.GramPair`). Rows of other patients are left
+    out. Returns the difference on all shared patients (the reported values' difference when no patient is left
+    out, up to the matrix square root's round-off) and the percentile interval; negative favours the model when
+    lower is better.
+    """
+    sides = (baseline.real_patients, baseline.synth_patients, model.real_patients, model.synth_patients)
+    patients = sorted(set.intersection(*(set(s) for s in sides)))
+    if len(patients) < 2:
+        raise MetricsError(f"the two comparisons share {len(patients)} patient(s); a paired bootstrap needs 2")
+    index = {p: i for i, p in enumerate(patients)}
+
+    def gather(side: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        keep = np.array([p in index for p in side], dtype=bool)
+        return keep, np.array([index[p] for p, k in zip(side, keep, strict=True) if k], dtype=np.intp)
+
+    prepared = []
+    for rows in (baseline, model):
+        (k1, g1), (k2, g2) = gather(rows.real_patients), gather(rows.synth_patients)
+        prepared.append((rows, GramPair.of(rows.real[k1], rows.synth[k2]), g1, g2))
+
+    def scores(draws: np.ndarray) -> list[np.ndarray]:
+        return [_score(gp.d2(draws[:, g1], draws[:, g2], means_only=r.means_only), r) for r, gp, g1, g2 in prepared]
+
+    base0, model0 = scores(np.ones((1, len(patients))))
+    draws = patient_draws(len(patients), n_resamples, seed)
+    parts = []
+    for start in range(0, n_resamples, chunk):
+        base, mod = scores(draws[start : start + chunk])
+        parts.append(mod - base)
+    diff = np.concatenate(parts)
+    alpha = (1 - level) / 2
+    with np.errstate(invalid="ignore"):  # ln 0 - ln 0 (identical sets under a log preset) is left out
+        lo, hi = np.nanquantile(diff, [alpha, 1 - alpha])
+    n_rows = len(prepared[1][3])  # the model's synthetic images of the shared patients
+    method = "paired bootstrap over patients of the difference (one draw for both comparisons)"
+    return float(model0[0] - base0[0]), Interval(
+        float(lo), float(hi), level, n_resamples, seed, n_rows, len(patients), method
+    )

@@ -1,8 +1,8 @@
 """FRD between the real and synthetic sides of the pairs, computed by ``frd`` with a preset (default ``ccnet``).
 
 ``frd.compute_stats`` + ``frd.frd_from_stats`` is what ``frd.compute_frd`` runs; the statistics are kept so that
-the preset's normalized rows (:func:`frd.replay.normalize_sets`, the arithmetic of the reported value) travel
-with the result, each with its patient, for the paired bootstrap of a baseline/model comparison.
+the raw rows and the resolved settings travel with the result (each row with its patient), for the paired
+bootstrap of a baseline/model comparison, which normalizes every resample by frd's arithmetic.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ def compute(pairs: Sequence[Pair], ctx: MetricContext) -> MetricResult:
     """``frd.compute_frd`` of the paired real files against the paired synthetic files."""
     import frd
     from frd.options import resolve_options
-    from frd.replay import normalize_sets
 
     preset = ctx.frd_preset
     run = {k: v for k, v in ctx.frd_options.items() if k in _RUN_OPTIONS}
@@ -40,17 +39,17 @@ def compute(pairs: Sequence[Pair], ctx: MetricContext) -> MetricResult:
     }
     if res.ci is not None:
         details["ci"] = res.ci
-    norm = normalize_sets(sa, sb, settings)
-    (ya, paths_a), (yb, paths_b) = norm.rows(sa, 0), norm.rows(sb, 1)
     # frd names every row by the path it was given
     real_pid = {f: p.synth_key.patient_id for f, p in zip(real, pairs, strict=True)}
     synth_pid = {f: p.synth_key.patient_id for f, p in zip(synth, pairs, strict=True)}
     rows = SetRows.of(
-        ya,
-        yb,
-        [real_pid[f] for f in paths_a],
-        [synth_pid[f] for f in paths_b],
+        sa.rows,
+        sb.rows,
+        [real_pid[f] for f in sa.row_paths],
+        [synth_pid[f] for f in sb.row_paths],
         log=settings.log,
         means_only=settings.means_only,
+        frd_settings=settings,
+        names=sa.names,
     )
     return MetricResult("frd", float(res.frd), None, [int(x) for x in res.n], details=details, rows=rows)

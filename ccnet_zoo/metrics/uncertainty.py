@@ -7,7 +7,8 @@ paired difference of two rows (e.g. the pre-contrast baseline and CC-Net of one 
 bootstrap (images resampled within each set); the comparison of two rows is a *paired* bootstrap over patients of
 the difference (:func:`paired_set_difference`): one draw of patients, applied to both comparisons (they share the
 real phase-k images), the set metric recomputed on each from the per-image rows kept by the metrics run
-(:mod:`ccnet_zoo.metrics.set_rows`, exact d² per resample by :mod:`ccnet_zoo.metrics.frechet_rows`).
+(:mod:`ccnet_zoo.metrics.set_rows`): FRD renormalized by frd's arithmetic on every draw, d² exact
+(:mod:`ccnet_zoo.metrics.frechet_rows`).
 """
 
 from __future__ import annotations
@@ -132,6 +133,55 @@ def _score(d2: np.ndarray, rows: SetRows) -> np.ndarray:
         return np.log(d2)
 
 
+class _Scorer:
+    """Scores of one comparison (one :class:`SetRows`) under patient draws, restricted to ``patients``."""
+
+    def __init__(self, rows: SetRows, patients: Sequence[str]) -> None:
+        index = {p: i for i, p in enumerate(patients)}
+        keep = [np.array([p in index for p in side], dtype=bool) for side in (rows.real_patients, rows.synth_patients)]
+        self.rows = rows
+        self.x = (rows.real[keep[0]], rows.synth[keep[1]])
+        self.gid = tuple(
+            np.array([index[p] for p, k in zip(side, kp, strict=True) if k], dtype=np.intp)
+            for side, kp in zip((rows.real_patients, rows.synth_patients), keep, strict=True)
+        )
+        self.stats: tuple[Any, Any] | None = None
+        if rows.frd_settings is not None:
+            from frd import FeatureStats
+
+            self.settings = rows.settings()
+            self.stats = tuple(  # type: ignore[assignment]
+                FeatureStats.from_features(x, list(rows.names), self.settings) for x in self.x
+            )
+
+    def __call__(self, draws: np.ndarray) -> np.ndarray:
+        """(B,) scores for (B, n_patients) draw counts: each row weighted by how often its patient was drawn."""
+        w1, w2 = draws[:, self.gid[0]], draws[:, self.gid[1]]
+        if self.stats is None:  # fixed rows (FID): every draw at once, exactly, in image space
+            d2 = GramPair.of(*self.x).d2(w1, w2, means_only=self.rows.means_only)
+        else:
+            d2 = np.array([self._frd_d2(self.stats, a, b) for a, b in zip(w1, w2, strict=True)])
+        return _score(d2, self.rows)
+
+    def _frd_d2(self, stats: tuple[Any, Any], w1: np.ndarray, w2: np.ndarray) -> float:
+        """FRD's d² of one draw: the drawn raw rows (repeated) normalized by frd's reference arithmetic (the
+        preset's normalization recomputed on the draw, as for the reported value), then d² exactly."""
+        from dataclasses import replace
+
+        from frd.replay import normalize_sets
+
+        # only the rows change: FeatureStats.from_features per draw would spend ~5 ms reading package versions
+        sa, sb = (
+            replace(s, rows=x[np.repeat(np.arange(len(x)), w.astype(np.intp))], row_paths=[])
+            for s, x, w in zip(stats, self.x, (w1, w2), strict=True)
+        )
+        norm = normalize_sets(sa, sb, self.settings)
+        ya, _ = norm.rows(sa, 0)
+        yb, _ = norm.rows(sb, 1)
+        one = (np.ones((1, len(ya))), np.ones((1, len(yb))))
+        return float(GramPair.of(ya, yb).d2(*one, means_only=self.rows.means_only)[0])
+
+
 def paired_set_difference(
     baseline: SetRows,
     model: SetRows,
@@ -144,42 +194,29 @@ def paired_set_difference(
     """``score(model) - score(baseline)`` of a set metric (FRD, FID) and its paired bootstrap interval.
 
     Patients present on every side of both comparisons are drawn with replacement (:func:`patient_draws`); one draw
-    weights the rows of both comparisons, each row counted as often as its patient was drawn, and d² is recomputed
-    exactly from the rows (:class:`~ccnet_zoo.metrics.frechet_rows.GramPair`). Rows of other patients are left
-    out. Returns the difference on all shared patients (the reported values' difference when no patient is left
-    out, up to the matrix square root's round-off) and the percentile interval; negative favours the model when
-    lower is better.
+    weights the rows of both comparisons, each row counted as often as its patient was drawn. Each comparison's
+    score is recomputed on the draw as it was reported: FRD normalizes the drawn raw rows by frd's arithmetic
+    (:func:`frd.replay.normalize_sets`) and takes d² exactly; FID takes d² of the drawn activations
+    (:class:`~ccnet_zoo.metrics.frechet_rows.GramPair`). Rows of other patients are left out. Returns the difference
+    on all shared patients (the reported values' difference when no patient is left out, up to the matrix square
+    root's round-off) and the percentile interval; negative favours the model when lower is better.
     """
     sides = (baseline.real_patients, baseline.synth_patients, model.real_patients, model.synth_patients)
     patients = sorted(set.intersection(*(set(s) for s in sides)))
     if len(patients) < 2:
         raise MetricsError(f"the two comparisons share {len(patients)} patient(s); a paired bootstrap needs 2")
-    index = {p: i for i, p in enumerate(patients)}
-
-    def gather(side: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-        keep = np.array([p in index for p in side], dtype=bool)
-        return keep, np.array([index[p] for p, k in zip(side, keep, strict=True) if k], dtype=np.intp)
-
-    prepared = []
-    for rows in (baseline, model):
-        (k1, g1), (k2, g2) = gather(rows.real_patients), gather(rows.synth_patients)
-        prepared.append((rows, GramPair.of(rows.real[k1], rows.synth[k2]), g1, g2))
-
-    def scores(draws: np.ndarray) -> list[np.ndarray]:
-        return [_score(gp.d2(draws[:, g1], draws[:, g2], means_only=r.means_only), r) for r, gp, g1, g2 in prepared]
-
-    base0, model0 = scores(np.ones((1, len(patients))))
+    scorers = (_Scorer(baseline, patients), _Scorer(model, patients))
+    ones = np.ones((1, len(patients)))
+    base0, model0 = (float(s(ones)[0]) for s in scorers)
     draws = patient_draws(len(patients), n_resamples, seed)
     parts = []
     for start in range(0, n_resamples, chunk):
-        base, mod = scores(draws[start : start + chunk])
+        base, mod = (s(draws[start : start + chunk]) for s in scorers)
         parts.append(mod - base)
     diff = np.concatenate(parts)
     alpha = (1 - level) / 2
     with np.errstate(invalid="ignore"):  # ln 0 - ln 0 (identical sets under a log preset) is left out
         lo, hi = np.nanquantile(diff, [alpha, 1 - alpha])
-    n_rows = len(prepared[1][3])  # the model's synthetic images of the shared patients
     method = "paired bootstrap over patients of the difference (one draw for both comparisons)"
-    return float(model0[0] - base0[0]), Interval(
-        float(lo), float(hi), level, n_resamples, seed, n_rows, len(patients), method
-    )
+    n_rows = len(scorers[1].gid[1])  # the model's synthetic images of the shared patients
+    return model0 - base0, Interval(float(lo), float(hi), level, n_resamples, seed, n_rows, len(patients), method)

@@ -43,7 +43,7 @@ def test_exact_d2_equals_scipy_sqrtm_on_repeated_rows(n1: int, n2: int, p: int) 
         GramPair.of(x1, x2).d2(np.eye(n1)[:1], np.ones((1, n2)))
 
 
-def _rows(rng: np.random.Generator, shift: float, patients: int = 12, slices: int = 4, p: int = 6) -> SetRows:
+def _rows(rng: np.random.Generator, shift: float, patients: int = 10, slices: int = 3, p: int = 6) -> SetRows:
     """Real rows N(0, 1) and synthetic rows N(shift, 1) per patient (``slices`` rows each), plus a patient offset."""
     pid = [f"P{i:02d}" for i in range(patients) for _ in range(slices)]
     offset = np.repeat(rng.normal(0, 0.3, (patients, p)), slices, axis=0)
@@ -62,10 +62,10 @@ def test_clearly_below_zero_says_ccnet_better() -> None:
     base = _rows(rng, 2.0)
     model = _shared_real(base, _rows(rng, 0.2))
     diff, iv = paired_set_difference(base, model, n_resamples=200)
-    assert iv.high < 0 and diff < 0 and iv.n_groups == 12 and iv.n == 48
+    assert iv.high < 0 and diff < 0 and iv.n_groups == 10 and iv.n == 30
     assert diff == pytest.approx(
-        frechet_d2_weighted(model.real, model.synth, np.ones((1, 48)), np.ones((1, 48)))[0]
-        - frechet_d2_weighted(base.real, base.synth, np.ones((1, 48)), np.ones((1, 48)))[0]
+        frechet_d2_weighted(model.real, model.synth, np.ones((1, 30)), np.ones((1, 30)))[0]
+        - frechet_d2_weighted(base.real, base.synth, np.ones((1, 30)), np.ones((1, 30)))[0]
     )
     v = verdict(*_reports(base, model), "frd", (base, model))
     assert v["verdict"] == BETTER and v["difference_ci"][1] < 0 and v["ci"][0] > 0
@@ -91,8 +91,8 @@ def test_one_draw_for_both_comparisons() -> None:
     assert diff == 0.0 and iv.low == 0.0 and iv.high == 0.0
     assert verdict(*_reports(base, base), "frd", (base, base))["verdict"] == INCONCLUSIVE
     # the draws are the per-pair metrics' draws (one seed, patients in sorted order)
-    a, b = patient_draws(12, 50, 0), patient_draws(12, 50, 0)
-    assert (a == b).all() and (a.sum(axis=1) == 12).all()
+    a, b = patient_draws(10, 50, 0), patient_draws(10, 50, 0)
+    assert (a == b).all() and (a.sum(axis=1) == 10).all()
 
 
 def test_only_shared_patients_are_resampled() -> None:
@@ -102,8 +102,8 @@ def test_only_shared_patients_are_resampled() -> None:
     keep = [i for i, p in enumerate(model.synth_patients) if p != "P00"]  # P00 has no synthetic image
     partial = SetRows.of(model.real, model.synth[keep], model.real_patients, [model.synth_patients[i] for i in keep])
     _, iv = paired_set_difference(base, partial, n_resamples=100)
-    assert iv.n_groups == 11 and iv.n == 44
-    lone = SetRows.of(model.real[:4], model.synth[:4], model.real_patients[:4], model.synth_patients[:4])
+    assert iv.n_groups == 9 and iv.n == 27
+    lone = SetRows.of(model.real[:3], model.synth[:3], model.real_patients[:3], model.synth_patients[:3])
     with pytest.raises(MetricsError, match="share 1 patient"):
         paired_set_difference(base, lone)
     assert verdict(*_reports(base, lone), "frd", (base, lone))["verdict"] == "not available"
@@ -116,10 +116,68 @@ def test_log_preset_scores_the_difference_of_logs() -> None:
     lm = SetRows.of(model.real, model.synth, model.real_patients, model.synth_patients, log=True)
     d_lin, _ = paired_set_difference(base, model, n_resamples=20)
     d_log, _ = paired_set_difference(lb, lm, n_resamples=20)
-    ones = (np.ones((1, 48)), np.ones((1, 48)))
+    ones = (np.ones((1, 30)), np.ones((1, 30)))
     d2b = frechet_d2_weighted(base.real, base.synth, *ones)[0]
     d2m = frechet_d2_weighted(model.real, model.synth, *ones)[0]
     assert d_lin == pytest.approx(d2m - d2b) and d_log == pytest.approx(np.log(d2m) - np.log(d2b))
+
+
+def _frd_rows(rng: np.random.Generator, shift: float, settings: frd.Settings) -> SetRows:
+    """Raw 'radiomics' rows on very different scales per feature, scored by frd's ``settings``."""
+    r = _rows(rng, shift, p=8)
+    scale = np.geomspace(0.01, 1e4, 8)
+    names = [f"original_firstorder_F{i}" for i in range(8)]
+    return SetRows.of(
+        r.real * scale + 5,
+        r.synth * scale + 5,
+        r.real_patients,
+        r.synth_patients,
+        log=settings.log,
+        frd_settings=settings,
+        names=names,
+    )
+
+
+@pytest.mark.parametrize("preset", ["ccnet", "v1"])
+def test_frd_draws_are_frd_on_the_drawn_rows(preset: str) -> None:
+    """Every draw's FRD is frd's own computation (normalization recomputed on the drawn rows, ``frd_from_stats``)
+    on the rows repeated as drawn: the difference interval is that of the reported statistic."""
+    from ccnet_zoo.metrics.uncertainty import _Scorer
+
+    settings = frd.resolve_settings(preset, sqrtm="eigh")  # v1: z-score on the joint set, ln d²
+    rng = np.random.default_rng(8)
+    rows = _frd_rows(rng, 0.7, settings)
+    patients = sorted(set(rows.real_patients))
+    scorer = _Scorer(rows, patients)
+    draws = patient_draws(len(patients), 5, 3)
+    got = scorer(draws)
+    for w, g in zip(draws, got, strict=True):
+        idx = np.repeat(np.arange(len(rows.real)), w[[patients.index(p) for p in rows.real_patients]].astype(int))
+        sa, sb = (frd.FeatureStats.from_features(x[idx], list(rows.names), settings) for x in (rows.real, rows.synth))
+        # v1 takes its means in float32 (as frd-score does); d² here is float64 throughout
+        assert g == pytest.approx(frd.frd_from_stats(sa, sb, settings).frd, rel=1e-9 if preset == "ccnet" else 1e-6)
+    held = _Scorer(SetRows.of(rows.real, rows.synth, rows.real_patients, rows.synth_patients), patients)(draws)
+    assert not np.allclose(held, got)  # raw rows used as they are would be a different statistic
+
+
+def test_frd_rows_decide_like_fid_rows() -> None:
+    """ccnet's per-set min-max normalization removes shifts and scales, so the constructed difference is one of
+    structure: real and CC-Net rows share correlated features, the baseline's have the same marginals without the
+    correlations."""
+    settings = frd.resolve_settings("ccnet")
+    rng = np.random.default_rng(9)
+    pid = [f"P{i:02d}" for i in range(12) for _ in range(4)]
+    mix = rng.normal(size=(2, 8))
+
+    def correlated() -> np.ndarray:
+        return rng.normal(size=(48, 2)) @ mix + 0.1 * rng.normal(size=(48, 8))
+
+    real, close = correlated(), correlated()
+    shuffled = rng.permuted(correlated(), axis=0)  # each column on its own: marginals kept, correlations gone
+    names = [f"original_firstorder_F{i}" for i in range(8)]
+    base, model = (SetRows.of(real, synth, pid, pid, frd_settings=settings, names=names) for synth in (shuffled, close))
+    diff, iv = paired_set_difference(base, model, n_resamples=200)
+    assert iv.high < 0 and iv.low < diff < iv.high
 
 
 def _reports(base: SetRows, model: SetRows) -> tuple[dict, dict]:
@@ -134,12 +192,15 @@ def _reports(base: SetRows, model: SetRows) -> tuple[dict, dict]:
 
 def test_rows_round_trip(tmp_path: Path) -> None:
     rows = {"frd": _rows(np.random.default_rng(5), 1.0), "fid": _rows(np.random.default_rng(6), 0.0, p=9)}
-    rows["frd"] = SetRows.of(*(getattr(rows["frd"], f) for f in ("real", "synth")), ["a"] * 48, ["b"] * 48, log=True)
+    rows["frd"] = _frd_rows(np.random.default_rng(5), 1.0, frd.resolve_settings("v1"))
     back = load_set_rows(save_set_rows(tmp_path / "r.rows.npz", rows))
     for k, r in rows.items():
         b = back[k]
         assert (b.real == r.real).all() and (b.synth == r.synth).all() and b.log == r.log
-        assert b.real_patients == r.real_patients and b.synth_patients == r.synth_patients
+        assert b.real_patients == r.real_patients and b.synth_patients == r.synth_patients and b.names == r.names
+    assert back["frd"].log and back["frd"].settings().hash == frd.resolve_settings("v1").hash
+    with pytest.raises(MetricsError, match="no frd settings"):
+        back["fid"].settings()
     with pytest.raises(MetricsError, match="one patient per row"):
         SetRows.of(np.zeros((3, 2)), np.zeros((3, 2)), ["a"] * 2, ["a"] * 3)
 
@@ -196,14 +257,18 @@ def test_metrics_run_keeps_the_rows_of_the_reported_values(dataset: tuple[Path, 
         assert set(rows) == {"frd", "fid"} and "rows" not in rep.to_json()
         assert rows["frd"].real.shape == (9, rep["frd"].details["n_features"]) and rows["fid"].real.shape == (9, 6)
         assert sorted(set(rows["frd"].real_patients)) == ["Breast_MRI_001", "Breast_MRI_002", "Breast_MRI_010"]
-        for m in ("frd", "fid"):
-            r = rows[m]
-            fit = (r.real.mean(0), np.cov(r.real, rowvar=False), r.synth.mean(0), np.cov(r.synth, rowvar=False))
-            assert frd.frechet_terms(*fit, method="scipy").d2 == pytest.approx(rep[m].value, rel=1e-12), m
-            d2 = frechet_d2_weighted(r.real, r.synth, np.ones((1, 9)), np.ones((1, 9)))[0]
-            assert d2 == pytest.approx(frd.frechet_terms(*fit, method="eigh").d2, rel=1e-9), m
-            # 9 images, 93 features: scipy's sqrtm of the rank-deficient product is itself off by ~1e-6
-            assert d2 == pytest.approx(rep[m].value, rel=1e-5), m
+        r = rows["fid"]  # the activations behind the reported FID
+        fit = (r.real.mean(0), np.cov(r.real, rowvar=False), r.synth.mean(0), np.cov(r.synth, rowvar=False))
+        assert frd.frechet_terms(*fit, method="scipy").d2 == pytest.approx(rep["fid"].value, rel=1e-12)
+        assert frechet_d2_weighted(r.real, r.synth, np.ones((1, 9)), np.ones((1, 9)))[0] == pytest.approx(
+            rep["fid"].value, rel=1e-9
+        )
+        r = rows["frd"]  # frd's raw rows: renormalized by the preset's arithmetic, they give the reported FRD
+        assert r.settings().hash == frd.resolve_settings("ccnet").hash and len(r.names) == r.real.shape[1] == 93
+        again = frd.frd_from_stats(
+            *(frd.FeatureStats.from_features(x, list(r.names), r.settings()) for x in (r.real, r.synth)), r.settings()
+        )
+        assert again.frd == rep["frd"].value
         back = load_set_rows(save_set_rows(tmp_path / "r.npz", rows))
         assert (back["frd"].real == rows["frd"].real).all()
     b, c = base.to_dict(per_pair=True), model.to_dict(per_pair=True)
@@ -211,4 +276,7 @@ def test_metrics_run_keeps_the_rows_of_the_reported_values(dataset: tuple[Path, 
     for m in ("frd", "fid"):  # a noisy copy of phase 1 against the pre-contrast images: clearly better
         v = verdict(b, c, m, (bs[m], ms[m]))
         assert v["verdict"] == BETTER and v["n_patients"] == 3 and v["difference_ci"][1] < 0, (m, v)
+        # the identity draw reproduces the reported difference (9 images, 93 features: scipy's sqrtm ~1e-6 off)
+        diff, _ = paired_set_difference(bs[m], ms[m], n_resamples=10)
+        assert diff == pytest.approx(v["difference"], rel=1e-5)
     assert verdict(b, c, "frd")["verdict"] == "not available"  # no rows: never the old overlap rule

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ccnet_zoo.metrics.errors import MetricsError
-from ccnet_zoo.metrics.frechet_rows import GramPair
+from ccnet_zoo.metrics.frechet_rows import RowPair
 from ccnet_zoo.metrics.set_rows import SetRows
 
 LEVEL = 0.95
@@ -146,6 +146,7 @@ class _Scorer:
             for side, kp in zip((rows.real_patients, rows.synth_patients), keep, strict=True)
         )
         self.stats: tuple[Any, Any] | None = None
+        self.pair = RowPair(*self.x)  # fixed rows (FID): prepared once for every draw
         if rows.frd_settings is not None:
             from frd import FeatureStats
 
@@ -157,9 +158,9 @@ class _Scorer:
     def __call__(self, draws: np.ndarray) -> np.ndarray:
         """(B,) scores for (B, n_patients) draw counts: each row weighted by how often its patient was drawn."""
         w1, w2 = draws[:, self.gid[0]], draws[:, self.gid[1]]
-        if self.stats is None:  # fixed rows (FID): every draw at once, exactly, in image space
-            d2 = GramPair.of(*self.x).d2(w1, w2, means_only=self.rows.means_only)
-        else:
+        if self.stats is None:  # fixed rows (FID): every draw at once, exactly
+            d2 = self.pair.d2(w1, w2, means_only=self.rows.means_only)
+        else:  # FRD: each draw normalized on its own
             d2 = np.array([self._frd_d2(self.stats, a, b) for a, b in zip(w1, w2, strict=True)])
         return _score(d2, self.rows)
 
@@ -179,7 +180,7 @@ class _Scorer:
         ya, _ = norm.rows(sa, 0)
         yb, _ = norm.rows(sb, 1)
         one = (np.ones((1, len(ya))), np.ones((1, len(yb))))
-        return float(GramPair.of(ya, yb).d2(*one, means_only=self.rows.means_only)[0])
+        return float(RowPair.of(ya, yb).d2(*one, means_only=self.rows.means_only)[0])
 
 
 def paired_set_difference(
@@ -197,7 +198,7 @@ def paired_set_difference(
     weights the rows of both comparisons, each row counted as often as its patient was drawn. Each comparison's
     score is recomputed on the draw as it was reported: FRD normalizes the drawn raw rows by frd's arithmetic
     (:func:`frd.replay.normalize_sets`) and takes d² exactly; FID takes d² of the drawn activations
-    (:class:`~ccnet_zoo.metrics.frechet_rows.GramPair`). Rows of other patients are left out. Returns the difference
+    (:class:`~ccnet_zoo.metrics.frechet_rows.RowPair`). Rows of other patients are left out. Returns the difference
     on all shared patients (the reported values' difference when no patient is left out, up to the matrix square
     root's round-off) and the percentile interval; negative favours the model when lower is better.
     """

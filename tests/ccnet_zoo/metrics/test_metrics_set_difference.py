@@ -10,7 +10,7 @@ import pytest
 
 import frd
 from ccnet_zoo.metrics import MetricsError
-from ccnet_zoo.metrics.frechet_rows import GramPair, frechet_d2_weighted
+from ccnet_zoo.metrics.frechet_rows import RowPair, frechet_d2_weighted
 from ccnet_zoo.metrics.set_rows import SetRows, load_set_rows, save_set_rows
 from ccnet_zoo.metrics.uncertainty import BETTER, INCONCLUSIVE, WORSE, paired_set_difference, patient_draws
 from ccnet_zoo.reproduce.table import build_rows, markdown, to_csv, verdict
@@ -40,7 +40,21 @@ def test_exact_d2_equals_scipy_sqrtm_on_repeated_rows(n1: int, n2: int, p: int) 
     means = frechet_d2_weighted(x1, x2, w1, w2, means_only=True)
     assert means[0] == pytest.approx(float(((x1.mean(0) - x2.mean(0)) ** 2).sum()), rel=1e-12)
     with pytest.raises(MetricsError, match="at least 2"):
-        GramPair.of(x1, x2).d2(np.eye(n1)[:1], np.ones((1, n2)))
+        RowPair.of(x1, x2).d2(np.eye(n1)[:1], np.ones((1, n2)))
+    assert RowPair(x1, x2).image_space == (min(n1, n2) < p)  # both routes are covered by the cases
+
+
+def test_blocks_of_resamples_change_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ccnet_zoo.metrics.frechet_rows as fr
+
+    rng = np.random.default_rng(11)
+    for n, p in ((10, 30), (30, 5)):  # image space, feature space
+        x1, x2 = rng.normal(size=(n, p)), rng.normal(size=(n, p))
+        w = rng.multinomial(n, np.full(n, 1 / n), size=7).astype(float)
+        whole = fr.RowPair(x1, x2).d2(w, w[::-1])
+        monkeypatch.setattr(fr, "_BLOCK", 1)  # one resample per block
+        assert fr.RowPair(x1, x2).d2(w, w[::-1]) == pytest.approx(whole, rel=1e-13)
+        monkeypatch.undo()
 
 
 def _rows(rng: np.random.Generator, shift: float, patients: int = 10, slices: int = 3, p: int = 6) -> SetRows:

@@ -98,11 +98,26 @@ def test_resume_reuses_finished_stages(run, tmp_path, monkeypatch):
     monkeypatch.setenv("CCNET_ZOO_OFFLINE", "1")
     stamps = {
         p: p.stat().st_mtime_ns
-        for p in [out / "generated" / "generated.tsv", *out.glob("metrics/*.json"), *out.glob("runs/*/DONE.json")]
+        for p in [
+            out / "generated" / "generated.tsv",
+            *out.glob("metrics/*.json"),
+            *out.glob("metrics/*.rows.npz"),
+            *out.glob("runs/*/DONE.json"),
+        ]
     }
     again = CliRunner().invoke(main, [*ARGS, "--out", str(out)])
     assert again.exit_code == 0, again.output
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    # a report whose feature rows are missing (e.g. written before they were kept) is recomputed, the others not
+    lost = next(iter(out.glob("metrics/*.rows.npz")))
+    lost.unlink()
+    report = lost.with_name(lost.name.replace(".rows.npz", ".json"))
+    again = CliRunner().invoke(main, [*ARGS, "--out", str(out)])
+    assert again.exit_code == 0, again.output
+    assert lost.is_file() and report.stat().st_mtime_ns != stamps[report]
+    assert {p: p.stat().st_mtime_ns for p in stamps if p not in (lost, report)} == {
+        p: t for p, t in stamps.items() if p not in (lost, report)
+    }
 
 
 def test_bad_input_is_one_line_exit_2(tmp_path, monkeypatch):

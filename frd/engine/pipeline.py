@@ -23,6 +23,7 @@ from . import features as F
 from . import matrices as M
 from ._jit import EngineUnavailableError, available
 from .discretize import Binned, discretize
+from .shape import shape2d_features
 
 log = logging.getLogger(__name__)
 
@@ -281,51 +282,10 @@ def get_mask(mask: sitk.Image, **s: Any) -> sitk.Image:
     return mask
 
 
-def shape2d_features(roi: np.ndarray, spacing: tuple[float, ...], names: list[str]) -> dict[str, float]:
-    """pyradiomics' shape2D features of the 2D boolean ``roi`` (cropped to its bounding box), ``spacing`` (x, y).
-
-    The same numpy steps and the same C routine (``cShape.calculate_coefficients2D``) as pyradiomics'
-    ``RadiomicsShape2D``, so the values are bit-identical; what goes is the feature class around
-    them (two SimpleITK crops, a copy of the image, feature discovery by introspection).
-    """
-    from radiomics import cShape
-
-    mask = np.pad(roi, pad_width=1, mode="constant", constant_values=0)
-    where = np.where(mask != 0)
-    pixel_spacing = np.array(spacing[::-1])
-    perimeter, surface, diameter = cShape.calculate_coefficients2D(mask, pixel_spacing)
-    n = len(where[0])
-    coordinates = np.array(where, dtype="int").transpose((1, 0))
-    physical = coordinates * pixel_spacing[None, :]
-    physical -= np.mean(physical, axis=0)
-    physical /= np.sqrt(n)
-    eig = np.linalg.eigvals(np.dot(physical.T.copy(), physical))
-    eig[(eig < 0) & (eig > -1e-10)] = 0  # pyradiomics' correction of round-off below zero
-    eig.sort()
-    y, x = pixel_spacing
-
-    def sphericity() -> float:
-        return (2 * np.sqrt(np.pi * surface)) / perimeter
-
-    formulas = {
-        "MeshSurface": lambda: surface,
-        "PixelSurface": lambda: n * (x * y),
-        "Perimeter": lambda: perimeter,
-        "PerimeterSurfaceRatio": lambda: perimeter / surface,
-        "Sphericity": sphericity,
-        "MaximumDiameter": lambda: diameter,
-        "MajorAxisLength": lambda: np.nan if eig[1] < 0 else np.sqrt(eig[1]) * 4,
-        "MinorAxisLength": lambda: np.nan if eig[0] < 0 else np.sqrt(eig[0]) * 4,
-        "Elongation": lambda: np.nan if eig[0] < 0 or eig[1] < 0 else np.sqrt(eig[0] / eig[1]),
-    }
-    with np.errstate(divide="ignore", invalid="ignore"):  # pyradiomics lets numpy give inf/nan here
-        return {name: formulas[name]() for name in names}
-
-
 def compute_shape(
     extractor: Any, image: sitk.Image, mask: sitk.Image, bounding_box: np.ndarray, roi: np.ndarray, s: dict[str, Any]
 ) -> collections.OrderedDict[str, Any]:
-    """pyradiomics' ``computeShape``; for 2D images the shape2D class is :func:`shape2d_features`."""
+    """pyradiomics' ``computeShape``; for 2D images the shape2D class is :func:`.shape.shape2d_features`."""
     enabled = extractor.enabledFeatures
     shapes = {c for c in enabled if c.startswith("shape")}
     if mask.GetDimension() != 2 or not shapes <= {"shape", "shape2D"} or roi.ndim != 2:

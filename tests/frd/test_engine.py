@@ -300,6 +300,42 @@ def test_missing_label_fails_as_in_pyradiomics() -> None:
     assert str(got.value) == str(ref.value) and "Label (1) not present" in str(got.value)
 
 
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    shape=st.one_of(st.tuples(st.integers(1, 9), st.integers(1, 9)), st.tuples(*[st.integers(1, 5)] * 3)),
+    fill=st.floats(0.0, 1.0),
+    dtype=st.sampled_from(["uint8", "uint16", "uint32", "int16", "float32", "float64"]),
+    label=st.sampled_from([1, 2]),
+    min_dims=st.sampled_from([1, 2, 3]),
+    min_size=st.sampled_from([None, 3]),
+)
+def test_mask_checks_equal_pyradiomics(seed, shape, fill, dtype, label, min_dims, min_size) -> None:
+    """The engine's getMask/checkMask (numpy bounding box and count on the image's grid, UInt32 cast by
+    numpy for unsigned masks) against pyradiomics' (LabelStatisticsImageFilter, sitk.Cast): the same mask
+    image, the same bounding box, or the same error in the same words."""
+    from radiomics import imageoperations as ops
+
+    from frd.engine.pipeline import check_mask, get_mask
+
+    rng = np.random.default_rng(seed)
+    arr = (rng.random(shape) < fill) * rng.integers(1, 3, shape)
+    image = sitk.GetImageFromArray(rng.random(shape).astype(np.float32))
+    mask = sitk.GetImageFromArray(arr.astype(dtype))
+    image.SetSpacing((0.5,) * len(shape))
+    mask.CopyInformation(image)
+    kw = {"label": label, "minimumROIDimensions": min_dims, "minimumROISize": min_size}
+
+    def outcome(get, check):
+        try:
+            m = get(mask, **kw)
+            return m.GetPixelIDValue(), sitk.GetArrayFromImage(m).tolist(), list(check(image, m, **kw)[0])
+        except ValueError as exc:
+            return str(exc)
+
+    assert outcome(get_mask, check_mask) == outcome(ops.getMask, ops.checkMask)
+
+
 def test_diagnostics_can_be_left_out() -> None:
     rng = np.random.default_rng(6)
     img, m = _pair(_texture(rng, (20, 20), "noise"), _mask(rng, (20, 20), "full"), "v0")

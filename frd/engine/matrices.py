@@ -169,8 +169,10 @@ def _zone_matrix(zones_gl, zones_size, nzones, max_size, ng):  # pragma: no cove
 @njit
 def _copies(cells):  # pragma: no cover - compiled
     """How many copies of a count array of ``cells`` to interleave: neighbouring voxels often add to the
-    same cell, and four copies (by x mod 4) let those increments run without waiting for each other."""
-    return 4 if cells <= 1 << 16 else 1
+    same cell, and four copies (by x mod 4) let those increments run without waiting for each other.
+    Large arrays (many grey levels, where neighbours rarely share a cell) keep one: zeroing and adding
+    up copies would cost more than it saves."""
+    return 4 if cells <= 1 << 14 else 1
 
 
 @njit
@@ -316,6 +318,10 @@ def _in_plane(angles, nz):  # pragma: no cover - compiled
 def glrlm(img, mask, angles, ng, nr):  # pragma: no cover - compiled
     """Run-length counts P[i-1, r-1, a]; an angle whose lines never hold two ROI voxels is zeroed (2D ROI).
 
+    ``nr`` is the number of run-length columns (pyradiomics: the image's largest size); ``nr <= 0``
+    returns only as many as the longest run needs (columns beyond it are zero and add nothing to any
+    feature).
+
     In-plane angles (2D images) go row by row: a voxel's run length is its predecessor's plus one when
     both have its level (the predecessor is in the previous row, kept in a two-row ring, or, along x,
     the voxel to the left), and a run is counted where its successor differs (level 0 outside the ROI
@@ -323,7 +329,14 @@ def glrlm(img, mask, angles, ng, nr):  # pragma: no cover - compiled
     """
     nz, ny, nx = img.shape
     if not _in_plane(angles, nz):
-        return _glrlm_lines(img, mask, angles, ng, nr)
+        out = _glrlm_lines(img, mask, angles, ng, nr if nr > 0 else max(nz, ny, nx))
+        if nr > 0:
+            return out
+        used = 0
+        for r in range(out.shape[1]):
+            if out[:, r, :].any():
+                used = r + 1
+        return out[:, :used, :].copy()
     na = angles.shape[0]
     wp = nx + 2
     # Steps with dy >= 0 (dx = 1 when dy == 0): a line's runs are the same in either direction.
@@ -339,9 +352,10 @@ def glrlm(img, mask, angles, ng, nr):  # pragma: no cover - compiled
         sy[a], sx[a], planar[a] = dy, dx, True
     longest = max(nx, ny) + 2  # run lengths 1..max(nx, ny), background runs included
     plane = (ng + 1) * longest
-    copies = _copies(plane)
+    copies = _copies(na * plane)
     cm = copies - 1
     hist = np.zeros((na, copies * plane), dtype=np.int64)  # level 0: outside the ROI, dropped
+    top = 0  # the longest run in the ROI
     ring = np.zeros((na, 2, wp), dtype=np.int64)
     adjacent = np.zeros(na, dtype=np.int64)  # ROI voxels whose predecessor along the angle is in the ROI
     flat = np.zeros((ny + 2) * wp, dtype=np.int32)
@@ -371,15 +385,19 @@ def glrlm(img, mask, angles, ng, nr):  # pragma: no cover - compiled
                     above = ring[a, 1 - cur, 1 - sx[a] : 1 - sx[a] + nx]
                     for x in range(nx):
                         length[x] = above[x] * (g[x] == before[x]) + 1
+                run = 0
                 for x in range(nx):
                     code[x] = (x & cm) * plane + g[x] * longest + length[x]
                     ends[x] = after[x] != g[x]
                     pairs += (g[x] != 0) & (before[x] != 0)
+                    run = max(run, length[x] * (g[x] != 0))
+                top = max(top, run)
                 counts = hist[a]
                 for x in range(nx):
                     counts[code[x]] += ends[x]
                 adjacent[a] += pairs
-    out = np.zeros((ng, nr, na))
+    out = np.zeros((ng, nr if nr > 0 else top, na))
+    columns = min(out.shape[1], top)
     for a in range(na):
         if not planar[a] or not (adjacent[a] or _two_on_a_line(img, mask, sy[a], sx[a])):
             continue
@@ -387,7 +405,7 @@ def glrlm(img, mask, angles, ng, nr):  # pragma: no cover - compiled
         for c in range(1, copies):
             counts += hist[a, c * plane : (c + 1) * plane]
         for g in range(1, ng + 1):
-            for r in range(1, min(nr, longest - 1) + 1):
+            for r in range(1, columns + 1):
                 out[g - 1, r - 1, a] = counts[g * longest + r]
     return out
 

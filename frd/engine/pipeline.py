@@ -198,7 +198,8 @@ def compute_texture(
             assert near is not None
             values = F.glcm_features(near[0], present, binned.levels, binned.ng, names)
         elif cls_name == "glrlm":
-            counts = M.glrlm(img3, mask3, _angles(arr.shape, settings, False, [1]), binned.ng, int(max(arr.shape)))
+            # only the run-length columns up to the longest run: the others are zero and add nothing
+            counts = M.glrlm(img3, mask3, _angles(arr.shape, settings, False, [1]), binned.ng, 0)
             values = F.glrlm_features(counts[present], binned.levels, names)
         elif cls_name == "glszm":
             counts, sizes = M.glszm(img3, mask3, _angles(arr.shape, settings, True, [1]), binned.ng)

@@ -492,6 +492,10 @@ def test_matrices_equal_pyradiomics_c_matrices_random(seed, shape, ng, fill, for
     nr = int(max(shape))
     ref_glrlm = cMatrices.calculate_glrlm(img, mask, ng, nr, force2d, 0)[0][0]
     np.testing.assert_array_equal(M.glrlm(img3, m3, one_way, ng, nr), ref_glrlm)
+    trimmed = M.glrlm(img3, m3, one_way, ng, 0)  # nr <= 0: the columns up to the longest run only
+    used = 1 + max(np.flatnonzero(ref_glrlm.any(axis=(0, 2))), default=-1)
+    assert used <= trimmed.shape[1] <= nr
+    np.testing.assert_array_equal(trimmed, ref_glrlm[:, : trimmed.shape[1]])
     ref_glszm = cMatrices.calculate_glszm(img, mask, ng, int(mask.sum()), force2d, 0)[0]
     zones, sizes = M.glszm(img3, m3, both, ng)
     dense = np.zeros_like(ref_glszm)

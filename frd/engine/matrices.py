@@ -445,8 +445,8 @@ def glszm(img, mask, angles, ng):  # pragma: no cover - compiled
 
     2D images whose neighbours are the 8 in-plane ones are labelled by runs: each row is cut into
     runs of one level, and a run is joined (union-find) to each run of its level in the row above
-    that touches it, diagonals included; each such pair is found once, at the pixel where it first
-    touches, by branch-free tests over the row. Other neighbourhoods go to a flood fill
+    that touches it, diagonals included; each such pair is found once, where it first touches, by
+    branch-free tests per run. Other neighbourhoods go to a flood fill
     (:func:`_glszm_flood`).
     """
     nz, ny, nx = img.shape
@@ -467,12 +467,13 @@ def glszm(img, mask, angles, ng):  # pragma: no cover - compiled
     parent = np.empty(cap, dtype=np.int64)
     length = np.empty(cap, dtype=np.int64)
     label = np.full((2, wp), -1, dtype=np.int64)  # run of each pixel, this row and the one above
-    link_run = np.empty(3 * nx, dtype=np.int64)
-    link_above = np.empty(3 * nx, dtype=np.int64)
+    link_run = np.empty(3 * nx + 3, dtype=np.int64)
+    link_above = np.empty(3 * nx + 3, dtype=np.int64)
     n = 0
     for z in range(nz):
         _fill_plane(flat, img, mask, z, wp)
         label[:] = -1
+        above0 = above1 = 0  # the runs of the row above: [above0, above1)
         for y in range(1, ny + 1):
             cur = label[y & 1]
             up = label[1 - (y & 1)]
@@ -489,27 +490,30 @@ def glszm(img, mask, angles, ng):  # pragma: no cover - compiled
             length[n - 1] = nx + 1 - start[n - 1]
             for k in range(first, n):
                 parent[k] = k
-            # Links to the runs above: at a run's first pixel to the runs above-left and above, at
-            # every pixel to the run above-right when that run starts there.
+            # Links to the runs above with the same level, each pair once: at a run's first pixel to
+            # the runs above-left and above (when that one starts there), and from every run above to
+            # the pixel below-left of its start (the run that touches it diagonally first).
             m = 0
-            for x in range(1, nx + 1):
-                v = g[x]
-                fg = v != 0
-                begins = cur[x] != cur[x - 1]
-                link_run[m] = cur[x]
+            for r in range(first, n):
+                v = level[r]
+                x = start[r]
+                link_run[m] = r
                 link_above[m] = up[x - 1]
-                m += begins & fg & (gu[x - 1] == v)
-                link_run[m] = cur[x]
+                m += (v != 0) & (gu[x - 1] == v)
+                link_run[m] = r
                 link_above[m] = up[x]
-                m += begins & fg & (gu[x] == v) & (up[x] != up[x - 1])
+                m += (v != 0) & (gu[x] == v) & (up[x] != up[x - 1])
+            for k in range(above0, above1):
+                x = start[k] - 1
                 link_run[m] = cur[x]
-                link_above[m] = up[x + 1]
-                m += fg & (gu[x + 1] == v) & (up[x + 1] != up[x])
+                link_above[m] = k
+                m += (x >= 1) & (level[k] != 0) & (g[x] == level[k])
             for i in range(m):
                 a = _root(parent, link_run[i])
                 b = _root(parent, link_above[i])
                 if a != b:
                     parent[max(a, b)] = min(a, b)
+            above0, above1 = first, n
     size = np.zeros(n, dtype=np.int64)
     for r in range(n):
         if level[r] != 0:

@@ -375,7 +375,18 @@ def test_random_small_images_match_pyradiomics(seed, shape, levels, fill, bin_wi
     seed=st.integers(0, 2**32 - 1),
     n=st.integers(1, 3000),
     kind=st.sampled_from(
-        ["uint8", "wide-int", "negative-int", "float", "few-floats", "narrow-floats", "signed-floats", "nan"]
+        [
+            "uint8",
+            "wide-int",
+            "negative-int",
+            "float",
+            "few-floats",
+            "narrow-floats",
+            "signed-floats",
+            "nan",
+            "float32",
+            "float32-signed-zeros",
+        ]
     ),
     pct=st.lists(st.floats(0, 100), min_size=1, max_size=6),
 )
@@ -393,6 +404,9 @@ def test_compiled_percentiles_equal_numpy_bit_for_bit(seed, n, kind, pct) -> Non
         "narrow-floats": lambda: 1.0 + rng.random(n) / 32,  # one radix bucket holds every value
         "signed-floats": lambda: rng.normal(0, 1e-3, n) * rng.choice([0.0, 1.0, 1e300], n),
         "nan": lambda: np.where(rng.random(n) < 0.01, np.nan, rng.random(n)),
+        # float32 values (a resized or normalised float32 image) take the float32 radix key
+        "float32": lambda: (rng.random(n) * 255).astype(np.float32),
+        "float32-signed-zeros": lambda: (rng.normal(0, 1e3, n) * rng.choice([0.0, -0.0, 1.0], n)).astype(np.float32),
     }[kind]().astype(np.float64)
     for q in (np.asarray(pct), _FIRSTORDER_Q):
         np.testing.assert_array_equal(percentiles(x, q), np.percentile(x, q))

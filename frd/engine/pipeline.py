@@ -188,7 +188,7 @@ def compute_texture(
             near = _neighbourhood(img3, mask3, arr.shape, binned.ng, enabled, settings)
         if cls_name == "firstorder":
             values = F.firstorder_features(
-                arr[roi].astype(float),
+                binned.values,
                 binned.counts,
                 spacing,
                 settings.get("voxelArrayShift", 0),

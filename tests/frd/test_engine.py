@@ -370,6 +370,35 @@ def test_random_small_images_match_pyradiomics(seed, shape, levels, fill, bin_wi
     assert report.mismatches == [], report.mismatches[:5]
 
 
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    shape=st.one_of(st.tuples(st.integers(1, 12), st.integers(1, 12)), st.tuples(*[st.integers(1, 5)] * 3)),
+    dtype=st.sampled_from(["float32", "float64", "int16"]),
+    scale=st.sampled_from([1.0, 255.0, 4095.0, 1e-3]),
+    binning=st.sampled_from([{"binWidth": 25}, {"binWidth": 3}, {"binWidth": 0.5}, {}, {"binCount": 16}]),
+)
+def test_discretize_equals_pyradiomics_bin_image(seed, shape, dtype, scale, binning) -> None:
+    """The compiled binning (ROI range, digitize and counts in two passes) gives pyradiomics' ``binImage``
+    inside the ROI, and the ROI's values as ``image[mask].astype(float)``."""
+    from radiomics import imageoperations as ops
+
+    from frd.engine.discretize import discretize
+
+    rng = np.random.default_rng(seed)
+    image = (rng.normal(0.3, 1, shape) * scale).astype(dtype)
+    mask = rng.random(shape) < 0.7
+    mask.flat[0] = True
+    got = discretize(image, mask, binning)
+    ref, _ = ops.binImage(image, mask, **binning)
+    np.testing.assert_array_equal(got.image[mask], ref[mask])
+    assert not got.image[~mask].any()
+    np.testing.assert_array_equal(got.values, image[mask].astype(float))
+    levels, counts = np.unique(ref[mask], return_counts=True)
+    np.testing.assert_array_equal(got.levels, levels)
+    np.testing.assert_array_equal(got.counts, counts)
+
+
 @settings(max_examples=200, deadline=None, derandomize=True)
 @given(
     seed=st.integers(0, 2**32 - 1),

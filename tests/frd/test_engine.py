@@ -336,6 +336,24 @@ def test_mask_checks_equal_pyradiomics(seed, shape, fill, dtype, label, min_dims
     assert outcome(get_mask, check_mask) == outcome(ops.getMask, ops.checkMask)
 
 
+@pytest.mark.parametrize("engine", ["fast", "pyradiomics"])
+def test_resized_default_mask_equals_an_explicit_ones_mask(tmp_path, engine) -> None:
+    """ccnet resizes image and mask; the default all-ones mask is made at the new size directly, which
+    must give the features an explicit all-ones mask file gives (resized and thresholded)."""
+    from frd.extract import extract_image
+    from frd.io import ImageRef
+
+    rng = np.random.default_rng(8)
+    sitk.WriteImage(sitk.GetImageFromArray(_texture(rng, (50, 61), "smooth").astype(np.uint8)), str(tmp_path / "i.png"))
+    sitk.WriteImage(sitk.GetImageFromArray(np.ones((50, 61), np.uint8)), str(tmp_path / "m.png"))
+    image = ImageRef(path=str(tmp_path / "i.png"), key="i")
+    settings = resolve_settings("ccnet", engine=engine)
+    names, default, _ = extract_image(image, None, settings)
+    names_explicit, explicit, _ = extract_image(image, ImageRef(path=str(tmp_path / "m.png"), key="i"), settings)
+    assert names == names_explicit
+    np.testing.assert_array_equal(default, explicit)
+
+
 def test_diagnostics_can_be_left_out() -> None:
     rng = np.random.default_rng(6)
     img, m = _pair(_texture(rng, (20, 20), "noise"), _mask(rng, (20, 20), "full"), "v0")

@@ -514,10 +514,12 @@ def glszm(img, mask, angles, ng):  # pragma: no cover - compiled
                 if a != b:
                     parent[max(a, b)] = min(a, b)
             above0, above1 = first, n
+    # Every link points to a smaller index, so one pass in index order leaves each run on its root.
+    for r in range(n):
+        parent[r] = parent[parent[r]]
     size = np.zeros(n, dtype=np.int64)
     for r in range(n):
-        if level[r] != 0:
-            size[_root(parent, r)] += length[r]
+        size[parent[r]] += length[r] * (level[r] != 0)
     zones_gl = np.empty(n, dtype=np.int64)
     zones_size = np.empty(n, dtype=np.int64)
     nzones = 0

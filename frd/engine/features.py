@@ -104,7 +104,7 @@ def _float_order_stats(x, ranks):  # pragma: no cover - compiled
 
     Each value falls in one of 65536 buckets that order as the values do (:func:`_bucket_keys`); one
     pass counts them, a second gathers the values of the buckets that hold a wanted rank (all of them
-    in that one pass), and only those are searched (a partition at the wanted ranks): a few per cent
+    in that one pass), and only those are searched (a quickselect per wanted rank): a few per cent
     of the ROI instead of all of it.
     """
     n = x.size
@@ -141,18 +141,46 @@ def _float_order_stats(x, ranks):  # pragma: no cover - compiled
             values[fill[k]] = x[i]
             fill[k] += 1
     out = np.empty(ranks.size)
-    r = 0
-    while r < ranks.size:  # the ranks of one bucket together: one selection (partition) for all of them
-        end = r + 1
-        while end < ranks.size and bucket_of[end] == bucket_of[r]:
-            end += 1
+    lo = -1
+    for r in range(ranks.size):
+        if r > 0 and ranks[r] == ranks[r - 1]:  # the last element's rank, asked twice
+            out[r] = out[r - 1]
+            continue
         start = slot[bucket_of[r]]
-        kth = ranks[r:end] - below_of[r]
-        chosen = np.partition(values[start : start + hist[bucket_of[r]]], kth)
-        for q in range(r, end):
-            out[q] = chosen[ranks[q] - below_of[r]]
-        r = end
+        k = start + ranks[r] - below_of[r]
+        if r == 0 or bucket_of[r] != bucket_of[r - 1]:
+            lo = start
+        # ranks increase: what lies right of the previous rank's place holds the later ones
+        _select(values, lo, start + hist[bucket_of[r]], k)
+        out[r] = values[k]
+        lo = k + 1
     return out
+
+
+@njit
+def _select(a, lo, hi, k):  # pragma: no cover - compiled
+    """Put the value of rank ``k`` of ``a[lo:hi]`` at ``a[k]``, smaller ones left of it, larger right
+    (quickselect, Hoare partition around a median of three; equal values split evenly; no NaN)."""
+    while hi - lo > 1:
+        x, y, z = a[lo], a[(lo + hi - 1) // 2], a[hi - 1]
+        pivot = max(min(x, y), min(max(x, y), z))
+        i = lo
+        j = hi - 1
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j + 1
+        elif k >= i:
+            lo = i
+        else:
+            return
 
 
 @njit

@@ -7,7 +7,7 @@ of vertices whose largest pairwise distance is the maximum diameter (all pairs, 
 engine walks the same squares in the same order with the same arithmetic, so perimeter and
 surface are bit-identical; the diameter is the largest distance between vertices of the
 vertices' convex hull (found on the integer half-pixel grid, so exactly), which is the same
-maximum at O(V log V); the PCA axes come from integer moments of the pixel coordinates (within
+maximum in about O(V); the PCA axes come from integer moments of the pixel coordinates (within
 round-off of pyradiomics' float64 covariance; exactly 0 where the ROI is one pixel wide).
 """
 
@@ -52,10 +52,10 @@ def _cross(o_y, o_x, a_y, a_x, b_y, b_x):  # pragma: no cover - compiled
 
 
 @njit
-def _hull(py, px):  # pragma: no cover - compiled
-    """Indices of the convex hull's corners of integer points (Andrew's monotone chain, collinear dropped)."""
-    n = py.size
-    order = np.argsort(py * (np.int64(1) << 32) + px)
+def _hull(py, px, order):  # pragma: no cover - compiled
+    """Indices of the convex hull's corners of integer points taken in ``order`` (lexicographic by
+    (y, x)): Andrew's monotone chain, collinear points dropped."""
+    n = order.size
     hull = np.empty(2 * n + 1, dtype=np.int64)
     k = 0
     for i in range(n):
@@ -89,6 +89,10 @@ def _marching_squares(roi, sy, sx, lines, mid):  # pragma: no cover - compiled
     gy = np.empty(cap, dtype=np.int64)  # the same vertices on the half-pixel grid (times 2)
     gx = np.empty(cap, dtype=np.int64)
     nv = 0
+    # The leftmost and rightmost vertex of each half-pixel row: the only ones that can be hull corners
+    # (any other lies between them), and taken row by row they are already in hull order.
+    first = np.full(2 * h + 4, -1, dtype=np.int64)
+    last = np.full(2 * h + 4, -1, dtype=np.int64)
     for iy in range(h + 1):  # squares of the padded mask: corner (iy, ix) is pixel (iy - 1, ix - 1)
         for ix in range(w + 1):
             p0 = iy >= 1 and ix >= 1 and roi[iy - 1, ix - 1]
@@ -115,22 +119,31 @@ def _marching_squares(roi, sy, sx, lines, mid):  # pragma: no cover - compiled
                 t += 2
             if square > 7:
                 square ^= 15
-            if square & 1:  # a vertex on edge 3 (left): (iy + 0.5, ix)
-                vy[nv] = (iy + mid[3, 0]) * sy
-                vx[nv] = (ix + mid[3, 1]) * sx
-                gy[nv] = 2 * iy + 1
-                gx[nv] = 2 * ix
-                nv += 1
-            if square & 4:  # a vertex on edge 2 (bottom): (iy + 1, ix + 0.5)
-                vy[nv] = (iy + mid[2, 0]) * sy
-                vx[nv] = (ix + mid[2, 1]) * sx
-                gy[nv] = 2 * iy + 2
-                gx[nv] = 2 * ix + 1
-                nv += 1
+            for edge in (3, 2):  # a vertex on edge 3 (left, (iy + 0.5, ix)) or 2 (bottom, (iy + 1, ix + 0.5))
+                if square & (1 if edge == 3 else 4):
+                    vy[nv] = (iy + mid[edge, 0]) * sy
+                    vx[nv] = (ix + mid[edge, 1]) * sx
+                    gy[nv] = 2 * iy + (1 if edge == 3 else 2)
+                    gx[nv] = 2 * ix + (0 if edge == 3 else 1)
+                    row = gy[nv]
+                    if first[row] < 0 or gx[nv] < gx[first[row]]:
+                        first[row] = nv
+                    if last[row] < 0 or gx[nv] > gx[last[row]]:
+                        last[row] = nv
+                    nv += 1
     surface = surface / 2
     diameter = 0.0
     if nv > 1:
-        corners = _hull(gy[:nv], gx[:nv])
+        order = np.empty(2 * first.size, dtype=np.int64)
+        m = 0
+        for row in range(first.size):
+            if first[row] >= 0:
+                order[m] = first[row]
+                m += 1
+                if last[row] != first[row]:
+                    order[m] = last[row]
+                    m += 1
+        corners = _hull(gy, gx, order[:m])
         for i in range(corners.size):
             a = corners[i]
             for j in range(i):

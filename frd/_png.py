@@ -4,8 +4,11 @@ SimpleITK (ITK's ``PNGImageIO``, libpng) takes about 1 ms for a 256² PNG; OpenC
 file in under half of that. The two agree only where ITK applies no transform of its own, so this
 reader takes a file only when every chunk says so: 8- or 16-bit greyscale, not interlaced, valid
 CRCs, and no chunk but IHDR, IDAT, IEND, sCAL (ITK's spacing, parsed here as libpng does), pHYs
-(which ITK ignores) and text/time chunks. Anything else (palette, alpha, tRNS, sBIT, gamma, odd
+(which ITK ignores) and text/time chunks. Anything else (palette, RGB(A), tRNS, sBIT, gamma, odd
 bit depths, a damaged file) returns ``None`` and goes to SimpleITK, errors and all.
+
+Grey+alpha (8- or 16-bit) is the one case ITK cannot read at all ("Unknown PixelType"), nor can
+the reference: this reader keeps its grey channel and drops alpha, as frd does for RGBA.
 
 ITK's geometry for a PNG: spacing from sCAL (else 1, 1), origin (0, 0), identity direction.
 """
@@ -39,8 +42,8 @@ def _scal_spacing(body: bytes) -> tuple[float, float] | None:
     return x, y
 
 
-def _plain_grey(data: bytes) -> tuple[int, int, int, tuple[float, float]] | None:
-    """(width, height, bit depth, spacing) of a PNG this module reads exactly, else None."""
+def _plain_grey(data: bytes) -> tuple[int, int, int, int, tuple[float, float]] | None:
+    """(width, height, bit depth, colour type, spacing) of a PNG this module reads exactly, else None."""
     if not data.startswith(_SIGNATURE):
         return None
     pos = len(_SIGNATURE)
@@ -64,11 +67,12 @@ def _plain_grey(data: bytes) -> tuple[int, int, int, tuple[float, float]] | None
             if kind != b"IHDR" or length != 13:
                 return None
             width, height, depth, colour, compression, filtering, interlace = struct.unpack(">IIBBBBB", body)
-            if colour != 0 or depth not in (8, 16) or (compression, filtering, interlace) != (0, 0, 0):
+            # grey (0) or grey+alpha (4): ITK's PNG reader cannot decode the latter at all
+            if colour not in (0, 4) or depth not in (8, 16) or (compression, filtering, interlace) != (0, 0, 0):
                 return None
             if width == 0 or height == 0:
                 return None
-            header = (width, height, depth)
+            header = (width, height, depth, colour)
         elif kind == b"IDAT":
             seen_data = True
         elif kind == b"IEND":
@@ -96,9 +100,14 @@ def read_plain_png(path: str | Path) -> tuple[np.ndarray, tuple[float, float]] |
     info = _plain_grey(data)
     if info is None:
         return None
-    width, height, depth, spacing = info
+    width, height, depth, colour, spacing = info
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     expected = np.uint8 if depth == 8 else np.uint16
+    if colour == 4:
+        # libpng expands grey+alpha to BGRA with B = G = R = grey: keep the grey channel, drop alpha
+        if arr is None or arr.shape != (height, width, 4) or arr.dtype != expected:
+            return None
+        arr = np.ascontiguousarray(arr[..., 0])
     if arr is None or arr.shape != (height, width) or arr.dtype != expected:
         return None
     return arr, spacing

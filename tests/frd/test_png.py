@@ -117,9 +117,32 @@ def test_other_bit_depths_and_colour_go_to_simpleitk(tmp_path) -> None:
     Image.fromarray(ARR > 100).save(tmp_path / "bits1.png")
     Image.fromarray(np.stack([ARR, ARR], -1), "LA").save(tmp_path / "la.png")
     Image.fromarray(np.stack([ARR, ARR // 2, ARR // 3], -1)).save(tmp_path / "rgb.png")
-    for name in ("bits1", "la", "rgb"):
+    for name in ("bits1", "rgb"):
         assert read_plain_png(tmp_path / f"{name}.png") is None, name
     _same_as_simpleitk(tmp_path / "bits1.png")
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+def test_grey_alpha_keeps_the_grey_channel_where_itk_cannot_read_it(tmp_path, bits) -> None:
+    """ITK (and so the reference) fails on grey+alpha PNGs ("Unknown PixelType"); frd keeps the grey channel."""
+    dtype = np.uint16 if bits == 16 else np.uint8
+    grey = (ARR.astype(np.uint32) * (257 if bits == 16 else 1)).astype(dtype)
+    alpha = np.full_like(grey, 7)
+    h, w = grey.shape
+    pairs = np.stack([grey, alpha], -1).astype(">u2" if bits == 16 else np.uint8)
+    raw = b"".join(b"\x00" + pairs[y].tobytes() for y in range(h))
+    header = struct.pack(">IIBBBBB", w, h, bits, 4, 0, 0, 0)
+    path = tmp_path / "la.png"
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(raw)) + _chunk(b"IEND", b"")
+    )
+    with pytest.raises(RuntimeError, match="PixelType"):
+        sitk.ReadImage(str(path))
+    got = read_image(str(path))
+    np.testing.assert_array_equal(sitk.GetArrayViewFromImage(got), grey.astype(np.float32))
+    assert got.GetSpacing() == (1.0, 1.0) and got.GetOrigin() == (0.0, 0.0)
+    mask = read_mask(str(path))  # keep the image alive while its array view is read
+    np.testing.assert_array_equal(sitk.GetArrayViewFromImage(mask), grey)
 
 
 def _corruptions(good: bytes) -> dict[str, bytes]:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ccnet_zoo.models.autoencoder import Autoencoder
-from ccnet_zoo.models.config import CCNetConfig, as_config
+from ccnet_zoo.models.config import CCNetConfig, as_config, or_default
 from ccnet_zoo.models.controlnet import Controller
 from ccnet_zoo.models.errors import ModelError
 from ccnet_zoo.models.schedulers import build_ddim
@@ -129,6 +129,7 @@ class CCNetPipeline:
         steps: int | None = None,
         guidance: Guidance | None = None,
         conditioning_scale: float | None = None,
+        strength: float | None = None,
         seed: int = 42,
         keys: Sequence[int] | None = None,
         **legacy: Any,
@@ -137,6 +138,9 @@ class CCNetPipeline:
 
         ``keys`` (default 0..B-1) pick each item's noise, so item k gets the same image in any batch.
         Options left at ``None`` come from the config's ``sample`` section; ``guidance`` is a :data:`Guidance`.
+        ``strength`` in (0, 1]: 1 samples from pure noise over all ``steps`` (the paper); below 1 the sampling
+        starts from the pre-contrast image's latents (posterior mean) noised to an intermediate timestep and runs
+        the last ``round(strength * steps)`` steps (SDEdit), so the model only has to add the enhancement.
         The former ``guidance_scale=`` keyword (``None`` = text branch) still works for one release.
         """
         s = self.config.sample
@@ -151,6 +155,7 @@ class CCNetPipeline:
             raise TypeError(f"unexpected keyword argument(s) {', '.join(sorted(legacy))}")
         gs = guidance_scale_of(config_guidance(self.config) if guidance is None else guidance)
         cs = float(conditioning_scale if conditioning_scale is not None else s.conditioning_scale)
+        strength = float(strength if strength is not None else or_default(s.strength, 1.0))
         b = pre.shape[0]
         if pre.shape[1:] != (1, self.image_size, self.image_size):
             raise ModelError(
@@ -162,17 +167,21 @@ class CCNetPipeline:
         text_ctx = self.text.encode(prompts)
         empty_ctx = self.text.encode([""] * b)
         scheduler = build_ddim(self.config.scheduler, steps)
+        pre = pre.to(self.device)
+        start = self.autoencoder.encode(pre, sample=False).float() if strength < 1 else None
         z = ddim_sample(
             self.unet,
             self.controlnet,
             scheduler,
             noise,
-            pre.to(self.device),
+            pre,
             acq_time.reshape(b, 1).float().to(self.device),
             text_ctx,
             empty_ctx,
             gs,
             cs,
+            start=start,
+            strength=strength,
         )
         return self.autoencoder.decode(z).clamp(-1, 1).cpu()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from ccnet_zoo.models.controlnet import Controller
+from ccnet_zoo.models.errors import ModelError
 from ccnet_zoo.models.unet import Denoiser
 
 
@@ -26,6 +27,14 @@ def _predict(
     return unet(z, t, ctx, acq, down, mid)
 
 
+def partial_timesteps(timesteps: torch.Tensor, strength: float) -> torch.Tensor:
+    """The last ``round(strength * len(timesteps))`` (at least one) of the descending ``timesteps``."""
+    if not 0 < strength <= 1:
+        raise ModelError(f"strength must be within (0, 1], got {strength}")
+    n = max(1, min(len(timesteps), round(strength * len(timesteps))))
+    return timesteps[len(timesteps) - n :]
+
+
 @torch.no_grad()
 def ddim_sample(
     unet: Denoiser,
@@ -38,11 +47,25 @@ def ddim_sample(
     empty_ctx: torch.Tensor,
     guidance_scale: float | None = 0.0,
     conditioning_scale: float = 1.0,
+    start: torch.Tensor | None = None,
+    strength: float = 1.0,
 ) -> torch.Tensor:
-    """Denoise ``noise`` (B, C, h, w) over ``scheduler.timesteps``; returns the final latents."""
-    z = noise
-    b = z.shape[0]
-    for step in scheduler.timesteps:
+    """Denoise ``noise`` (B, C, h, w) over ``scheduler.timesteps``; returns the final latents.
+
+    ``strength`` < 1 (with ``start``, e.g. the pre-contrast image's latents) is SDEdit-style partial diffusion:
+    only the last ``round(strength * steps)`` steps run, from ``start`` noised to the first of them by
+    q(z_t | start); ``strength = 1`` starts from pure ``noise`` over all steps (the paper).
+    """
+    timesteps = partial_timesteps(scheduler.timesteps, strength)
+    b = noise.shape[0]
+    if strength < 1:
+        if start is None:
+            raise ModelError("strength < 1 needs the latents to start from")
+        t0 = torch.full((b,), int(timesteps[0]), device=noise.device, dtype=torch.long)
+        z = scheduler.add_noise(original_samples=start.to(noise.dtype), noise=noise, timesteps=t0)
+    else:
+        z = noise
+    for step in timesteps:
         t = torch.full((b,), int(step), device=z.device, dtype=torch.long)
         if guidance_scale is None or guidance_scale == 0:
             ctx = text_ctx if guidance_scale is None else empty_ctx

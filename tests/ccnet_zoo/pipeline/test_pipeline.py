@@ -55,6 +55,29 @@ def test_guidance_and_conditioning_scale(pipe: CCNetPipeline) -> None:
     assert not torch.allclose(on[0], on[1])
 
 
+def test_strength_starts_from_the_pre_contrast_latents(pipe: CCNetPipeline) -> None:
+    pre, acq = _inputs(2)
+    full = pipe(pre, acq, seed=1)
+    assert torch.equal(pipe(pre, acq, seed=1, strength=1.0), full)  # 1 = from pure noise (the paper)
+    partial = pipe(pre, acq, seed=1, strength=0.25)  # 1 of the 4 steps, from the pre-contrast latents
+    assert torch.equal(partial, pipe(pre, acq, seed=1, strength=0.25))
+    recon = pipe.autoencoder.decode(pipe.autoencoder.encode(pre, sample=False)).clamp(-1, 1)
+    # the last step starts next to the pre-contrast latents: its image is near their reconstruction
+    assert (partial - recon).abs().mean() < 0.5 * (full - recon).abs().mean()
+    for bad in (0.0, 1.5):
+        with pytest.raises(ModelError, match="strength"):
+            pipe(pre, acq, seed=1, strength=bad)
+
+
+def test_partial_timesteps() -> None:
+    from ccnet_zoo.sample.ddim import partial_timesteps
+
+    steps = torch.tensor([750, 500, 250, 0])
+    assert partial_timesteps(steps, 1.0).tolist() == [750, 500, 250, 0]
+    assert partial_timesteps(steps, 0.5).tolist() == [250, 0]
+    assert partial_timesteps(steps, 0.01).tolist() == [0]  # at least one step
+
+
 def test_generated_files(pipe: CCNetPipeline, zoo_phantom: Path, tmp_path: Path) -> None:
     rows = load_rows(zoo_phantom)["test"]
     res = generate_split(pipe, rows, tmp_path / "gen", batch_size=4, progress=False)

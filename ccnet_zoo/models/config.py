@@ -109,6 +109,8 @@ class SampleConfig:
     # in (0, 1]: 1 (or absent) samples from pure noise (the paper); less starts from the pre-contrast latents
     # noised to an intermediate timestep (SDEdit; CCNetPipeline.__call__)
     strength: float | None = None
+    # >= 0: DDIM's noise per step (0 or absent: deterministic DDIM, the paper; 1: the DDPM posterior's variance)
+    eta: float | None = None
 
 
 @dataclass(frozen=True)
@@ -488,6 +490,9 @@ def validate_config(cfg: Config, where: str = "config") -> None:
     strength = cfg["sample"].get("strength")
     if strength is not None and not 0 < strength <= 1:
         raise ConfigError(f"{where}: 'sample.strength' must be within (0, 1], got {strength}")
+    eta = cfg["sample"].get("eta")
+    if eta is not None and eta < 0:
+        raise ConfigError(f"{where}: 'sample.eta' must be >= 0, got {eta}")
     if cfg["ldm"]["kind"] == "monai":
         _check_params(cfg, where)
 

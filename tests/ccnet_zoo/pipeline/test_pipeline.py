@@ -69,6 +69,32 @@ def test_strength_starts_from_the_pre_contrast_latents(pipe: CCNetPipeline) -> N
             pipe(pre, acq, seed=1, strength=bad)
 
 
+def test_eta_adds_per_item_noise_independent_of_the_batching(pipe: CCNetPipeline) -> None:
+    pre, acq = _inputs()
+    plain = pipe(pre, acq, seed=1)
+    assert torch.equal(pipe(pre, acq, seed=1, eta=0.0), plain)  # 0: deterministic DDIM (the paper)
+    noisy = pipe(pre, acq, seed=1, eta=1.0)
+    assert not torch.allclose(noisy, plain) and torch.equal(noisy, pipe(pre, acq, seed=1, eta=1.0))
+    single = torch.cat([pipe(pre[i : i + 1], acq[i : i + 1], seed=1, keys=[i], eta=1.0) for i in range(3)])
+    assert torch.allclose(noisy, single, atol=1e-4)
+    with pytest.raises(ModelError, match="eta"):
+        pipe(pre, acq, seed=1, eta=-0.5)
+
+
+def test_ddim_step_with_eta_is_monais() -> None:
+    from ccnet_zoo.models.config import load_config
+    from ccnet_zoo.models.schedulers import build_ddim
+    from ccnet_zoo.sample.ddim import ddim_step
+
+    ddim = build_ddim(load_config("tiny", typed=True).scheduler, 20)
+    g = torch.Generator().manual_seed(0)
+    z, pred = torch.randn(2, 8, 4, 4, generator=g), torch.randn(2, 8, 4, 4, generator=g)
+    for step in (950, 500, 0):  # 0: the last step (final alpha)
+        noise = torch.randn(z.shape, generator=torch.Generator().manual_seed(step))
+        want, _ = ddim.step(pred, step, z, eta=0.7, generator=torch.Generator().manual_seed(step))
+        assert torch.allclose(ddim_step(ddim, pred, step, z, 0.7, noise), want, atol=1e-5)
+
+
 def test_partial_timesteps() -> None:
     from ccnet_zoo.sample.ddim import partial_timesteps
 

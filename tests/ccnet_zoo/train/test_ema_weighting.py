@@ -104,3 +104,18 @@ def test_ema_docstring_example_runs() -> None:
 
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_best_checkpoint_holds_the_moving_average(trained_runs: dict) -> None:
+    """``tiny`` trains the LDM and the ControlNet with ``ema_decay``: sampling (``best``) gets the average, and
+    ``last`` keeps the raw weights and the average for a resume."""
+    from ccnet_zoo.models.checkpoint import load_checkpoint
+
+    assert load_config("tiny", typed=True).train["controlnet"].ema_decay
+    for stage, name in (("ldm", "unet"), ("controlnet", "controlnet")):
+        best, meta = load_checkpoint(trained_runs[stage] / "checkpoints" / "best.json")
+        last, last_meta = load_checkpoint(trained_runs[stage] / "checkpoints" / "last.json")
+        assert meta["epoch"] == last_meta["epoch"] == 0 and last_meta["ema_updates"][name] > 0
+        keys = [k for k in best if k.startswith(f"{name}.") and best[k].is_floating_point()]
+        assert keys and all(torch.equal(best[k], last[f"ema.{k}"]) for k in keys)
+        assert any(not torch.equal(best[k], last[f"model.{k}"]) for k in keys)

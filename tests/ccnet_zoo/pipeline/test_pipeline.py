@@ -71,10 +71,10 @@ def test_strength_starts_from_the_pre_contrast_latents(pipe: CCNetPipeline) -> N
 
 def test_eta_adds_per_item_noise_independent_of_the_batching(pipe: CCNetPipeline) -> None:
     pre, acq = _inputs()
-    plain = pipe(pre, acq, seed=1)
-    assert torch.equal(pipe(pre, acq, seed=1, eta=0.0), plain)  # 0: deterministic DDIM (the paper)
+    plain = pipe(pre, acq, seed=1, eta=0.0)  # 0: deterministic DDIM (the paper)
     noisy = pipe(pre, acq, seed=1, eta=1.0)
     assert not torch.allclose(noisy, plain) and torch.equal(noisy, pipe(pre, acq, seed=1, eta=1.0))
+    assert pipe.config.sample.eta == 1.0 and torch.equal(pipe(pre, acq, seed=1), noisy)  # tiny's default
     single = torch.cat([pipe(pre[i : i + 1], acq[i : i + 1], seed=1, keys=[i], eta=1.0) for i in range(3)])
     assert torch.allclose(noisy, single, atol=1e-4)
     with pytest.raises(ModelError, match="eta"):

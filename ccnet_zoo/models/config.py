@@ -106,6 +106,11 @@ class SampleConfig:
     guidance_scale: float | None
     conditioning_scale: float
     batch_size: int
+    # in (0, 1]: 1 (or absent) samples from pure noise (the paper); less starts from the pre-contrast latents
+    # noised to an intermediate timestep (SDEdit; CCNetPipeline.__call__)
+    strength: float | None = None
+    # >= 0: DDIM's noise per step (0 or absent: deterministic DDIM, the paper; 1: the DDPM posterior's variance)
+    eta: float | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,8 @@ class TrainConfig:
     # ldm / controlnet
     text_dropout: float | None = None
     conditioning_scale: float | None = None
+    enhancement_weight: float | None = None  # loss weight on changing pixels (ccnet_zoo.train.diffusion); 0/absent: off
+    ema_decay: float | None = None  # moving average of the weights for sampling (ccnet_zoo.train.ema); 0/absent: off
     # throughput (docs/performance.md): bf16|fp16, auto|true|false, false|true|backend, steps, epochs, bool
     amp_dtype: str | None = None
     channels_last: bool | str | None = None
@@ -469,10 +476,23 @@ def validate_config(cfg: Config, where: str = "config") -> None:
         for key in ("epochs", "batch_size"):
             if train[stage][key] < 1:
                 raise ConfigError(f"{where}: 'train.{stage}.{key}' must be >= 1")
+    for stage in train:
+        decay = train[stage].get("ema_decay")
+        if decay is not None and not 0 <= decay < 1:
+            raise ConfigError(f"{where}: 'train.{stage}.ema_decay' must be within [0, 1), got {decay}")
+        weight = train[stage].get("enhancement_weight")
+        if weight is not None and weight < 0:
+            raise ConfigError(f"{where}: 'train.{stage}.enhancement_weight' must be >= 0, got {weight}")
     if not 0 <= float(train.get("ldm", {}).get("text_dropout", 0.0)) <= 1:
         raise ConfigError(f"{where}: 'train.ldm.text_dropout' must be within 0..1")
     if cfg["sample"]["steps"] < 1 or cfg["sample"]["batch_size"] < 1:
         raise ConfigError(f"{where}: 'sample.steps' and 'sample.batch_size' must be >= 1")
+    strength = cfg["sample"].get("strength")
+    if strength is not None and not 0 < strength <= 1:
+        raise ConfigError(f"{where}: 'sample.strength' must be within (0, 1], got {strength}")
+    eta = cfg["sample"].get("eta")
+    if eta is not None and eta < 0:
+        raise ConfigError(f"{where}: 'sample.eta' must be >= 0, got {eta}")
     if cfg["ldm"]["kind"] == "monai":
         _check_params(cfg, where)
 

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ccnet_zoo.models.autoencoder import Autoencoder
-from ccnet_zoo.models.config import CCNetConfig, as_config
+from ccnet_zoo.models.config import CCNetConfig, as_config, or_default
 from ccnet_zoo.models.controlnet import Controller
 from ccnet_zoo.models.errors import ModelError
 from ccnet_zoo.models.schedulers import build_ddim
@@ -46,11 +46,13 @@ def config_guidance(config: CCNetConfig) -> Guidance:
     return "text" if gs is None else float(gs)
 
 
-def item_noise(shape: Sequence[int], seed: int, keys: Sequence[int]) -> torch.Tensor:
-    """One noise tensor per item, drawn from ``(seed, key)``: results do not depend on the batching."""
+def item_noise(shape: Sequence[int], seed: int, keys: Sequence[int], stream: int = 0) -> torch.Tensor:
+    """One noise tensor per item, drawn from ``(seed, key)`` (``stream`` > 0: another independent draw, e.g. the
+    noise of the sampling steps): results do not depend on the batching."""
     out = []
     for key in keys:
-        g = torch.Generator().manual_seed(int(np.random.SeedSequence([int(seed), int(key)]).generate_state(1)[0]))
+        entropy = [int(seed), int(key)] + ([int(stream)] if stream else [])
+        g = torch.Generator().manual_seed(int(np.random.SeedSequence(entropy).generate_state(1)[0]))
         out.append(torch.randn(tuple(shape), generator=g))
     return torch.stack(out)
 
@@ -129,6 +131,8 @@ class CCNetPipeline:
         steps: int | None = None,
         guidance: Guidance | None = None,
         conditioning_scale: float | None = None,
+        strength: float | None = None,
+        eta: float | None = None,
         seed: int = 42,
         keys: Sequence[int] | None = None,
         **legacy: Any,
@@ -137,6 +141,11 @@ class CCNetPipeline:
 
         ``keys`` (default 0..B-1) pick each item's noise, so item k gets the same image in any batch.
         Options left at ``None`` come from the config's ``sample`` section; ``guidance`` is a :data:`Guidance`.
+        ``strength`` in (0, 1]: 1 samples from pure noise over all ``steps`` (the paper); below 1 the sampling
+        starts from the pre-contrast image's latents (posterior mean) noised to an intermediate timestep and runs
+        the last ``round(strength * steps)`` steps (SDEdit), so the model only has to add the enhancement.
+        ``eta`` >= 0: DDIM's noise per step (0 deterministic, the paper; 1 the DDPM posterior's variance), drawn
+        per item from ``(seed, key)`` like the initial noise.
         The former ``guidance_scale=`` keyword (``None`` = text branch) still works for one release.
         """
         s = self.config.sample
@@ -151,6 +160,10 @@ class CCNetPipeline:
             raise TypeError(f"unexpected keyword argument(s) {', '.join(sorted(legacy))}")
         gs = guidance_scale_of(config_guidance(self.config) if guidance is None else guidance)
         cs = float(conditioning_scale if conditioning_scale is not None else s.conditioning_scale)
+        strength = float(strength if strength is not None else or_default(s.strength, 1.0))
+        eta = float(eta if eta is not None else or_default(s.eta, 0.0))
+        if eta < 0:
+            raise ModelError(f"eta must be >= 0, got {eta}")
         b = pre.shape[0]
         if pre.shape[1:] != (1, self.image_size, self.image_size):
             raise ModelError(
@@ -162,17 +175,26 @@ class CCNetPipeline:
         text_ctx = self.text.encode(prompts)
         empty_ctx = self.text.encode([""] * b)
         scheduler = build_ddim(self.config.scheduler, steps)
+        pre = pre.to(self.device)
+        start = self.autoencoder.encode(pre, sample=False).float() if strength < 1 else None
+        step_noise = (
+            item_noise((steps, *self.latent_shape()), seed, keys, stream=1).to(self.device) if eta > 0 else None
+        )
         z = ddim_sample(
             self.unet,
             self.controlnet,
             scheduler,
             noise,
-            pre.to(self.device),
+            pre,
             acq_time.reshape(b, 1).float().to(self.device),
             text_ctx,
             empty_ctx,
             gs,
             cs,
+            start=start,
+            strength=strength,
+            eta=eta,
+            step_noise=step_noise,
         )
         return self.autoencoder.decode(z).clamp(-1, 1).cpu()
 

@@ -15,6 +15,7 @@ settings resumes from its last checkpoint; a killed data stage is redone.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -194,8 +195,16 @@ def _model(
 
         sha = Registry.load().entry(cfg.weights).sha256
         return (lambda: CCNetPipeline.from_pretrained(cfg.weights, device)), {"weights": cfg.weights, "sha256": sha}
-    run, fp = _train(cfg, state, data, data_fp, progress, model_cfg or _model_config(cfg))
-    return (lambda: CCNetPipeline.from_pretrained(run, device)), fp
+    resolved = model_cfg or _model_config(cfg)
+    run, fp = _train(cfg, state, data, data_fp, progress, resolved)
+
+    def load() -> CCNetPipeline:
+        pipe = CCNetPipeline.from_pretrained(run, device)
+        # a reused run stores the sample section it was trained with; sampling follows this run's settings
+        pipe.config = dataclasses.replace(pipe.config, sample=resolved.sample)
+        return pipe
+
+    return load, fp
 
 
 def _generate(

@@ -13,6 +13,7 @@ from ccnet_zoo.models.controlnet import Controller
 from ccnet_zoo.models.text import TextEncoder
 from ccnet_zoo.models.unet import Denoiser
 from ccnet_zoo.train.diffusion import DiffusionObjective, drop_prompts
+from ccnet_zoo.train.ema import averages
 from ccnet_zoo.train.loop import Batch, Stage
 from ccnet_zoo.train.runtime import Runtime, Stepper, adamw, compile_module
 
@@ -39,11 +40,14 @@ class ControlNetStage(Stage):
             frozen.requires_grad_(False)
             frozen.eval()
         self.text.trainable = False
-        self.objective = DiffusionObjective(cfg, runtime.place(autoencoder), self.text, runtime)
+        self.objective = DiffusionObjective(
+            cfg, runtime.place(autoencoder), self.text, runtime, enhancement_weight=tc.enhancement_weight
+        )
         self.cn_ddp = compile_module(runtime.wrap(self.controlnet), or_default(tc.compile, False))
         self.trainable = {"controlnet": self.controlnet}
         opt = adamw(self.controlnet.parameters(), tc.lr, or_default(tc.weight_decay, 0.01), runtime.device)
         self.steppers = {"controlnet": Stepper(opt, tc.clip_grad_value, runtime.scale_loss)}
+        self.emas = averages(self.controlnet, "controlnet", tc.ema_decay)
         self.text_dropout = float(or_default(tc.text_dropout, 0.1))
         self.scale = float(or_default(tc.conditioning_scale, 1.0))
 
@@ -57,7 +61,8 @@ class ControlNetStage(Stage):
             zt, t, target = self.objective.noised(z)
             down, mid = self.cn_ddp(zt, t, cond, ctx, acq, self.scale)
             pred = self.unet(zt, t, ctx, acq, down, mid)
-        return self.objective.loss(pred, target)
+        weights = self.objective.weights(batch["source"], batch["target"], z.shape[-1])
+        return self.objective.loss(pred, target, weights)
 
     def train_step(self, batch: Batch, epoch: int) -> dict[str, torch.Tensor]:
         loss = self._loss(batch, self.text_dropout)

@@ -1,4 +1,10 @@
-"""What the LDM and ControlNet stages share: frozen stage-1 encoding, prompt dropout, the v-prediction loss."""
+"""What the LDM and ControlNet stages share: frozen stage-1 encoding, prompt dropout, the v-prediction loss.
+
+``train.<stage>.enhancement_weight: w`` (absent or 0: the paper's plain MSE) weights each latent pixel's squared
+error by ``1 + w * m``, ``m`` the mean of ``|post - pre| / 2`` (images in [-1, 1]) over the pixels the latent
+pixel covers, normalised by the batch's mean weight: the few enhancing pixels (lesions) count more than the
+unchanged background. It needs no lesion mask, so it applies to Duke as to the phantom.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ import torch.nn.functional as F
 
 from ccnet_zoo.models.autoencoder import Autoencoder
 from ccnet_zoo.models.config import CCNetConfig, or_default
+from ccnet_zoo.models.errors import ModelError
 from ccnet_zoo.models.schedulers import build_ddpm
 from ccnet_zoo.models.text import TextEncoder
 from ccnet_zoo.train.runtime import Runtime
@@ -32,8 +39,12 @@ class DiffusionObjective:
         text: TextEncoder,
         runtime: Runtime,
         text_forward: torch.nn.Module | None = None,
+        enhancement_weight: float | None = None,
     ) -> None:
         self.ddpm = build_ddpm(cfg.scheduler)
+        self.enhancement_weight = float(enhancement_weight or 0.0)
+        if self.enhancement_weight < 0:
+            raise ModelError(f"train.<stage>.enhancement_weight must be >= 0, got {self.enhancement_weight}")
         self.autoencoder, self.text, self.rt = autoencoder, text, runtime
         self.text_forward = text_forward or text  # the DDP wrapper of a trainable encoder
         self.sample_posterior = bool(or_default(cfg.autoencoder.sample_posterior, True))
@@ -97,6 +108,20 @@ class DiffusionObjective:
             target = z
         return zt, t, target
 
+    def weights(self, source: torch.Tensor, target: torch.Tensor, latent_size: int) -> torch.Tensor | None:
+        """(B, 1, h, w) loss weights ``1 + w * m`` from the images' change (module docstring); None when off."""
+        if self.enhancement_weight <= 0:
+            return None
+        change = (target.float() - source.float()).abs() / 2  # images in [-1, 1]: change in [0, 1]
+        factor = change.shape[-1] // latent_size
+        if factor > 1:
+            change = F.avg_pool2d(change, factor)
+        return 1.0 + self.enhancement_weight * change
+
     @staticmethod
-    def loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.mse_loss(pred.float(), target.float())
+    def loss(pred: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+        """MSE, or with ``weights`` (broadcast over channels) the weighted mean over the batch's weights."""
+        if weights is None:
+            return F.mse_loss(pred.float(), target.float())
+        w = weights.to(pred.device).expand_as(pred)
+        return ((pred.float() - target.float()) ** 2 * w).sum() / w.sum()

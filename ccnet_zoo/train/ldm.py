@@ -12,6 +12,7 @@ from ccnet_zoo.models.config import CCNetConfig, or_default
 from ccnet_zoo.models.text import TextEncoder
 from ccnet_zoo.models.unet import Denoiser
 from ccnet_zoo.train.diffusion import DiffusionObjective, drop_prompts
+from ccnet_zoo.train.ema import averages
 from ccnet_zoo.train.loop import Batch, Stage
 from ccnet_zoo.train.runtime import Runtime, Stepper, adamw, compile_module
 
@@ -36,9 +37,12 @@ class LDMStage(Stage):
         else:
             self.text.eval()
         text_forward = runtime.wrap(self.text) if text.trainable else self.text
-        self.objective = DiffusionObjective(cfg, runtime.place(autoencoder), self.text, runtime, text_forward)
+        self.objective = DiffusionObjective(
+            cfg, runtime.place(autoencoder), self.text, runtime, text_forward, tc.enhancement_weight
+        )
         opt = adamw(params, tc.lr, or_default(tc.weight_decay, 0.01), runtime.device)
         self.steppers = {"unet": Stepper(opt, tc.clip_grad_value, runtime.scale_loss)}
+        self.emas = averages(self.unet, "unet", tc.ema_decay)
         self.text_dropout = float(or_default(tc.text_dropout, 0.1))
 
     def _loss(self, batch: Batch, dropout: float) -> torch.Tensor:
@@ -49,7 +53,8 @@ class LDMStage(Stage):
             ctx = self.objective.context(prompts)
             zt, t, target = self.objective.noised(z)
             pred = self.unet_ddp(zt, t, ctx, acq)
-        return self.objective.loss(pred, target)
+        weights = self.objective.weights(batch["source"], batch["target"], z.shape[-1])
+        return self.objective.loss(pred, target, weights)
 
     def train_step(self, batch: Batch, epoch: int) -> dict[str, torch.Tensor]:
         loss = self._loss(batch, self.text_dropout)

@@ -12,11 +12,13 @@ Host work stays off the GPU's critical path: losses stay on the device and are r
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import torch
@@ -32,6 +34,7 @@ from ccnet_zoo.models.checkpoint import (
     save_checkpoint,
 )
 from ccnet_zoo.models.errors import CheckpointError, ModelError
+from ccnet_zoo.train.ema import EMA
 from ccnet_zoo.train.history import plot_losses, write_csv
 from ccnet_zoo.train.runtime import Runtime, Stepper, frozen_rng, seed_all
 
@@ -47,6 +50,8 @@ class Stage:
     name = "stage"
     trainable: dict[str, nn.Module]
     steppers: dict[str, Stepper]
+    #: moving averages of trainable modules (same keys; ``train.<stage>.ema_decay``), none by default
+    emas: Mapping[str, EMA] = MappingProxyType({})
 
     def train_step(self, batch: Batch, epoch: int) -> dict[str, torch.Tensor]:  # pragma: no cover - interface
         """Losses of the step as detached 0-d tensors (reading them would sync with the device)."""
@@ -63,6 +68,13 @@ class Stage:
     def set_train(self, mode: bool) -> None:
         for m in self.trainable.values():
             m.train(mode)
+
+    def averaged(self) -> contextlib.ExitStack:
+        """A block in which the trainable modules hold their moving averages (if any)."""
+        stack = contextlib.ExitStack()
+        for ema in self.emas.values():
+            stack.enter_context(ema.applied())
+        return stack
 
 
 def _loader(ds: Dataset, batch: int, rt: Runtime, seed: int, epoch: int, train: bool, workers: int) -> DataLoader:
@@ -134,6 +146,8 @@ class Trainer:
             t, rest = optimizer_tensors(f"optim.{name}", stepper.optimizer)
             tensors.update(t)
             optim[name] = {"optimizer": rest, "scaler": stepper.scaler.state_dict()}
+        for name, ema in self.stage.emas.items():
+            tensors.update(ema.tensors(f"ema.{name}"))
         meta = {
             **self.meta,
             "kind": "last",
@@ -142,6 +156,7 @@ class Trainer:
             "best_loss": self.best,
             "history": self.history,
             "optim": optim,
+            "ema_updates": {name: ema.updates for name, ema in self.stage.emas.items()},
         }
         save_checkpoint(self.ckpt, "last", tensors, meta)
 
@@ -157,6 +172,11 @@ class Trainer:
         for name, stepper in self.stage.steppers.items():
             load_optimizer(stepper.optimizer, tensors, f"optim.{name}", meta["optim"][name]["optimizer"])
             stepper.scaler.load_state_dict(meta["optim"][name]["scaler"])
+        for name, ema in self.stage.emas.items():
+            updates = meta.get("ema_updates", {}).get(name)
+            if updates is None:
+                raise CheckpointError(f"{self.ckpt} was trained without train.{self.stage.name}.ema_decay")
+            ema.load(tensors, f"ema.{name}", updates)
         self.start_epoch, self.step = int(meta["epoch"]) + 1, int(meta["step"])
         self.best, self.history = float(meta["best_loss"]), list(meta["history"])
         log.info("%s: resuming after epoch %d (best val loss %.5g)", self.stage.name, self.start_epoch, self.best)
@@ -182,6 +202,8 @@ class Trainer:
         )
         for batch in bar:
             logs = self.stage.train_step(batch, epoch)
+            for ema in self.stage.emas.values():
+                ema.update()
             for k, v in logs.items():  # summed on the device: no host sync per step
                 sums[k] = sums[k] + v.float() if k in sums else v.detach().float().clone()
             n += 1
@@ -199,7 +221,7 @@ class Trainer:
         self.stage.set_train(False)
         total: torch.Tensor | float = 0.0
         count = 0
-        with frozen_rng(self.seed + 7919 + self.rt.rank):
+        with frozen_rng(self.seed + 7919 + self.rt.rank), self.stage.averaged():  # the weights sampling will use
             for batch in _loader(self.val_ds, self.batch_size, self.rt, self.seed, epoch, False, self.workers):
                 b = len(next(iter(batch.values())))
                 total = total + self.stage.val_step(batch).float() * b
@@ -222,9 +244,11 @@ class Trainer:
             if improved:
                 self.best = score
                 if self.rt.is_main:  # a copy on the host; written with the next checkpoint
-                    tensors, meta = self.stage.best_payload()
+                    with self.stage.averaged():
+                        tensors, meta = self.stage.best_payload()
+                        tensors = {k: v.detach().to("cpu", copy=True) for k, v in tensors.items()}
                     meta = {**self.meta, **meta, "kind": "best", "epoch": epoch, "val_loss": score}
-                    self._pending_best = ({k: v.detach().to("cpu", copy=True) for k, v in tensors.items()}, meta)
+                    self._pending_best = (tensors, meta)
             if self.rt.is_main and self._checkpoint_due(epoch):
                 self._checkpoint(epoch)
             log.info(

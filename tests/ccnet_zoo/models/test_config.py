@@ -53,6 +53,11 @@ def _write(tmp_path: Path, cfg: dict) -> Path:
         ({"ldm": {"params": {"num_class_embeds": 3}}}, "set by CC-Net"),
         ({"stage1": {"kind": "sd"}}, "both be 'sd'"),
         ({"extra": 1}, "unknown section"),
+        ({"sample": {"strength": 0.0}}, r"sample.strength' must be within \(0, 1\]"),
+        ({"sample": {"strength": 1.5}}, r"sample.strength' must be within \(0, 1\]"),
+        ({"sample": {"eta": -1.0}}, "sample.eta' must be >= 0"),
+        ({"train": {"ldm": {"ema_decay": 1.0}}}, r"train.ldm.ema_decay' must be within \[0, 1\)"),
+        ({"train": {"controlnet": {"enhancement_weight": -1}}}, "train.controlnet.enhancement_weight' must be >= 0"),
     ],
 )
 def test_invalid_configs(tmp_path: Path, change: dict, message: str) -> None:

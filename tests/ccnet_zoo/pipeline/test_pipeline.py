@@ -55,6 +55,55 @@ def test_guidance_and_conditioning_scale(pipe: CCNetPipeline) -> None:
     assert not torch.allclose(on[0], on[1])
 
 
+def test_strength_starts_from_the_pre_contrast_latents(pipe: CCNetPipeline) -> None:
+    pre, acq = _inputs(2)
+    full = pipe(pre, acq, seed=1)
+    assert torch.equal(pipe(pre, acq, seed=1, strength=1.0), full)  # 1 = from pure noise (the paper)
+    partial = pipe(pre, acq, seed=1, strength=0.25)  # 1 of the 4 steps, from the pre-contrast latents
+    assert torch.equal(partial, pipe(pre, acq, seed=1, strength=0.25))
+    recon = pipe.autoencoder.decode(pipe.autoencoder.encode(pre, sample=False)).clamp(-1, 1)
+    # the last step starts next to the pre-contrast latents: its image is near their reconstruction
+    assert (partial - recon).abs().mean() < 0.5 * (full - recon).abs().mean()
+    for bad in (0.0, 1.5):
+        with pytest.raises(ModelError, match="strength"):
+            pipe(pre, acq, seed=1, strength=bad)
+
+
+def test_eta_adds_per_item_noise_independent_of_the_batching(pipe: CCNetPipeline) -> None:
+    pre, acq = _inputs()
+    plain = pipe(pre, acq, seed=1, eta=0.0)  # 0: deterministic DDIM (the paper)
+    noisy = pipe(pre, acq, seed=1, eta=1.0)
+    assert not torch.allclose(noisy, plain) and torch.equal(noisy, pipe(pre, acq, seed=1, eta=1.0))
+    assert pipe.config.sample.eta == 1.0 and torch.equal(pipe(pre, acq, seed=1), noisy)  # tiny's default
+    single = torch.cat([pipe(pre[i : i + 1], acq[i : i + 1], seed=1, keys=[i], eta=1.0) for i in range(3)])
+    assert torch.allclose(noisy, single, atol=1e-4)
+    with pytest.raises(ModelError, match="eta"):
+        pipe(pre, acq, seed=1, eta=-0.5)
+
+
+def test_ddim_step_with_eta_is_monais() -> None:
+    from ccnet_zoo.models.config import load_config
+    from ccnet_zoo.models.schedulers import build_ddim
+    from ccnet_zoo.sample.ddim import ddim_step
+
+    ddim = build_ddim(load_config("tiny", typed=True).scheduler, 20)
+    g = torch.Generator().manual_seed(0)
+    z, pred = torch.randn(2, 8, 4, 4, generator=g), torch.randn(2, 8, 4, 4, generator=g)
+    for step in (950, 500, 0):  # 0: the last step (final alpha)
+        noise = torch.randn(z.shape, generator=torch.Generator().manual_seed(step))
+        want, _ = ddim.step(pred, step, z, eta=0.7, generator=torch.Generator().manual_seed(step))
+        assert torch.allclose(ddim_step(ddim, pred, step, z, 0.7, noise), want, atol=1e-5)
+
+
+def test_partial_timesteps() -> None:
+    from ccnet_zoo.sample.ddim import partial_timesteps
+
+    steps = torch.tensor([750, 500, 250, 0])
+    assert partial_timesteps(steps, 1.0).tolist() == [750, 500, 250, 0]
+    assert partial_timesteps(steps, 0.5).tolist() == [250, 0]
+    assert partial_timesteps(steps, 0.01).tolist() == [0]  # at least one step
+
+
 def test_generated_files(pipe: CCNetPipeline, zoo_phantom: Path, tmp_path: Path) -> None:
     rows = load_rows(zoo_phantom)["test"]
     res = generate_split(pipe, rows, tmp_path / "gen", batch_size=4, progress=False)

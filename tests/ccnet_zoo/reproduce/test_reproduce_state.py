@@ -94,6 +94,22 @@ def test_rerun_with_other_steps_regenerates_but_keeps_training(run32: Path, tmp_
     assert any("steps: 2 -> 3" in m for m in caplog.messages)
 
 
+def test_rerun_with_other_sample_settings_samples_with_them(run32: Path, tmp_path: Path) -> None:
+    """The reused ControlNet run stores the sample section it was trained with; the rerun samples with its own."""
+    out = tmp_path / "run"
+    shutil.copytree(run32, out)
+    before = _mtimes(out)
+    images = {p.relative_to(out): p.read_bytes() for p in sorted((out / "generated").glob("p*/*.png"))}
+    r = _invoke(out, "--size", "32", "--set", "sample.eta=0.0")  # tiny samples with eta 1
+    assert r.exit_code == 0, r.output
+    after = _mtimes(out)
+    assert all(after[k] == before[k] for k in before if k.startswith("runs/"))  # training kept
+    again = {p.relative_to(out): p.read_bytes() for p in sorted((out / "generated").glob("p*/*.png"))}
+    assert again.keys() == images.keys() and any(again[k] != images[k] for k in images)
+    table = json.loads((out / "table.json").read_text(encoding="utf-8"))
+    assert table["fingerprints"]["generate"]["sample"]["eta"] == 0.0
+
+
 @pytest.mark.slow
 def test_rerun_with_other_epochs_retrains_that_stage_only(run32: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"

@@ -41,6 +41,8 @@ REL = 1e-6
 EXAMPLES = int(os.environ.get("FRD_ORACLE_EXAMPLES", "60"))
 ENGINES = [e.strip() for e in os.environ.get("FRD_ORACLE_ENGINES", "pyradiomics,fast").split(",") if e.strip()]
 REPORT = Path(os.environ.get("FRD_ORACLE_REPORT", Path(__file__).parents[2] / "build" / "oracle" / "generated.json"))
+#: One JSON line per case and engine, appended as the suite goes (a long run can be read while it runs).
+CASE_LOG = os.environ.get("FRD_ORACLE_LOG")
 #: engine -> preset -> summary (cases, worst difference, round-off cases and their worst difference)
 SUMMARY: dict[str, dict[str, dict[str, object]]] = {}
 
@@ -130,6 +132,11 @@ def _record(engine: str, case: dict[str, object], diff: float, result: frd.FRDRe
     entry["cases"] = int(entry["cases"]) + 1  # type: ignore[call-overload]
     cond = result.condition or {}
     exact = cond.get("engine_exact")
+    if CASE_LOG:
+        line = {"engine": engine, "rel_diff": diff, "frd": result.frd, "reference": ref, "engine_exact": exact}
+        line |= {"roundoff_share_of_d2": cond.get("roundoff_share_of_d2"), "case": case}
+        with open(CASE_LOG, "a", encoding="utf-8") as f:
+            f.write(json.dumps(line, default=str) + "\n")
     slot = "worst" if exact else "worst_roundoff"
     if not exact:
         entry["roundoff_cases"] = int(entry["roundoff_cases"]) + 1  # type: ignore[call-overload]

@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -124,7 +125,7 @@ def _write(case: dict[str, object], root: Path) -> tuple[Path, Path, tuple[Path,
     return folders[0], folders[1], mask_pair
 
 
-def _record(engine: str, case: dict[str, object], diff: float, result: frd.FRDResult, ref: float) -> None:
+def _record(engine: str, case: dict[str, object], diff: float, result: frd.FRDResult, ref: float, ref_s: float) -> None:
     """Keep the worst difference per engine and preset, apart for results in the round-off case."""
     entry = SUMMARY.setdefault(engine, {}).setdefault(
         str(case["preset"]), {"cases": 0, "roundoff_cases": 0, "worst": None, "worst_roundoff": None}
@@ -135,6 +136,7 @@ def _record(engine: str, case: dict[str, object], diff: float, result: frd.FRDRe
     if CASE_LOG:
         line = {"engine": engine, "rel_diff": diff, "frd": result.frd, "reference": ref, "engine_exact": exact}
         line |= {"roundoff_share_of_d2": cond.get("roundoff_share_of_d2"), "case": case}
+        line |= {"seconds": result.timings.get("total_s"), "reference_seconds": ref_s}
         with open(CASE_LOG, "a", encoding="utf-8") as f:
             f.write(json.dumps(line, default=str) + "\n")
     slot = "worst" if exact else "worst_roundoff"
@@ -172,11 +174,13 @@ def test_generated_sets_give_the_reference_number(case):
     root = Path(tempfile.mkdtemp(prefix="frd-oracle-"))
     try:
         a, b, masks = _write(case, root)
+        t0 = time.perf_counter()
         ref = reference_from_folders(a, b, str(case["preset"]), masks=masks)
+        ref_s = time.perf_counter() - t0
         for engine in ENGINES:
             ours = frd.compute_frd(a, b, preset=str(case["preset"]), masks=masks, cache=False, workers=1, engine=engine)
             diff = rel_diff(ours.frd, ref)
-            _record(engine, case, diff, ours, ref)
+            _record(engine, case, diff, ours, ref, ref_s)
             assert ours.arithmetic == "reference"
             cond = ours.condition or {}
             # The report says which case the number is in, and that is consistent with its share.

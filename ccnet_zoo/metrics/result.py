@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ccnet_zoo.metrics.set_rows import SetRows
 from frd._json import jsonable
 
 OK = "ok"
@@ -23,6 +24,9 @@ class MetricResult:
 
     ``status`` is ``"ok"`` or ``"unavailable"``; an unavailable metric has ``value=None``, a ``message`` and
     ``fetch``, the command that makes it available (``ccnet-zoo weights fetch NAME``).
+
+    ``rows`` (set metrics only, never serialised): the per-image feature rows behind the value, with their patients,
+    for the paired bootstrap of a baseline/model comparison (:mod:`ccnet_zoo.metrics.set_rows`).
     """
 
     metric: str
@@ -34,6 +38,7 @@ class MetricResult:
     fetch: str | None = None
     per_pair: list[float] | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    rows: SetRows | None = field(default=None, repr=False, compare=False)
 
     @property
     def available(self) -> bool:
@@ -74,8 +79,14 @@ class MetricsReport:
     def __getitem__(self, metric: str) -> MetricResult:
         return self.results[metric]
 
+    def set_rows(self) -> dict[str, SetRows]:
+        """``{metric: SetRows}`` of the set metrics that kept their feature rows."""
+        return {name: r.rows for name, r in self.results.items() if r.rows is not None}
+
     def to_dict(self, per_pair: bool = False) -> dict[str, Any]:
         d = asdict(self)
+        for r in d["results"].values():
+            r.pop("rows", None)  # feature matrices: saved on their own (save_set_rows), never in the JSON
         if not per_pair:
             d.pop("pair_keys", None)
             for r in d["results"].values():

@@ -5,7 +5,7 @@ Run folder (``config.out``)::
     data/            the phantom (embedded default) unless --data duke --data-root DIR
     runs/{ae,ldm,controlnet}/   training runs (each with DONE.json once finished)
     generated/p<k>/  synthetic phase-k images of the test split, named like the real ones
-    metrics/phase<k>-{baseline,ccnet}.json
+    metrics/phase<k>-{baseline,ccnet}.json   (+ .rows.npz: the FRD/FID feature rows behind the verdicts)
     table.md table.csv table.json  sample_grid.png kinetics.png
 
 ``reproduce.json`` records what this run wrote and the fingerprint of every stage (:mod:`.state`): a stage is
@@ -30,6 +30,7 @@ from ccnet_zoo.reproduce.table import CLAIM_METRICS, build_rows, claim, markdown
 from frd._files import replace_owned_text
 
 if TYPE_CHECKING:
+    from ccnet_zoo.metrics.set_rows import SetRows
     from ccnet_zoo.models.config import CCNetConfig
 
 log = logging.getLogger(__name__)
@@ -253,9 +254,11 @@ def _metric_weights() -> dict[str, Any]:
 
 def _metrics(
     cfg: ReproduceConfig, state: RunState, data: Path, generated: Path, data_fp: dict[str, Any], gen_fp: dict[str, Any]
-) -> dict[int, dict[str, dict[str, Any]]]:
+) -> tuple[dict[int, dict[str, dict[str, Any]]], dict[int, dict[str, dict[str, SetRows]]]]:
+    """The MetricsReport dict of every (phase, row), and the FRD/FID feature rows of each (for the verdicts)."""
     from ccnet_zoo.device import resolve_device
     from ccnet_zoo.metrics import compute_metrics
+    from ccnet_zoo.metrics.set_rows import load_set_rows, save_set_rows
 
     folder = cfg.out / "metrics"
     fp = {
@@ -273,6 +276,7 @@ def _metrics(
     test = data / "test"
     phases = sorted({int(p.name[1:]) for p in generated.glob("p*") if p.is_dir() and p.name[1:].isdigit()})
     reports: dict[int, dict[str, dict[str, Any]]] = {}
+    set_rows: dict[int, dict[str, dict[str, SetRows]]] = {}
     common = {
         "paper_quirks": cfg.paper_quirks,
         "frd_preset": cfg.frd_preset,
@@ -280,20 +284,23 @@ def _metrics(
         "device": str(resolve_device(cfg.device)),
     }
     for k in phases:
-        reports[k] = {}
+        reports[k], set_rows[k] = {}, {}
         for method, tag in zip(ROWS, ("baseline", "ccnet"), strict=True):
-            path = folder / f"phase{k}-{tag}.json"
-            if path.is_file():  # this fingerprint's (an outdated folder was removed above)
+            path, rows_path = folder / f"phase{k}-{tag}.json", folder / f"phase{k}-{tag}.rows.npz"
+            if path.is_file() and rows_path.is_file():  # this fingerprint's (an outdated folder was removed above)
                 reports[k][method] = json.loads(path.read_text(encoding="utf-8"))
+                set_rows[k][method] = load_set_rows(rows_path)
                 continue
             if tag == "baseline":  # real pre-contrast input (phase 0) against real phase k
                 rep = compute_metrics(test / "test_A", test / "test_B", phase=k, real_phase=0, **common)
             else:  # synthetic phase k vs real phase k
                 rep = compute_metrics(test / "test_B", generated / f"p{k}", phase=k, **common)
             reports[k][method] = rep.to_dict(per_pair=True)  # the verdicts pair the values by patient/slice
+            set_rows[k][method] = rep.set_rows()  # FRD/FID recomputed per patient resample, never re-extracted
+            save_set_rows(rows_path, set_rows[k][method])
             _write(path, json.dumps(reports[k][method], indent=2))
     state.finish("metrics")
-    return reports
+    return reports, set_rows
 
 
 def reproduce_table1(cfg: ReproduceConfig, progress: bool = True) -> dict[str, Any]:
@@ -313,9 +320,12 @@ def reproduce_table1(cfg: ReproduceConfig, progress: bool = True) -> dict[str, A
         state.claim(cfg.out / name)  # before any work: a user's file of one of these names stops the run at once
     data, data_fp = _data(cfg, state, progress)
     generated, gen_fp = _generate(cfg, state, data, data_fp, progress, model_cfg)
-    reports = _metrics(cfg, state, data, generated, data_fp, gen_fp)
-    rows = build_rows(reports)
-    found = verdicts(reports)
+    reports, set_rows = _metrics(cfg, state, data, generated, data_fp, gen_fp)
+    t_verdicts = time.perf_counter()
+    found = verdicts(reports, set_rows)
+    seconds_verdicts = time.perf_counter() - t_verdicts
+    log.info("verdicts (paired bootstraps over patients): %.1f s", seconds_verdicts)
+    rows = build_rows(reports, found)
     claims = {m: claim(found, m) for m in CLAIM_METRICS}
     from ccnet_zoo.reproduce.figures import kinetics_figure, sample_grid
 
@@ -339,6 +349,7 @@ def reproduce_table1(cfg: ReproduceConfig, progress: bool = True) -> dict[str, A
         "fingerprints": {k: {"hash": v.get("hash"), **v["fingerprint"]} for k, v in sorted(state.stages.items())},
         "versions": {"frd": frd.__version__, "python": platform.python_version(), **_torch_version()},
         "seconds": time.perf_counter() - t0,
+        "seconds_verdicts": seconds_verdicts,
     }
     _write(outputs["table.md"], markdown(rows, found))
     _write(outputs["table.csv"], to_csv(rows))

@@ -4,7 +4,8 @@
 routes extraction here. The engine needs numba, a core dependency; ``import frd`` never imports it.
 
 Modules: :mod:`.discretize` (binning), :mod:`.matrices` (texture matrices, numba),
-:mod:`.features` (pyradiomics' formulas), :mod:`.pipeline` (the extractor).
+:mod:`.features` (pyradiomics' formulas), :mod:`.shape` (shape2D, numba), :mod:`.pipeline` (the
+extractor).
 """
 
 from __future__ import annotations

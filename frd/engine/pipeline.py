@@ -24,6 +24,7 @@ from . import features as F
 from . import matrices as M
 from ._jit import EngineUnavailableError, available
 from .discretize import Binned, discretize
+from .shape import shape2d_features
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +180,7 @@ def compute_texture(
             near = _neighbourhood(img3, mask3, arr.shape, binned.ng, enabled, settings)
         if cls_name == "firstorder":
             values = F.firstorder_features(
-                arr[roi].astype(float),
+                binned.values,
                 binned.counts,
                 spacing,
                 settings.get("voxelArrayShift", 0),
@@ -189,7 +190,8 @@ def compute_texture(
             assert near is not None
             values = F.glcm_features(near[0], present, binned.levels, binned.ng, names)
         elif cls_name == "glrlm":
-            counts = M.glrlm(img3, mask3, _angles(arr.shape, settings, False, [1]), binned.ng, int(max(arr.shape)))
+            # only the run-length columns up to the longest run: the others are zero and add nothing
+            counts = M.glrlm(img3, mask3, _angles(arr.shape, settings, False, [1]), binned.ng, 0)
             values = F.glrlm_features(counts[present], binned.levels, names)
         elif cls_name == "glszm":
             counts, sizes = M.glszm(img3, mask3, _angles(arr.shape, settings, True, [1]), binned.ng)
@@ -226,25 +228,51 @@ def _mask_diagnostics(out: dict[str, Any], image: sitk.Image | None, mask: sitk.
         out[f"diagnostics_Mask-{prefix}_Maximum"] = np.max(values)
 
 
-def check_mask(image: sitk.Image, mask: sitk.Image, **s: Any) -> tuple[np.ndarray, sitk.Image | None]:
-    """pyradiomics' ``imageoperations.checkMask`` without the intensity histograms it never reads.
+def _same_grid(image: sitk.Image, mask: sitk.Image) -> bool:
+    """Whether ``mask`` lies on exactly ``image``'s voxel grid (so no filter could object to the pair)."""
+    return (
+        image.GetSize() == mask.GetSize()
+        and image.GetSpacing() == mask.GetSpacing()
+        and image.GetOrigin() == mask.GetOrigin()
+        and image.GetDirection() == mask.GetDirection()
+        and image.GetNumberOfComponentsPerPixel() == 1
+    )
 
-    Its ``LabelStatisticsImageFilter`` builds a histogram per label by default, 90 % of the call's
-    time; the bounding box and voxel count it uses do not depend on it. A geometry mismatch
-    (``correctMask`` territory) goes to pyradiomics' own function, errors and all.
+
+def check_mask(image: sitk.Image, mask: sitk.Image, **s: Any) -> tuple[np.ndarray, sitk.Image | None]:
+    """pyradiomics' ``imageoperations.checkMask``: the ROI's bounding box (ITK order: x lo, x hi, y lo, ...)
+    and checks of its label, dimensionality and size.
+
+    Where the mask lies on the image's grid exactly, the bounding box and the voxel count come from
+    the mask array (what ``LabelStatisticsImageFilter`` computes, without its pass over the image).
+    Otherwise the filter runs as in pyradiomics, and a geometry mismatch (``correctMask`` territory)
+    goes to pyradiomics' own function, errors and all.
     """
+    label = int(s.get("label", 1))
+    if _same_grid(image, mask):
+        roi = sitk.GetArrayViewFromImage(mask) == label
+        if not roi.any():
+            raise ValueError(f"Label ({label:g}) not present in mask")
+        bounds = []
+        for axis in reversed(range(roi.ndim)):  # ITK's x first: the last numpy axis
+            hit = np.flatnonzero(roi.any(axis=tuple(a for a in range(roi.ndim) if a != axis)))
+            bounds += [int(hit[0]), int(hit[-1])]
+        return _checked_box(np.array(bounds), int(np.count_nonzero(roi)), label, s), None
     from radiomics import imageoperations as ops
 
-    label = int(s.get("label", 1))
     lsif = sitk.LabelStatisticsImageFilter()
-    lsif.SetUseHistograms(False)
+    lsif.SetUseHistograms(False)  # 90 % of the filter's time, and the bounding box does not need them
     try:
         lsif.Execute(image, mask)
     except RuntimeError:
         return ops.checkMask(image, mask, **s)
     if label not in lsif.GetLabels():
         raise ValueError(f"Label ({label:g}) not present in mask")
-    bounding_box = np.array(lsif.GetBoundingBox(label))
+    return _checked_box(np.array(lsif.GetBoundingBox(label)), lsif.GetCount(label), label, s), None
+
+
+def _checked_box(bounding_box: np.ndarray, count: int, label: int, s: dict[str, Any]) -> np.ndarray:
+    """pyradiomics' ``checkMask`` tests of an ROI's bounding box and voxel count, in its words."""
     ndims = np.sum((bounding_box[1::2] - bounding_box[0::2] + 1) > 1)
     min_dims = s.get("minimumROIDimensions", 2)
     if ndims == 0:
@@ -252,72 +280,40 @@ def check_mask(image: sitk.Image, mask: sitk.Image, **s: Any) -> tuple[np.ndarra
     if ndims < min_dims:
         raise ValueError(f"mask has too few dimensions (number of dimensions {ndims:d}, minimum required {min_dims:d})")
     min_size = s.get("minimumROISize")
-    if min_size is not None and lsif.GetCount(label) <= min_size:
-        raise ValueError(
-            f"Size of the ROI is too small (minimum size: {min_size:g}, ROI size: {lsif.GetCount(label):g}"
-        )
-    return bounding_box, None
+    if min_size is not None and count <= min_size:
+        raise ValueError(f"Size of the ROI is too small (minimum size: {min_size:g}, ROI size: {count:g}")
+    return bounding_box
+
+
+#: Mask pixel types whose cast to UInt32 keeps every value, so numpy can do it.
+_UNSIGNED = (sitk.sitkUInt8, sitk.sitkUInt16, sitk.sitkUInt32)
 
 
 def get_mask(mask: sitk.Image, **s: Any) -> sitk.Image:
-    """pyradiomics' ``imageoperations.getMask`` for scalar masks, checking the label without sorting every voxel."""
+    """pyradiomics' ``imageoperations.getMask`` for scalar masks: the mask cast to UInt32, the label checked
+    without sorting every voxel (unsigned masks are cast by numpy, a third of ``sitk.Cast``'s time)."""
     from radiomics import imageoperations as ops
 
     if "vector" in mask.GetPixelIDTypeAsString().lower():
         return ops.getMask(mask, **s)
-    mask = sitk.Cast(mask, sitk.sitkUInt32)
-    arr = sitk.GetArrayViewFromImage(mask)
+    if mask.GetPixelID() == sitk.sitkUInt32:
+        cast = mask
+    elif mask.GetPixelID() in _UNSIGNED:
+        cast = sitk.GetImageFromArray(sitk.GetArrayViewFromImage(mask).astype(np.uint32))
+        cast.CopyInformation(mask)
+    else:
+        cast = sitk.Cast(mask, sitk.sitkUInt32)
+    arr = sitk.GetArrayViewFromImage(cast)
     label = s.get("label", 1)
     if not (arr == label).any():  # pyradiomics' own function words both errors
         return ops.getMask(mask, **s)
-    return mask
-
-
-def shape2d_features(roi: np.ndarray, spacing: tuple[float, ...], names: list[str]) -> dict[str, float]:
-    """pyradiomics' shape2D features of the 2D boolean ``roi`` (cropped to its bounding box), ``spacing`` (x, y).
-
-    The same numpy steps and the same C routine (``cShape.calculate_coefficients2D``) as pyradiomics'
-    ``RadiomicsShape2D``, so the values are bit-identical; what goes is the feature class around
-    them (two SimpleITK crops, a copy of the image, feature discovery by introspection).
-    """
-    from radiomics import cShape
-
-    mask = np.pad(roi, pad_width=1, mode="constant", constant_values=0)
-    where = np.where(mask != 0)
-    pixel_spacing = np.array(spacing[::-1])
-    perimeter, surface, diameter = cShape.calculate_coefficients2D(mask, pixel_spacing)
-    n = len(where[0])
-    coordinates = np.array(where, dtype="int").transpose((1, 0))
-    physical = coordinates * pixel_spacing[None, :]
-    physical -= np.mean(physical, axis=0)
-    physical /= np.sqrt(n)
-    eig = np.linalg.eigvals(np.dot(physical.T.copy(), physical))
-    eig[(eig < 0) & (eig > -1e-10)] = 0  # pyradiomics' correction of round-off below zero
-    eig.sort()
-    y, x = pixel_spacing
-
-    def sphericity() -> float:
-        return (2 * np.sqrt(np.pi * surface)) / perimeter
-
-    formulas = {
-        "MeshSurface": lambda: surface,
-        "PixelSurface": lambda: n * (x * y),
-        "Perimeter": lambda: perimeter,
-        "PerimeterSurfaceRatio": lambda: perimeter / surface,
-        "Sphericity": sphericity,
-        "MaximumDiameter": lambda: diameter,
-        "MajorAxisLength": lambda: np.nan if eig[1] < 0 else np.sqrt(eig[1]) * 4,
-        "MinorAxisLength": lambda: np.nan if eig[0] < 0 else np.sqrt(eig[0]) * 4,
-        "Elongation": lambda: np.nan if eig[0] < 0 or eig[1] < 0 else np.sqrt(eig[0] / eig[1]),
-    }
-    with np.errstate(divide="ignore", invalid="ignore"):  # pyradiomics lets numpy give inf/nan here
-        return {name: formulas[name]() for name in names}
+    return cast
 
 
 def compute_shape(
     extractor: Any, image: sitk.Image, mask: sitk.Image, bounding_box: np.ndarray, roi: np.ndarray, s: dict[str, Any]
 ) -> collections.OrderedDict[str, Any]:
-    """pyradiomics' ``computeShape``; for 2D images the shape2D class is :func:`shape2d_features`."""
+    """pyradiomics' ``computeShape``; for 2D images the shape2D class is :func:`.shape.shape2d_features`."""
     enabled = extractor.enabledFeatures
     shapes = {c for c in enabled if c.startswith("shape")}
     if mask.GetDimension() != 2 or not shapes <= {"shape", "shape2D"} or roi.ndim != 2:

@@ -296,7 +296,7 @@ def compute_texture_batch(
             got["glszm"] = glszm_zones(batch, both1)
         for i, k in enumerate(members):
             results[k] = {"i": i, "ng": batch.ng, **got}
-    for k, (arr, roi, spacing, image_type) in enumerate(jobs):
+    for k, (arr, _, spacing, image_type) in enumerate(jobs):
         b, r = binned[k], results[k]
         i, ng = r["i"], b.ng
         present = b.levels - 1
@@ -304,9 +304,7 @@ def compute_texture_batch(
         for cls_name in classes:
             names = _feature_names(cls_name, enabled[cls_name])
             if cls_name == "firstorder":
-                values = F.firstorder_features(
-                    arr[roi].astype(float), b.counts, spacing, settings.get("voxelArrayShift", 0), names
-                )
+                values = F.firstorder_features(b.values, b.counts, spacing, settings.get("voxelArrayShift", 0), names)
             elif cls_name == "glcm":
                 n_sym = len(_angles(arr.shape, settings, False, settings.get("distances", [1])))
                 full = (r["ng"], r["ng"], n_sym)

@@ -114,30 +114,88 @@ def test_every_feature_matches_pyradiomics_2d(preset: str, case: tuple) -> None:
     assert worst < REL_TOL
 
 
-@pytest.mark.parametrize("mask_kind", ["blob", "two", "full", "row", "ring"])
-def test_shape2d_is_bit_identical_to_pyradiomics(mask_kind: str) -> None:
-    """The engine's shape2D (pyradiomics' steps without its feature class) gives pyradiomics' exact values."""
-    rng = np.random.default_rng(11)
-    shape = (37, 41)
-    if mask_kind == "row":
+#: shape2D features of the marching squares (perimeter, surface, diameter): bit-identical to pyradiomics'.
+_MESH_FEATURES = ("MeshSurface", "PixelSurface", "Perimeter", "PerimeterSurfaceRatio", "Sphericity", "MaximumDiameter")
+
+
+def _shape_agrees(name: str, got: float, ref: float, major: float) -> bool:
+    """Mesh features bit for bit; the PCA axes within 1e-9 relative (pyradiomics' float64 covariance vs
+    integer moments). A collinear ROI (one pixel wide, two diagonal pixels) has a smaller eigenvalue of
+    exactly 0, which the engine gives; pyradiomics gives round-off of the larger one, which the square
+    root lifts to ~sqrt(eps) of the major axis (Elongation: of 1), so there both are compared in absolute
+    terms at 1e-7 of that scale."""
+    if got == ref or (np.isnan(got) and np.isnan(ref)):
+        return True
+    feature = name.split("_")[-1]
+    if feature in _MESH_FEATURES:
+        return False
+    scale = {"MinorAxisLength": major, "Elongation": 1.0}.get(feature, 0.0)
+    return abs(got - ref) <= 1e-9 * abs(ref) or (got == 0.0 and abs(ref) <= 1e-7 * scale)
+
+
+def _shape_mask(kind: str, shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    grids = np.meshgrid(*[np.arange(n) - n / 2 for n in shape], indexing="ij")
+    r = np.sqrt(sum(g**2 for g in grids))
+    if kind == "row":
         msk = np.zeros(shape, np.uint8)
         msk[5, 3:30] = 1  # one pixel high: a zero eigenvalue
-    elif mask_kind == "ring":
-        grids = np.meshgrid(*[np.arange(n) - n / 2 for n in shape], indexing="ij")
-        r = np.sqrt(sum(g**2 for g in grids))
+    elif kind == "column":
+        msk = np.zeros(shape, np.uint8)
+        msk[2:31, 7] = 1
+    elif kind == "ring":
         msk = ((r > 6) & (r < 15)).astype(np.uint8)
+    elif kind == "holes":  # a blob with scattered holes and a few islands
+        msk = ((r < 14) & (rng.random(shape) > 0.15)).astype(np.uint8)
+        msk[rng.random(shape) > 0.97] = 1
+    elif kind == "pixel-pair":
+        msk = np.zeros(shape, np.uint8)
+        msk[4, 4] = msk[5, 5] = 1
     else:
-        msk = _mask(rng, shape, mask_kind)
+        msk = _mask(rng, shape, kind)
+    return msk
+
+
+@pytest.mark.parametrize("spacing", [(0.7, 1.3), (0.1, 0.1)])
+@pytest.mark.parametrize("mask_kind", ["blob", "two", "full", "row", "column", "ring", "holes", "pixel-pair"])
+def test_shape2d_matches_pyradiomics(mask_kind: str, spacing: tuple[float, float]) -> None:
+    """The engine's compiled shape2D against pyradiomics' shape2D class: the marching-squares features
+    bit for bit, the PCA axes within round-off (one-pixel-high/wide ROIs, rings, holes, anisotropic pixels)."""
+    rng = np.random.default_rng(11)
+    shape = (37, 41)
+    msk = _shape_mask(mask_kind, shape, rng)
     img = sitk.GetImageFromArray(_texture(rng, shape, "noise").astype(np.float32))
-    img.SetSpacing((0.7, 1.3))
+    img.SetSpacing(spacing)
     m = sitk.GetImageFromArray(msk)
     m.CopyInformation(img)
     params = resolve_settings("v0").params(2)
     ref = {k: v for k, v in _pyradiomics(params, img, m).items() if "_shape2D_" in k}
     got = {k: float(v) for k, v in make_extractor(params).execute(img, m).items() if "_shape2D_" in k}
     assert len(ref) == 9 and list(got) == list(ref)
+    major = ref["original_shape2D_MajorAxisLength"]
     for k in ref:
-        assert got[k] == ref[k] or (np.isnan(got[k]) and np.isnan(ref[k])), (k, got[k], ref[k])
+        assert _shape_agrees(k, got[k], ref[k], major), (k, got[k], ref[k])
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    shape=st.tuples(st.integers(1, 30), st.integers(1, 30)),
+    fill=st.floats(0.05, 1.0),
+    spacing=st.tuples(st.sampled_from([1.0, 0.7, 1.3, 0.1, 2.5]), st.sampled_from([1.0, 0.7, 1.3, 0.1, 2.5])),
+)
+def test_shape2d_random_masks_match_pyradiomics_c_routine(seed, shape, fill, spacing) -> None:
+    """Perimeter, surface and diameter of ragged random masks equal ``cShape.calculate_coefficients2D``'s
+    (the diameter from the convex hull of the vertices, pyradiomics' from all pairs)."""
+    from radiomics import cShape
+
+    from frd.engine.shape import shape2d_features
+
+    rng = np.random.default_rng(seed)
+    roi = rng.random(shape) < fill
+    roi[rng.integers(0, shape[0]), rng.integers(0, shape[1])] = True
+    perimeter, surface, diameter = cShape.calculate_coefficients2D(np.pad(roi, 1), np.array(spacing[::-1]))
+    got = shape2d_features(roi, spacing, ["Perimeter", "MeshSurface", "MaximumDiameter"])
+    assert (got["Perimeter"], got["MeshSurface"], got["MaximumDiameter"]) == (perimeter, surface, diameter)
 
 
 @pytest.mark.parametrize("preset", ["v0", pytest.param("v1", marks=pytest.mark.slow)])
@@ -240,6 +298,60 @@ def test_missing_label_fails_as_in_pyradiomics() -> None:
     assert str(got.value) == str(ref.value) and "Label (1) not present" in str(got.value)
 
 
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    shape=st.one_of(st.tuples(st.integers(1, 9), st.integers(1, 9)), st.tuples(*[st.integers(1, 5)] * 3)),
+    fill=st.floats(0.0, 1.0),
+    dtype=st.sampled_from(["uint8", "uint16", "uint32", "int16", "float32", "float64"]),
+    label=st.sampled_from([1, 2]),
+    min_dims=st.sampled_from([1, 2, 3]),
+    min_size=st.sampled_from([None, 3]),
+)
+def test_mask_checks_equal_pyradiomics(seed, shape, fill, dtype, label, min_dims, min_size) -> None:
+    """The engine's getMask/checkMask (numpy bounding box and count on the image's grid, UInt32 cast by
+    numpy for unsigned masks) against pyradiomics' (LabelStatisticsImageFilter, sitk.Cast): the same mask
+    image, the same bounding box, or the same error in the same words."""
+    from radiomics import imageoperations as ops
+
+    from frd.engine.pipeline import check_mask, get_mask
+
+    rng = np.random.default_rng(seed)
+    arr = (rng.random(shape) < fill) * rng.integers(1, 3, shape)
+    image = sitk.GetImageFromArray(rng.random(shape).astype(np.float32))
+    mask = sitk.GetImageFromArray(arr.astype(dtype))
+    image.SetSpacing((0.5,) * len(shape))
+    mask.CopyInformation(image)
+    kw = {"label": label, "minimumROIDimensions": min_dims, "minimumROISize": min_size}
+
+    def outcome(get, check):
+        try:
+            m = get(mask, **kw)
+            return m.GetPixelIDValue(), sitk.GetArrayFromImage(m).tolist(), list(check(image, m, **kw)[0])
+        except ValueError as exc:
+            return str(exc)
+
+    assert outcome(get_mask, check_mask) == outcome(ops.getMask, ops.checkMask)
+
+
+@pytest.mark.parametrize("engine", ["fast", "pyradiomics"])
+def test_resized_default_mask_equals_an_explicit_ones_mask(tmp_path, engine) -> None:
+    """ccnet resizes image and mask; the default all-ones mask is made at the new size directly, which
+    must give the features an explicit all-ones mask file gives (resized and thresholded)."""
+    from frd.extract import extract_image
+    from frd.io import ImageRef
+
+    rng = np.random.default_rng(8)
+    sitk.WriteImage(sitk.GetImageFromArray(_texture(rng, (50, 61), "smooth").astype(np.uint8)), str(tmp_path / "i.png"))
+    sitk.WriteImage(sitk.GetImageFromArray(np.ones((50, 61), np.uint8)), str(tmp_path / "m.png"))
+    image = ImageRef(path=str(tmp_path / "i.png"), key="i")
+    settings = resolve_settings("ccnet", engine=engine)
+    names, default, _ = extract_image(image, None, settings)
+    names_explicit, explicit, _ = extract_image(image, ImageRef(path=str(tmp_path / "m.png"), key="i"), settings)
+    assert names == names_explicit
+    np.testing.assert_array_equal(default, explicit)
+
+
 def test_diagnostics_can_be_left_out() -> None:
     rng = np.random.default_rng(6)
     img, m = _pair(_texture(rng, (20, 20), "noise"), _mask(rng, (20, 20), "full"), "v0")
@@ -274,12 +386,52 @@ def test_random_small_images_match_pyradiomics(seed, shape, levels, fill, bin_wi
     assert report.mismatches == [], report.mismatches[:5]
 
 
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    shape=st.one_of(st.tuples(st.integers(1, 12), st.integers(1, 12)), st.tuples(*[st.integers(1, 5)] * 3)),
+    dtype=st.sampled_from(["float32", "float64", "int16"]),
+    scale=st.sampled_from([1.0, 255.0, 4095.0, 1e-3]),
+    binning=st.sampled_from([{"binWidth": 25}, {"binWidth": 3}, {"binWidth": 0.5}, {}, {"binCount": 16}]),
+)
+def test_discretize_equals_pyradiomics_bin_image(seed, shape, dtype, scale, binning) -> None:
+    """The compiled binning (ROI range, digitize and counts in two passes) gives pyradiomics' ``binImage``
+    inside the ROI, and the ROI's values as ``image[mask].astype(float)``."""
+    from radiomics import imageoperations as ops
+
+    from frd.engine.discretize import discretize
+
+    rng = np.random.default_rng(seed)
+    image = (rng.normal(0.3, 1, shape) * scale).astype(dtype)
+    mask = rng.random(shape) < 0.7
+    mask.flat[0] = True
+    got = discretize(image, mask, binning)
+    ref, _ = ops.binImage(image, mask, **binning)
+    np.testing.assert_array_equal(got.image[mask], ref[mask])
+    assert not got.image[~mask].any()
+    np.testing.assert_array_equal(got.values, image[mask].astype(float))
+    levels, counts = np.unique(ref[mask], return_counts=True)
+    np.testing.assert_array_equal(got.levels, levels)
+    np.testing.assert_array_equal(got.counts, counts)
+
+
 @settings(max_examples=200, deadline=None, derandomize=True)
 @given(
     seed=st.integers(0, 2**32 - 1),
     n=st.integers(1, 3000),
     kind=st.sampled_from(
-        ["uint8", "wide-int", "negative-int", "float", "few-floats", "narrow-floats", "signed-floats", "nan"]
+        [
+            "uint8",
+            "wide-int",
+            "negative-int",
+            "float",
+            "few-floats",
+            "narrow-floats",
+            "signed-floats",
+            "nan",
+            "float32",
+            "float32-signed-zeros",
+        ]
     ),
     pct=st.lists(st.floats(0, 100), min_size=1, max_size=6),
 )
@@ -297,6 +449,9 @@ def test_compiled_percentiles_equal_numpy_bit_for_bit(seed, n, kind, pct) -> Non
         "narrow-floats": lambda: 1.0 + rng.random(n) / 32,  # one radix bucket holds every value
         "signed-floats": lambda: rng.normal(0, 1e-3, n) * rng.choice([0.0, 1.0, 1e300], n),
         "nan": lambda: np.where(rng.random(n) < 0.01, np.nan, rng.random(n)),
+        # float32 values (a resized or normalised float32 image) take the float32 radix key
+        "float32": lambda: (rng.random(n) * 255).astype(np.float32),
+        "float32-signed-zeros": lambda: (rng.normal(0, 1e3, n) * rng.choice([0.0, -0.0, 1.0], n)).astype(np.float32),
     }[kind]().astype(np.float64)
     for q in (np.asarray(pct), _FIRSTORDER_Q):
         np.testing.assert_array_equal(percentiles(x, q), np.percentile(x, q))
@@ -350,6 +505,83 @@ def test_matrices_equal_pyradiomics_c_matrices(shape: tuple[int, ...]) -> None:
 
     ref_ngtdm = cMatrices.calculate_ngtdm(img, mask, one, ng, False, 0)
     np.testing.assert_array_equal(ngtdm, ref_ngtdm[0])
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    shape=st.one_of(
+        st.tuples(st.integers(2, 19), st.integers(2, 19)),
+        st.tuples(st.integers(2, 4), st.integers(2, 12), st.integers(2, 12)),
+    ),
+    ng=st.integers(1, 6),
+    fill=st.floats(0.05, 1.0),
+    force2d=st.booleans(),
+    alpha=st.integers(0, 1),
+)
+def test_matrices_equal_pyradiomics_c_matrices_random(seed, shape, ng, fill, force2d, alpha) -> None:
+    """The row-wise 2D kernels (GLRLM by rows, GLSZM by runs, the vectorised neighbour pass) and the
+    3D/force2D paths count exactly what pyradiomics' C code counts, on ragged masks and blocky images."""
+    from radiomics import cMatrices
+
+    rng = np.random.default_rng(seed)
+    force2d = force2d and len(shape) == 3
+    img = rng.integers(1, ng + 1, shape).astype(np.int32)
+    img[tuple(slice(0, 4) for _ in shape)] = 1  # long runs and a large zone
+    mask = rng.random(shape) < fill
+    mask.flat[rng.integers(0, mask.size)] = True
+    img3 = img[np.newaxis] if img.ndim == 2 else img
+    m3 = (mask[np.newaxis] if mask.ndim == 2 else mask).astype(np.uint8)
+
+    def angles(bidirectional: bool) -> np.ndarray:
+        a = cMatrices.generate_angles(np.array(shape), np.array([1]), bidirectional, force2d, 0)
+        a = np.asarray(a, np.int64)
+        return np.concatenate([np.zeros((len(a), 1), np.int64), a], 1) if a.shape[1] == 2 else a
+
+    one = np.array([1])
+    both, one_way = angles(True), angles(False)
+    glcm, gldm, ngtdm = M.neighbourhood(
+        img3, m3, both, symmetric_angle_index(one_way, both), ng, len(one_way), alpha, True, True, True
+    )
+    ref_glcm = cMatrices.calculate_glcm(img, mask, one, ng, force2d, 0)[0][0]
+    np.testing.assert_array_equal(glcm, ref_glcm + ref_glcm.transpose(1, 0, 2))
+    ref_gldm = cMatrices.calculate_gldm(img, mask, one, ng, alpha, force2d, 0)[0]
+    np.testing.assert_array_equal(gldm, ref_gldm[:, : gldm.shape[1]])
+    np.testing.assert_array_equal(ngtdm, cMatrices.calculate_ngtdm(img, mask, one, ng, force2d, 0)[0])
+    nr = int(max(shape))
+    ref_glrlm = cMatrices.calculate_glrlm(img, mask, ng, nr, force2d, 0)[0][0]
+    np.testing.assert_array_equal(M.glrlm(img3, m3, one_way, ng, nr), ref_glrlm)
+    trimmed = M.glrlm(img3, m3, one_way, ng, 0)  # nr <= 0: the columns up to the longest run only
+    used = 1 + max(np.flatnonzero(ref_glrlm.any(axis=(0, 2))), default=-1)
+    assert used <= trimmed.shape[1] <= nr
+    np.testing.assert_array_equal(trimmed, ref_glrlm[:, : trimmed.shape[1]])
+    ref_glszm = cMatrices.calculate_glszm(img, mask, ng, int(mask.sum()), force2d, 0)[0]
+    zones, sizes = M.glszm(img3, m3, both, ng)
+    dense = np.zeros_like(ref_glszm)
+    dense[:, sizes.astype(int) - 1] = zones
+    np.testing.assert_array_equal(dense, ref_glszm)
+
+
+def test_glrlm_zeroes_an_angle_whose_lines_hold_no_two_roi_voxels() -> None:
+    """pyradiomics zeroes an angle only when none of its lines holds two ROI voxels, adjacent or not.
+    A checkerboard: no two ROI voxels touch along x or y, but those lines hold several (kept); two
+    far-apart diagonals: lines along x and y hold two voxels apart (kept), the anti-diagonals never
+    cross both (zeroed); one diagonal: every line along x, y and the anti-diagonal holds one voxel."""
+    from radiomics import cMatrices
+
+    img = np.ones((6, 7), np.int32)
+    masks = [
+        np.indices((6, 7)).sum(0) % 2 == 0,
+        np.eye(6, 7, 2, dtype=bool) | np.eye(6, 7, -3, dtype=bool),
+        np.eye(6, 7, dtype=bool),
+    ]
+    zeroed = []
+    for mask in masks:
+        one_way = _angles(mask.shape, False)
+        ref = cMatrices.calculate_glrlm(img, mask, 1, 7, False, 0)[0][0]
+        np.testing.assert_array_equal(M.glrlm(img[np.newaxis], mask[np.newaxis].astype(np.uint8), one_way, 1, 7), ref)
+        zeroed.append(int((ref.sum((0, 1)) == 0).sum()))
+    assert zeroed == [0, 1, 3]
 
 
 # --------------------------------------------------------------------------- exactness report

@@ -15,7 +15,6 @@ from ccnet_zoo.metrics.uncertainty import (
     cluster_bootstrap,
     paired_difference,
     verdict_from_difference,
-    verdict_from_intervals,
 )
 from ccnet_zoo.reproduce.table import build_rows, markdown, verdict
 
@@ -65,13 +64,6 @@ def test_clear_improvement_and_clear_loss() -> None:
         paired_difference({("A", 1): 1.0}, {("B", 1): 1.0}, lower_is_better=True)
 
 
-def test_set_metric_verdict_needs_separated_intervals() -> None:
-    assert verdict_from_intervals((10, 14), (5, 9), lower_is_better=True) == BETTER
-    assert verdict_from_intervals((10, 14), (9, 11), lower_is_better=True) == INCONCLUSIVE
-    assert verdict_from_intervals((10, 14), (15, 16), lower_is_better=True) == WORSE
-    assert verdict_from_intervals((0.5, 0.6), (0.7, 0.8), lower_is_better=False) == BETTER
-
-
 def test_reports_carry_intervals_and_verdicts(dataset: tuple[Path, Path, Path]) -> None:
     pre, real, synth = dataset
     kw = {"metrics": ["mse", "ssim", "psnr"]}
@@ -97,7 +89,14 @@ def test_reports_carry_intervals_and_verdicts(dataset: tuple[Path, Path, Path]) 
         rows, {1: {m: verdict(base, model, m) for m in ("frd", "fid", "lpips", "mse", "ssim", "msssim", "psnr")}}
     )
     na, ok = "not available", "CC-Net better"
-    assert f"| 1 | {na} | {na} | {na} | {ok} | {ok} | {na} | {ok} |" in table
+    cells = table.splitlines()[-3].split(" | ")
+    assert cells[1:4] == [na, na, na] and cells[6] == na
+    for i, m in ((4, "mse"), (5, "ssim"), (7, "psnr")):  # verdict, Δ = CC-Net − baseline and its interval
+        v = verdict(base, model, m)
+        lo, hi = v["difference_ci"]
+        assert cells[i].rstrip(" |") == f"{ok}: Δ {v['difference']:.4g} [{lo:.4g}, {hi:.4g}]"
+        assert v["difference"] == pytest.approx(np.mean(model["results"][m]["per_pair"]) - base["results"][m]["value"])
+        assert (lo < hi < 0) if m == "mse" else (0 < lo < hi)
 
 
 def test_metrics_cli_prints_the_interval(dataset: tuple[Path, Path, Path]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from unittest.mock import ANY
 
 import numpy as np
 import pytest
@@ -55,6 +56,15 @@ def test_table_structure_and_files(run):
             "not available",
         }
         assert by_metric["fid"]["verdict"] == "not available" and "ci" in by_metric["mse"]
+        ccnet = next(r for r in rows if r["phase"] == int(phase) and r["method"] == "CC-Net")
+        assert ccnet["mse_diff_ci"] == by_metric["mse"]["difference_ci"] and ccnet["mse_verdict"]
+        frd_v = by_metric["frd"]  # paired bootstrap over patients; this reduced run may have one test patient
+        if frd_v["verdict"] == "not available":
+            assert frd_v == {"verdict": "not available", "why": ANY} and "share 1 patient" in frd_v["why"]
+        else:
+            assert ccnet["frd_diff_ci"] == frd_v["difference_ci"] and frd_v["n_patients"] >= 2
+    assert len(list((out / "metrics").glob("phase*-*.rows.npz"))) == 2 * len(phases)  # the features behind them
+    assert "frd_diff_ci" in (out / "table.csv").read_text(encoding="utf-8").splitlines()[0]
     md = (out / "table.md").read_text(encoding="utf-8")
     assert "†" in md and "[" in rows[0]["mse_cell"] and rows[0]["mse_ci"][0] <= rows[0]["mse"] <= rows[0]["mse_ci"][1]
     assert "| phase | method |" in result.stdout and "claim" in result.stdout
@@ -88,11 +98,26 @@ def test_resume_reuses_finished_stages(run, tmp_path, monkeypatch):
     monkeypatch.setenv("CCNET_ZOO_OFFLINE", "1")
     stamps = {
         p: p.stat().st_mtime_ns
-        for p in [out / "generated" / "generated.tsv", *out.glob("metrics/*.json"), *out.glob("runs/*/DONE.json")]
+        for p in [
+            out / "generated" / "generated.tsv",
+            *out.glob("metrics/*.json"),
+            *out.glob("metrics/*.rows.npz"),
+            *out.glob("runs/*/DONE.json"),
+        ]
     }
     again = CliRunner().invoke(main, [*ARGS, "--out", str(out)])
     assert again.exit_code == 0, again.output
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    # a report whose feature rows are missing (e.g. written before they were kept) is recomputed, the others not
+    lost = next(iter(out.glob("metrics/*.rows.npz")))
+    lost.unlink()
+    report = lost.with_name(lost.name.replace(".rows.npz", ".json"))
+    again = CliRunner().invoke(main, [*ARGS, "--out", str(out)])
+    assert again.exit_code == 0, again.output
+    assert lost.is_file() and report.stat().st_mtime_ns != stamps[report]
+    assert {p: p.stat().st_mtime_ns for p in stamps if p not in (lost, report)} == {
+        p: t for p, t in stamps.items() if p not in (lost, report)
+    }
 
 
 def test_bad_input_is_one_line_exit_2(tmp_path, monkeypatch):

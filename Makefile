@@ -46,8 +46,9 @@ test-network: $(STAMP)
 bench: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest benchmarks -q --benchmark-only
 
-# The generated oracle suite at full size: 500 cases against frd-score 1.0.1 run live (about an hour on 2 cores).
-# Cases and the worst relative difference per preset: build/oracle/generated.json (recorded in docs/presets.md).
+# The generated oracle suite at full size: 500 cases against frd-score 1.0.1 run live, each with both engines
+# (FRD_ORACLE_ENGINES=pyradiomics,fast; about an hour on 2 cores). Cases, the worst relative difference per
+# engine and preset, and the round-off cases: build/oracle/generated.json (recorded in docs/presets.md).
 oracle: $(STAMP)
 	FRD_ORACLE_EXAMPLES=500 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q tests/frd/test_oracle_generated.py
 	cat build/oracle/generated.json

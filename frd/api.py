@@ -7,7 +7,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -144,7 +144,7 @@ def compute_stats(
 
             raise StatsMismatchError(
                 f"{s.source or f'statistics {i + 1}'} was computed with other settings "
-                f"({s.stats_hash}, these are {settings.stats_hash}); use the same preset and options"
+                f"({s.stats_hash}, these are {settings.stats_hash}); {_mismatch_hint(s, settings)}"
             )
     if jobs:
         tables = extract_sets(
@@ -161,6 +161,15 @@ def compute_stats(
                 notes.extend(table.notes)
             out[i] = _stats_of(table, settings, str(sources[i]) if isinstance(sources[i], (str, Path)) else "")
     return [s for s in out if s is not None]
+
+
+def _mismatch_hint(s: FeatureStats, settings: Settings) -> str:
+    """What to change when statistics do not match: the engine, when that is the only difference."""
+    # Statistics files from before the engine option hold no engine: theirs was pyradiomics.
+    theirs = str(s.settings.get("engine", "pyradiomics")) if s.settings else None
+    if theirs and theirs != settings.engine and replace(settings, engine=theirs).stats_hash == s.stats_hash:
+        return f"they come from the {theirs} engine, these from {settings.engine}: add --engine {theirs}"
+    return "use the same preset and options"
 
 
 def _stats_of(table: FeatureTable, settings: Settings, source: str) -> FeatureStats:
@@ -256,8 +265,9 @@ def compute_frd(
     ``preset`` is a preset name or resolved :class:`Settings`; ``options`` override a named
     preset (``params_file``, ``feature_classes``, ``image_types``, ``log_sigma``, ``bin_width``,
     ``resize``, ``norm_ref``, ``norm_type``, ``log``, ``sqrtm``, ``means_only``,
-    ``engine``: ``"pyradiomics"``, the default, ``"fast"``, frd's compiled engine, or ``"torch"``, the
-    fast engine with its texture matrices on a torch device; ``robust``: drop near-constant columns and
+    ``engine``: ``"fast"``, frd's compiled engine (the default; ``None`` lets settings it cannot
+    reproduce run on pyradiomics), ``"pyradiomics"``, pyradiomics itself, or ``"torch"``, the fast
+    engine with its texture matrices on a torch device; ``robust``: drop near-constant columns and
     floor the normalizing spread, never a preset's number) or choose the
     analyses (``bootstrap``, ``seed``, ``level``, ``kid``, ``fd_inf``, ``match_sample_count``;
     or pass ``analysis=Analysis(...)``).

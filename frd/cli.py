@@ -120,9 +120,10 @@ _EXTRACTION = _options(
         "--engine",
         type=click.Choice(["pyradiomics", "fast", "torch"]),
         default=None,
-        help="Radiomics engine: pyradiomics (default), fast (frd's compiled port; needs frd-radiomics[fast]) or torch "
-        "(fast with texture matrices on a torch device, $FRD_TORCH_DEVICE or cuda if present; "
-        "needs frd-radiomics[fast,torch]).",
+        help="Radiomics engine: fast (default: frd's compiled port of pyradiomics' formulas; settings it cannot "
+        "reproduce, such as weightingNorm in --params, run on pyradiomics unless fast is named), pyradiomics "
+        "(pyradiomics itself, bit-identical to frd-score) or torch (fast with texture matrices on a torch device, "
+        "$FRD_TORCH_DEVICE or cuda if present; needs frd-radiomics[torch]).",
     ),
     click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice."),
     click.option("-w", "--workers", type=click.IntRange(min=1), help="Processes (default: min(8, usable cores))."),

@@ -8,12 +8,13 @@ both sets, chunked work, a content-addressed cache, a progress bar and typed err
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import multiprocessing as mp
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
@@ -326,6 +327,23 @@ def extract_sets(
     return tables
 
 
+@contextlib.contextmanager
+def _one_itk_thread() -> Iterator[None]:
+    """One ITK thread in this process for the duration, as in the pool's workers (then restored).
+
+    Not only for speed: with two ITK threads, v1 on the same 3D images gave two different numbers over
+    repeated runs (2.4e-5 apart; frd-score alike), with one thread always the same. The round-off that
+    ITK's threaded image handling leaves differs from run to run, and v1 z-scores round-off columns
+    (the mean of a high-pass wavelet band) to O(1) features.
+    """
+    before = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+    try:
+        yield
+    finally:
+        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(before)
+
+
 def _compute(
     todo: list[tuple[int, ImageRef, ImageRef | None]],
     settings: Settings,
@@ -339,10 +357,11 @@ def _compute(
     workers = max(1, min(workers, len(todo)))
     try:
         if workers == 1:
-            for i, img, msk in todo:
-                _, kind, payload = _run_one(i, img, msk, settings)
-                results[i] = (kind, payload)
-                bar.update(1)
+            with _one_itk_thread():
+                for i, img, msk in todo:
+                    _, kind, payload = _run_one(i, img, msk, settings)
+                    results[i] = (kind, payload)
+                    bar.update(1)
             return
         # Small chunks keep both cores busy to the end; several per worker amortise IPC.
         size = max(1, min(16, math.ceil(len(todo) / (workers * 4))))

@@ -14,15 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from .defaults import NORM_REFS, NORM_TYPES, SQRTM_METHODS
+from .engines import DEFAULT_ENGINE, ENGINES, choose_engine
 from .errors import InputNotFoundError, SettingsError
 from .presets import PRESETS, V1_LOG_SIGMA
 
 #: Bumped whenever the per-image feature vector of the same settings could change.
 FEATURE_FORMAT = 1
-
-#: Radiomics engines: pyradiomics itself, frd's compiled port of its formulas (frd.engine, the ``fast`` extra),
-#: or that port with its texture matrices counted by torch on a device (``fast`` and ``torch`` extras).
-ENGINES = ("pyradiomics", "fast", "torch")
 
 
 @lru_cache(maxsize=1)
@@ -56,7 +53,8 @@ class Settings:
     log: bool
     sqrtm: str
     means_only: bool = False
-    engine: str = "pyradiomics"
+    #: The engine that extracts the features (see frd.engines; ``engine=None`` chooses it).
+    engine: str = DEFAULT_ENGINE
     #: --robust: near-constant columns dropped, normalizing spread floored (never a preset's number).
     robust: bool = False
 
@@ -66,7 +64,8 @@ class Settings:
 
     def extraction_dict(self) -> dict[str, Any]:
         """The part of the settings that determines each image's raw feature vector."""
-        # The engine enters the cache key; the default keeps the keys of caches written before it existed.
+        # The engine enters the cache key. pyradiomics, the default before fast was, leaves it out: its
+        # cache entries and statistics files written before the option existed keep their keys.
         engine = {} if self.engine == "pyradiomics" else {"engine": self.engine}
         return engine | {
             "params_2d": self.params_2d,
@@ -259,7 +258,7 @@ def resolve_settings(
         log=base.log if log is None else bool(log),
         sqrtm=sqrtm or base.sqrtm,
         means_only=bool(means_only),
-        engine=engine or "pyradiomics",
+        engine=choose_engine(engine, (p2, p3)),
         robust=bool(robust),
     )
     if norm_type is not None and norm_type != base.norm_type:

@@ -4,12 +4,16 @@
 of its extraction (``compute_features`` is swapped for the duration of the call), so everything
 after extraction (row drops, float32 cast, normalization, column drops, mean/cov, sqrtm, log) is
 the reference's own code. Both sides run with one BLAS thread: scipy's sqrtm of a singular product
-changes in the 10th digit with the thread count.
+changes in the 10th digit with the thread count. The reference also runs with one ITK thread (frd's
+extraction does): with more, v1's number on 3D images changes from run to run by up to ~1e-5,
+because ITK's threaded filters leave varying round-off in round-off columns that v1 z-scores.
 """
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -29,9 +33,22 @@ def reference_from_folders(a: Path, b: Path, preset: str, masks: tuple[Path, Pat
     kwargs = dict(REFERENCE_KWARGS[preset])
     if masks is not None:
         kwargs["paths_masks"] = [str(m) for m in masks]
-    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
+    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"), one_itk_thread():
         warnings.simplefilter("ignore")
         return float(frd_score.compute_frd([str(a), str(b)], num_workers=2, **kwargs))
+
+
+@contextlib.contextmanager
+def one_itk_thread() -> Iterator[None]:
+    """One ITK thread here and in the processes frd-score forks from here (they inherit it)."""
+    import SimpleITK as sitk
+
+    before = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+    try:
+        yield
+    finally:
+        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(before)
 
 
 def reference_from_rows(xa: np.ndarray, xb: np.ndarray, names: list[str], preset: str) -> float:

@@ -19,6 +19,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from .._extras import install_command
+from ..engines import fast_refusal
 from . import features as F
 from . import matrices as M
 from ._jit import EngineUnavailableError, available
@@ -30,21 +31,12 @@ log = logging.getLogger(__name__)
 #: Feature classes the engine computes itself; shape classes stay pyradiomics' (once per image, compiled already).
 TEXTURE_CLASSES = ("firstorder", "glcm", "glrlm", "glszm", "gldm", "ngtdm")
 
-#: Settings whose effect the engine does not reproduce: such parameter files stay on the pyradiomics engine.
-_UNSUPPORTED_SETTINGS = ("weightingNorm", "voxelBased", "resegmentRange")
-
 
 def check_supported(params: dict[str, Any]) -> None:
     """Raise :class:`EngineUnavailableError` for parameters the fast engine cannot reproduce exactly."""
-    # image types can carry their own settings, which pyradiomics merges over the global ones
-    layers = [params.get("setting") or {}] + [c or {} for c in (params.get("imageType") or {}).values()]
-    bad = sorted({k for s in layers for k in _UNSUPPORTED_SETTINGS if s.get(k) is not None})
-    if any(s.get("symmetricalGLCM", True) is not True for s in layers):
-        bad.append("symmetricalGLCM")
-    if bad:
-        raise EngineUnavailableError(
-            f"the fast engine does not support the setting(s) {', '.join(bad)}; use --engine pyradiomics"
-        )
+    why = fast_refusal([params])
+    if why:
+        raise EngineUnavailableError(f"the fast engine {why}; use --engine pyradiomics")
 
 
 def ensure_usable(*params: dict[str, Any], engine: str = "fast") -> None:

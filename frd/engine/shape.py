@@ -7,8 +7,8 @@ of vertices whose largest pairwise distance is the maximum diameter (all pairs, 
 engine walks the same squares in the same order with the same arithmetic, so perimeter and
 surface are bit-identical; the diameter is the largest distance between vertices of the
 vertices' convex hull (found on the integer half-pixel grid, so exactly), which is the same
-maximum in about O(V); the PCA axes come from integer moments of the pixel coordinates (within
-round-off of pyradiomics' float64 covariance; exactly 0 where the ROI is one pixel wide).
+maximum in about O(V); the PCA axes (Major/MinorAxisLength, Elongation) are pyradiomics' own numpy
+calls on the same coordinates, because their round-off is v0's number (see :func:`_pyradiomics_axes`).
 """
 
 from __future__ import annotations
@@ -196,12 +196,33 @@ def _axes(roi: np.ndarray, sy: float, sx: float) -> tuple[int, np.ndarray]:
     return n, np.array([minor, major])
 
 
+def _pyradiomics_axes(roi: np.ndarray, sy: float, sx: float) -> np.ndarray:
+    """The sorted eigenvalues exactly as ``RadiomicsShape2D`` computes them (numpy on the coordinates).
+
+    :func:`_axes` is exact where pyradiomics leaves round-off, and that round-off is the preset's
+    number: v0 min-maxes each column over both sets, so an Elongation of 1 ± round-off (a full mask
+    on square images; another image size in the other set) becomes full-range values, and v0's FRD
+    moved by up to 5 % when the engine gave the exact 1. The same numpy calls on the same coordinates
+    (the ROI padded by one pixel, as pyradiomics pads its cropped mask) give pyradiomics' digits.
+    """
+    coordinates = np.array(np.where(np.pad(roi, 1)), dtype="int").transpose((1, 0))
+    physical = coordinates * np.array([sy, sx])[None, :]
+    physical -= np.mean(physical, axis=0)
+    physical /= np.sqrt(len(coordinates))
+    eig = np.linalg.eigvals(np.dot(physical.T.copy(), physical))
+    eig[(eig < 0) & (eig > -1e-10)] = 0  # pyradiomics' correction of machine-precision negatives
+    eig.sort()
+    return eig
+
+
 def shape2d_features(roi: np.ndarray, spacing: Sequence[float], names: Sequence[str]) -> dict[str, float]:
     """pyradiomics' shape2D features of the 2D boolean ``roi`` (cropped to its bounding box), ``spacing`` (x, y)."""
     sx, sy = float(spacing[0]), float(spacing[1])
     roi = np.ascontiguousarray(roi, dtype=np.bool_)
     perimeter, surface, diameter = _marching_squares(roi, sy, sx, _LINES, _EDGE_MID)
     n, eig = _axes(roi, sy, sx)
+    if {"MajorAxisLength", "MinorAxisLength", "Elongation"} & set(names):
+        eig = _pyradiomics_axes(roi, sy, sx)
 
     def sphericity() -> float:
         return (2 * np.sqrt(np.pi * surface)) / perimeter

@@ -17,8 +17,6 @@ import SimpleITK as sitk
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-pytest.importorskip("numba", reason="the fast engine is the frd[fast] extra")  # CI installs it via frd[test]
-
 from frd.engine import EngineUnavailableError
 from frd.engine import matrices as M
 from frd.engine.exactness import REL_TOL, ROUNDOFF, compare, intensity_scale
@@ -601,11 +599,11 @@ def test_roundoff_values_are_reported_not_compared_relatively() -> None:
 # --------------------------------------------------------------------------- settings, API, CLI
 
 
-def test_engine_enters_the_cache_key_and_the_default_key_is_unchanged() -> None:
-    base = resolve_settings("v0")
+def test_engine_enters_the_cache_key_and_the_pyradiomics_key_is_unchanged() -> None:
+    # pyradiomics, the default before fast, keeps the key its caches and statistics files were written under.
+    base = resolve_settings("v0", engine="pyradiomics")
     fast = resolve_settings("v0", engine="fast")
     assert "engine" not in base.extraction_dict()
-    assert base.extraction_hash == resolve_settings("v0", engine="pyradiomics").extraction_hash
     assert fast.extraction_hash != base.extraction_hash
     assert fast.stats_hash != base.stats_hash
 
@@ -657,7 +655,7 @@ def test_compute_frd_fast_equals_pyradiomics_engine(png_sets, tmp_path) -> None:
     import frd
 
     a, b = png_sets
-    slow = frd.compute_frd(a, b, preset="v0", workers=1, cache_dir=tmp_path)
+    slow = frd.compute_frd(a, b, preset="v0", workers=1, cache_dir=tmp_path, engine="pyradiomics")
     fast = frd.compute_frd(a, b, preset="v0", workers=1, cache_dir=tmp_path, engine="fast")
     assert fast.settings["engine"] == "fast"
     assert fast.frd == pytest.approx(slow.frd, rel=1e-6)
@@ -673,8 +671,8 @@ def test_statistics_of_one_engine_are_refused_by_the_other(png_sets, tmp_path) -
     fast = resolve_settings("ccnet", engine="fast")
     (stats,) = compute_stats([png_sets[0]], fast, workers=1, cache_dir=tmp_path)
     assert compute_stats([stats], fast)[0] is stats
-    with pytest.raises(StatsMismatchError):
-        compute_stats([stats], resolve_settings("ccnet"))
+    with pytest.raises(StatsMismatchError, match="add --engine fast"):
+        compute_stats([stats], resolve_settings("ccnet", engine="pyradiomics"))
 
 
 def test_cli_engine_option(png_sets, tmp_path) -> None:
@@ -699,7 +697,8 @@ def test_streaming_and_metric_front_ends_take_the_engine() -> None:
     from frd.streaming import FRD
 
     assert FRD(preset="ccnet", engine="fast").settings.engine == "fast"
-    assert FRD(preset="ccnet").settings.engine == "pyradiomics"
+    assert FRD(preset="ccnet").settings.engine == "fast"
+    assert FRD(preset="ccnet", engine="pyradiomics").settings.engine == "pyradiomics"
 
 
 # --------------------------------------------------------------------------- the torch path (engine="torch")

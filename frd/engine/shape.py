@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -215,6 +216,12 @@ def _pyradiomics_axes(roi: np.ndarray, sy: float, sx: float) -> np.ndarray:
     return eig
 
 
+@lru_cache(maxsize=32)
+def _full_roi_axes(shape: tuple[int, ...], sy: float, sx: float) -> np.ndarray:
+    """:func:`_pyradiomics_axes` of a ROI that fills its ``shape``: the same calls on the same coordinates."""
+    return _pyradiomics_axes(np.ones(shape, dtype=np.bool_), sy, sx)
+
+
 def shape2d_features(roi: np.ndarray, spacing: Sequence[float], names: Sequence[str]) -> dict[str, float]:
     """pyradiomics' shape2D features of the 2D boolean ``roi`` (cropped to its bounding box), ``spacing`` (x, y)."""
     sx, sy = float(spacing[0]), float(spacing[1])
@@ -222,7 +229,8 @@ def shape2d_features(roi: np.ndarray, spacing: Sequence[float], names: Sequence[
     perimeter, surface, diameter = _marching_squares(roi, sy, sx, _LINES, _EDGE_MID)
     n, eig = _axes(roi, sy, sx)
     if {"MajorAxisLength", "MinorAxisLength", "Elongation"} & set(names):
-        eig = _pyradiomics_axes(roi, sy, sx)
+        # A full ROI (the presets' default mask) has the same coordinates for every image of its size.
+        eig = _full_roi_axes(roi.shape, sy, sx).copy() if roi.all() else _pyradiomics_axes(roi, sy, sx)
 
     def sphericity() -> float:
         return (2 * np.sqrt(np.pi * surface)) / perimeter

@@ -34,6 +34,8 @@ def test_full_mask_axes_are_pyradiomics_bit_for_bit(size, spacing):
     roi = np.ones(size, bool)
     ours = shape2d_features(roi, spacing, NAMES)
     assert ours == _pyradiomics(roi, spacing)
+    # full ROIs come from a cache keyed by size and spacing: a second image gets the same digits
+    assert shape2d_features(np.ones(size, bool), spacing, NAMES) == ours
 
 
 def test_ragged_roi_axes_are_pyradiomics_bit_for_bit():

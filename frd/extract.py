@@ -328,7 +328,7 @@ def extract_sets(
 
 
 @contextlib.contextmanager
-def _one_itk_thread() -> Iterator[None]:
+def one_itk_thread() -> Iterator[None]:
     """One ITK thread in this process for the duration, as in the pool's workers (then restored).
 
     Not only for speed: with two ITK threads, v1 on the same 3D images gave two different numbers over
@@ -357,7 +357,7 @@ def _compute(
     workers = max(1, min(workers, len(todo)))
     try:
         if workers == 1:
-            with _one_itk_thread():
+            with one_itk_thread():
                 for i, img, msk in todo:
                     _, kind, payload = _run_one(i, img, msk, settings)
                     results[i] = (kind, payload)

@@ -11,13 +11,14 @@ because ITK's threaded filters leave varying round-off in round-off columns that
 
 from __future__ import annotations
 
-import contextlib
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
+
+# One ITK thread here and in the processes frd-score forks from here (they inherit it), as frd extracts.
+from frd.extract import one_itk_thread
 
 CCNET_CLASSES = ["firstorder", "glcm", "glrlm", "gldm", "glszm", "ngtdm"]
 REFERENCE_KWARGS = {
@@ -36,19 +37,6 @@ def reference_from_folders(a: Path, b: Path, preset: str, masks: tuple[Path, Pat
     with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"), one_itk_thread():
         warnings.simplefilter("ignore")
         return float(frd_score.compute_frd([str(a), str(b)], num_workers=2, **kwargs))
-
-
-@contextlib.contextmanager
-def one_itk_thread() -> Iterator[None]:
-    """One ITK thread here and in the processes frd-score forks from here (they inherit it)."""
-    import SimpleITK as sitk
-
-    before = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
-    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
-    try:
-        yield
-    finally:
-        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(before)
 
 
 def reference_from_rows(xa: np.ndarray, xb: np.ndarray, names: list[str], preset: str) -> float:

@@ -148,7 +148,7 @@ def _measure(dev: Any, fn: Any, timed: int) -> dict[str, Any]:
     dt = (time.perf_counter() - t) / timed
     r = {
         "steps_per_s": round(1 / dt, 2),
-        "tflop_per_step": round(fc.get_total_flops() / 1e12, 4),
+        "tflop_per_step": float(f"{fc.get_total_flops() / 1e12:.4g}"),  # significant digits: tiny steps are < 1e-4
         "tflops": round(fc.get_total_flops() / dt / 1e12, 2),
     }
     if dev.type == "cuda":

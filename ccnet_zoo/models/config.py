@@ -78,6 +78,11 @@ class UNetConfig:
     kind: str
     acq_time_scale: float
     params: dict[str, Any] | None = None
+    # what the LDM and the ControlNet diffuse: "post" (or absent; the paper) the post-contrast image's latents,
+    # "change" the change latents (z_post - z_pre) * change_scale; the image is then pre + D(z_pre + change) -
+    # D(z_pre) (CCNetPipeline.__call__), so the pre-contrast image's texture and noise are kept as they are
+    target: str | None = None
+    change_scale: float | None = None
 
 
 @dataclass(frozen=True)
@@ -291,6 +296,7 @@ TOP_KEYS = {"name", "description", "image_size", "seed", "train", "base", *SCHEM
 STAGES = ("ae", "ldm", "controlnet")
 KINDS = {"stage1": ("monai", "sd"), "ldm": ("monai", "sd"), "text": ("builtin", "clip")}
 PREDICTION_TYPES = ("epsilon", "v_prediction", "sample")
+LDM_TARGETS = ("post", "change")
 
 
 def shipped_configs() -> list[str]:
@@ -461,6 +467,12 @@ def validate_config(cfg: Config, where: str = "config") -> None:
             )
     if (cfg["stage1"]["kind"] == "sd") != (cfg["ldm"]["kind"] == "sd"):
         raise ConfigError(f"{where}: stage1.kind and ldm.kind must both be 'sd' (SD-2.1 path) or both 'monai'")
+    target = cfg["ldm"].get("target")
+    if target is not None and target not in LDM_TARGETS:
+        raise ConfigError(f"{where}: 'ldm.target' must be one of {', '.join(LDM_TARGETS)}, got {target!r}")
+    change_scale = cfg["ldm"].get("change_scale")
+    if change_scale is not None and not change_scale > 0:
+        raise ConfigError(f"{where}: 'ldm.change_scale' must be > 0, got {change_scale}")
     sch = cfg["scheduler"]
     if sch["prediction_type"] not in PREDICTION_TYPES:
         raise ConfigError(f"{where}: 'scheduler.prediction_type' must be one of {', '.join(PREDICTION_TYPES)}")

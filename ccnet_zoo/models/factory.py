@@ -4,7 +4,7 @@
 >>> cfg = load_config("tiny", typed=True)
 >>> autoencoder = build_autoencoder(cfg)
 >>> (autoencoder.latent_channels, autoencoder.downsample)
-(8, 2)
+(2, 1)
 """
 
 from __future__ import annotations

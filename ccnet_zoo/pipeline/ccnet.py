@@ -144,6 +144,8 @@ class CCNetPipeline:
         ``strength`` in (0, 1]: 1 samples from pure noise over all ``steps`` (the paper); below 1 the sampling
         starts from the pre-contrast image's latents (posterior mean) noised to an intermediate timestep and runs
         the last ``round(strength * steps)`` steps (SDEdit), so the model only has to add the enhancement.
+        With ``ldm.target: change`` the sampled latents are the change ``(z_post - z_pre) * ldm.change_scale`` and
+        the image is ``pre + D(z_pre + change) - D(z_pre)``.
         ``eta`` >= 0: DDIM's noise per step (0 deterministic, the paper; 1 the DDPM posterior's variance), drawn
         per item from ``(seed, key)`` like the initial noise.
         The former ``guidance_scale=`` keyword (``None`` = text branch) still works for one release.
@@ -176,7 +178,10 @@ class CCNetPipeline:
         empty_ctx = self.text.encode([""] * b)
         scheduler = build_ddim(self.config.scheduler, steps)
         pre = pre.to(self.device)
-        start = self.autoencoder.encode(pre, sample=False).float() if strength < 1 else None
+        change = or_default(self.config.ldm.target, "post") == "change"
+        z_pre = self.autoencoder.encode(pre, sample=False).float() if strength < 1 or change else None
+        # SDEdit starts from the pre-contrast image: its latents, or no change where the change is diffused
+        start = (torch.zeros_like(z_pre) if change else z_pre) if strength < 1 else None
         step_noise = (
             item_noise((steps, *self.latent_shape()), seed, keys, stream=1).to(self.device) if eta > 0 else None
         )
@@ -196,7 +201,12 @@ class CCNetPipeline:
             eta=eta,
             step_noise=step_noise,
         )
-        return self.autoencoder.decode(z).clamp(-1, 1).cpu()
+        if not change:
+            return self.autoencoder.decode(z).clamp(-1, 1).cpu()
+        # the decoded change added to the input: the pre-contrast image's texture and noise stay as they are
+        # (the decoder's reconstruction error of z_pre cancels in the difference)
+        z_post = z_pre + z / float(or_default(self.config.ldm.change_scale, 1.0))
+        return (pre + self.autoencoder.decode(z_post) - self.autoencoder.decode(z_pre)).clamp(-1, 1).cpu()
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:

@@ -157,9 +157,11 @@ def train_stage(
             controlnet.init_from(unet)
             st = ControlNetStage(cfg, rt, autoencoder, unet, text, controlnet)
         if preload:  # targets' posteriors once, instead of an encoder pass per step for most of them
-            val_paths = {str(r["target"]) for r in rows["validation"]}
+            # (and the sources' where the change z_post - z_pre is diffused)
+            cols = ("target", "source") if st.objective.target == "change" else ("target",)
+            val_paths = {str(r[c]) for r in rows["validation"] for c in cols}
             st.objective.cache_posteriors(
-                [str(r["target"]) for r in rows["train"] + rows["validation"]],
+                [str(r[c]) for r in rows["train"] + rows["validation"] for c in cols],
                 lambda p: (val_ds if p in val_paths else train_ds).image(p),
             )
     trainer = Trainer(

@@ -52,7 +52,7 @@ class ControlNetStage(Stage):
         self.scale = float(or_default(tc.conditioning_scale, 1.0))
 
     def _loss(self, batch: Batch, dropout: float) -> torch.Tensor:
-        z = self.objective.latents(batch["target"], batch.get("target_path"), batch.get("augmented"))
+        z = self.objective.diffused(batch)
         cond = self.rt.to_device(batch["source"])
         acq = self.rt.to_device(batch["acquisition_time"])
         prompts = drop_prompts(list(batch["report"]), dropout)

@@ -4,11 +4,15 @@
 error by ``1 + w * m``, ``m`` the mean of ``|post - pre| / 2`` (images in [-1, 1]) over the pixels the latent
 pixel covers, normalised by the batch's mean weight: the few enhancing pixels (lesions) count more than the
 unchanged background. It needs no lesion mask, so it applies to Duke as to the phantom.
+
+``ldm.target: change`` diffuses the change latents ``(z_post - z_pre) * ldm.change_scale`` instead of ``z_post``
+(the paper), ``z_pre`` the pre-contrast image's posterior mean as at sampling (:meth:`DiffusionObjective.diffused`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -48,6 +52,8 @@ class DiffusionObjective:
         self.autoencoder, self.text, self.rt = autoencoder, text, runtime
         self.text_forward = text_forward or text  # the DDP wrapper of a trainable encoder
         self.sample_posterior = bool(or_default(cfg.autoencoder.sample_posterior, True))
+        self.target = or_default(cfg.ldm.target, "post")
+        self.change_scale = float(or_default(cfg.ldm.change_scale, 1.0))
         autoencoder.requires_grad_(False)
         autoencoder.eval()
         self.cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}  # target path -> posterior (mu, sigma)
@@ -72,11 +78,14 @@ class DiffusionObjective:
         x: torch.Tensor,
         paths: Sequence[str] | None = None,
         augmented: Sequence[bool] | torch.Tensor | None = None,
+        sample: bool | None = None,
     ) -> torch.Tensor:
         """Scaled latents of the images ``x``; rows whose ``paths`` entry is cached and not ``augmented`` take the
-        cached posterior. The posterior sample draws the same random numbers either way."""
+        cached posterior. The posterior sample (``sample``, default ``stage1.sample_posterior``; False: the
+        posterior mean) draws the same random numbers either way."""
+        sample = self.sample_posterior if sample is None else sample
         if not self.cache or paths is None:
-            return self.autoencoder.encode(self.rt.to_device(x), sample=self.sample_posterior).float()
+            return self.autoencoder.encode(self.rt.to_device(x), sample=sample).float()
         aug = augmented.tolist() if isinstance(augmented, torch.Tensor) else list(augmented or [True] * len(paths))
         fresh = [i for i, (p, a) in enumerate(zip(paths, aug, strict=True)) if a or p not in self.cache]
         post: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -85,7 +94,32 @@ class DiffusionObjective:
             post.update({i: (m, s) for i, m, s in zip(fresh, mu, sigma, strict=True)})
         parts = [post[i] if i in post else self.cache[p] for i, p in enumerate(paths)]
         mu, sigma = torch.stack([m for m, _ in parts]), torch.stack([s for _, s in parts])
-        return self.autoencoder.latents_from(mu, sigma, self.sample_posterior).float()
+        return self.autoencoder.latents_from(mu, sigma, sample).float()
+
+    @torch.no_grad()
+    def source_latents(
+        self,
+        x: torch.Tensor,
+        paths: Sequence[str] | None = None,
+        augmented: Sequence[bool] | torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Scaled posterior-mean latents of the pre-contrast images ``x`` (what sampling starts from); cached rows
+        that no augmentation changed are read from the cache."""
+        aug = augmented.tolist() if isinstance(augmented, torch.Tensor) else list(augmented or [True] * len(x))
+        if paths is None or not self.cache or any(a or p not in self.cache for p, a in zip(paths, aug, strict=True)):
+            return self.autoencoder.encode(self.rt.to_device(x), sample=False).float()
+        mu, sigma = torch.stack([self.cache[p][0] for p in paths]), torch.stack([self.cache[p][1] for p in paths])
+        return self.autoencoder.latents_from(mu, sigma, False).float()
+
+    def diffused(self, batch: Mapping[str, Any]) -> torch.Tensor:
+        """The latents the stage learns to generate: the target's (``ldm.target: post``) or the change
+        ``(z_post - z_pre) * change_scale`` (``change``) of the posterior means: a posterior sample would add the
+        encoder's noise, which in the channels the decoder hardly uses is most of the variance."""
+        if self.target != "change":
+            return self.latents(batch["target"], batch.get("target_path"), batch.get("augmented"))
+        z = self.latents(batch["target"], batch.get("target_path"), batch.get("augmented"), sample=False)
+        z0 = self.source_latents(batch["source"], batch.get("source_path"), batch.get("augmented"))
+        return (z - z0) * self.change_scale
 
     def context(self, prompts: Sequence[str]) -> torch.Tensor:
         ids = self.text.tokenize(prompts).to(self.rt.device)

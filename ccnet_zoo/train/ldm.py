@@ -46,7 +46,7 @@ class LDMStage(Stage):
         self.text_dropout = float(or_default(tc.text_dropout, 0.1))
 
     def _loss(self, batch: Batch, dropout: float) -> torch.Tensor:
-        z = self.objective.latents(batch["target"], batch.get("target_path"), batch.get("augmented"))
+        z = self.objective.diffused(batch)
         acq = self.rt.to_device(batch["acquisition_time"])
         prompts = drop_prompts(list(batch["report"]), dropout)
         with self.rt.autocast():

@@ -58,6 +58,8 @@ def _write(tmp_path: Path, cfg: dict) -> Path:
         ({"sample": {"eta": -1.0}}, "sample.eta' must be >= 0"),
         ({"train": {"ldm": {"ema_decay": 1.0}}}, r"train.ldm.ema_decay' must be within \[0, 1\)"),
         ({"train": {"controlnet": {"enhancement_weight": -1}}}, "train.controlnet.enhancement_weight' must be >= 0"),
+        ({"ldm": {"target": "subtraction"}}, "'ldm.target' must be one of post, change"),
+        ({"ldm": {"change_scale": 0}}, "'ldm.change_scale' must be > 0"),
     ],
 )
 def test_invalid_configs(tmp_path: Path, change: dict, message: str) -> None:

@@ -62,6 +62,7 @@ def test_guidance_and_conditioning_scale(pipe: CCNetPipeline, monkeypatch: pytes
     assert torch.allclose(pipe(pre, acq, [""] * 2, guidance="text", seed=1), uncond, atol=1e-6)
     assert torch.allclose(pipe(pre, acq, prompts, guidance=1.0, seed=1), text, atol=1e-4)  # g=1 is the text
     assert not torch.allclose(uncond, text)
+
     def sampled(value: float, scale: float) -> torch.Tensor:
         return _sampled_latents(pipe, monkeypatch, torch.full_like(pre, value), acq, conditioning_scale=scale, seed=1)
 

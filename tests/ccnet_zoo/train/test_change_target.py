@@ -75,7 +75,7 @@ def test_change_target_trains_and_samples(
         z_pre = ae.encode(pre, sample=False)
     for value in (0.0, 0.5):
         sampled = torch.full_like(z_pre, value)
-        monkeypatch.setattr(module, "ddim_sample", lambda *a, **k: sampled.clone())
+        monkeypatch.setattr(module, "ddim_sample", lambda *a, s=sampled, **k: s.clone())
         got = pipe(pre, acq, seed=1)
         with torch.no_grad():
             want = (pre + ae.decode(z_pre + value / 2.0) - ae.decode(z_pre)).clamp(-1, 1)

@@ -192,7 +192,9 @@ def test_shipped_tiny_weights_work_offline(tmp_path, monkeypatch):
     for f in files:
         img = read_png(f)
         assert img.std() > 5  # an image, not a constant
-        assert np.array_equal(img, read_png(tmp_path / "g2" / f.relative_to(tmp_path / "g1")))
+        # batch 16 vs 1: the same noise per item; float round-off (~1e-6) may move a pixel across a rounding edge
+        diff = np.abs(img.astype(int) - read_png(tmp_path / "g2" / f.relative_to(tmp_path / "g1")).astype(int))
+        assert diff.max() <= 1 and np.count_nonzero(diff) <= 4, (diff.max(), np.count_nonzero(diff))
 
 
 @pytest.mark.slow

@@ -152,8 +152,9 @@ def test_bundle_config_larger_than_its_tensors_is_refused_before_building(tmp_pa
     from ccnet_zoo.pipeline.loading import read_bundle
 
     def huge(meta):
-        meta["config"]["ldm"]["params"]["channels"] = [4096, 8192]
-        meta["config"]["controlnet"]["params"]["channels"] = [4096, 8192]
+        levels = len(meta["config"]["ldm"]["params"]["channels"])
+        meta["config"]["ldm"]["params"]["channels"] = [4096] + [8192] * (levels - 1)
+        meta["config"]["controlnet"]["params"]["channels"] = [4096] + [8192] * (levels - 1)
 
     path = _bundle_with(tmp_path, huge)
     import safetensors.torch

@@ -56,7 +56,7 @@ class DiffusionObjective:
         self.change_scale = float(or_default(cfg.ldm.change_scale, 1.0))
         autoencoder.requires_grad_(False)
         autoencoder.eval()
-        self.cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}  # target path -> posterior (mu, sigma)
+        self.cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}  # image path -> posterior (mu, sigma)
 
     @torch.no_grad()
     def cache_posteriors(self, paths: Sequence[str], images: Callable[[str], torch.Tensor], batch: int = 32) -> None:

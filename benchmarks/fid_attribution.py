@@ -81,7 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.out.exists():
         parser.error(f"{args.out} exists: give a new folder")
-    info = json.loads((args.run / "data" / "dataset.json").read_text(encoding="utf-8"))
+    manifest = args.run / "data" / "dataset.json"
+    if not manifest.is_file():
+        parser.error(f"{manifest} does not exist: give a `ccnet-zoo reproduce --table 1` run folder")
+    info = json.loads(manifest.read_text(encoding="utf-8"))
     if info.get("source") != "phantom":
         parser.error(f"{args.run / 'data'} is not a phantom: tissue maps exist only for the phantom")
 
@@ -95,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
 
     cfg = PhantomConfig(**info["config"])
     generated = read_manifest(args.run / "generated")
+    if not generated:
+        parser.error(f"{args.run / 'generated'} lists no images")
     wanted = {r["patient_id"] for r in generated}
     specs = {s.patient_id: s for s in (sample_patient(cfg, i) for i in range(cfg.patients)) if s.patient_id in wanted}
     labels: dict[tuple[str, int], np.ndarray] = {}

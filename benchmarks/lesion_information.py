@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.out} exists: give a new folder")
     data = args.run / "data"
     if args.lesion_t1 is not None:
+        if not (data / "dataset.json").is_file():
+            parser.error(f"--lesion-t1 needs a phantom run; {data / 'dataset.json'} does not exist")
         info = json.loads((data / "dataset.json").read_text(encoding="utf-8"))
         if info.get("source") != "phantom":
             parser.error(f"--lesion-t1 needs a phantom run; {data} is {info.get('source')!r}")

@@ -101,3 +101,14 @@ def test_attribution_runs_on_a_run_folder_and_writes_only_its_own(
     with pytest.raises(SystemExit) as err:  # never into an existing folder
         _module().main([str(run), "--out", str(out)])
     assert err.value.code == 2
+
+
+def test_refuses_a_folder_that_is_not_a_phantom_run(tmp_path: Path) -> None:
+    (tmp_path / "run" / "data").mkdir(parents=True)
+    with pytest.raises(SystemExit) as err:
+        _module().main([str(tmp_path / "run"), "--out", str(tmp_path / "out")])
+    assert err.value.code == 2
+    (tmp_path / "run" / "data" / "dataset.json").write_text('{"source": "duke"}', encoding="utf-8")
+    with pytest.raises(SystemExit) as err:
+        _module().main([str(tmp_path / "run"), "--out", str(tmp_path / "out")])
+    assert err.value.code == 2 and not (tmp_path / "out").exists()

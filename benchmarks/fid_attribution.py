@@ -126,7 +126,6 @@ def main(argv: list[str] | None = None) -> int:
             image = np.clip(np.rint(make(real, gen, pre, lab)), 0, 255).astype(np.uint8)
             Image.fromarray(image).save(path)
             rows[name].append({**r, "generated": str(path)})
-    real_dir = Path(generated[0]["target"]).parent
     phases = sorted({int(r["phase"]) for r in generated})
     result: dict[str, object] = {
         "noise_sd_in_air": {name: round(float(np.concatenate(v).std()), 2) for name, v in air.items()},
@@ -136,8 +135,10 @@ def main(argv: list[str] | None = None) -> int:
         folder = args.out / f"v{i:02d}"
         _write_manifest(folder / "generated.tsv", rows[name])
         fid = {}
-        for k in phases:
-            report = compute_metrics(real_dir, folder / f"p{k}", phase=k, metrics=["fid"], fid_sqrtm="eigh")
+        for k in phases:  # the manifest's own pairs (its targets may lie in more than one folder)
+            pairs = [(Path(r["target"]), Path(r["generated"])) for r in rows[name] if int(r["phase"]) == k]
+            real, synth = [a for a, _ in pairs], [b for _, b in pairs]
+            report = compute_metrics(real, synth, phase=k, metrics=["fid"], fid_sqrtm="eigh")
             value = report.to_dict()["results"]["fid"].get("value")  # None: the Inception weights unavailable
             fid[k] = None if value is None else round(float(value), 1)
         kd = kinetics_data(folder)

@@ -69,11 +69,36 @@ def test_labels_partition_the_image_and_variants_change_only_their_pixels() -> N
     assert np.abs(soft).sum() < np.abs(noisy).sum()
 
 
+class _Report:
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def to_dict(self) -> dict:
+        return {"results": {"fid": {"value": self.value}}}
+
+
 def test_attribution_runs_on_a_run_folder_and_writes_only_its_own(
-    zoo_phantom: Path, trained_runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    zoo_phantom: Path,
+    trained_runs: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    import ccnet_zoo.metrics.compute
     from ccnet_zoo.pipeline import CCNetPipeline, generate_split
+    from ccnet_zoo.pipeline.generate import read_manifest
     from ccnet_zoo.train.data import load_rows
+
+    # FID itself is tested with the metrics; here only which folders are scored (the Inception network on
+    # 13 variants would take minutes where it is cached, and is absent offline)
+    calls: list[tuple[list[Path], list[Path], int]] = []
+
+    def fake_fid(real: list[Path], synth: list[Path], *, phase: int, metrics: list[str], fid_sqrtm: str) -> _Report:
+        assert metrics == ["fid"]
+        calls.append((real, synth, phase))
+        return _Report(10.0 * phase + len(calls) / 1000)
+
+    monkeypatch.setattr(ccnet_zoo.metrics.compute, "compute_metrics", fake_fid)
 
     run = tmp_path / "run"
     run.mkdir()
@@ -89,9 +114,18 @@ def test_attribution_runs_on_a_run_folder_and_writes_only_its_own(
     variants = result["variants"]
     assert {"CC-Net", "real blood", "real air", "blood: real texture", "change soft-shrunk"} <= set(variants)
     n = len(list((run / "generated").glob("p*/*.png")))
+    phases = sorted({int(p.parent.name[1:]) for p in (run / "generated").glob("p*/*.png")})
+    assert len(calls) == len(variants) * len(phases)
+    manifest = read_manifest(run / "generated")
+    targets = {(int(r["phase"]), Path(r["generated"]).name): Path(r["target"]) for r in manifest}
     for v in variants.values():
         assert len(list((out / v["folder"]).glob("p*/*.png"))) == n
-        assert len(v["fid"]) == len({p.parent.name for p in (run / "generated").glob("p*/*.png")})
+        scored = [(real, synth, k) for real, synth, k in calls if synth[0].parent.parent.name == v["folder"]]
+        assert [k for _, _, k in scored] == phases
+        for real, synth, k in scored:  # every image of phase k, each against its own real target
+            assert sorted(synth) == sorted((out / v["folder"] / f"p{k}").glob("*.png"))
+            assert [Path(t).resolve() for t in real] == [targets[k, p.name].resolve() for p in synth]
+        assert [int(k) for k in v["fid"]] == phases and all(round(f) == 10 * int(k) for k, f in v["fid"].items())
     # the unchanged variant is CC-Net's images byte for byte
     cc = out / variants["CC-Net"]["folder"]
     for p in (run / "generated").glob("p*/*.png"):

@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from zoo_helpers import tiny32
 
 #: Fixtures that train or run something for many seconds: a test that uses one is in the slow lane.
-SLOW_FIXTURES = {"trained_runs", "run32"}  # run32: a reduced reproduce run (test_reproduce_state.py)
+SLOW_FIXTURES = {"trained_runs", "run32", "table_run"}  # run32: a reduced reproduce run (test_reproduce_state.py)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -46,3 +46,19 @@ def trained_runs(zoo_phantom: Path, tmp_path_factory: pytest.TempPathFactory) ->
     train_stage("ldm", cfg, zoo_phantom, runs["ldm"], ae=runs["ae"], progress=False)
     train_stage("controlnet", cfg, zoo_phantom, runs["controlnet"], ae=runs["ae"], ldm=runs["ldm"], progress=False)
     return runs
+
+
+@pytest.fixture(scope="session")
+def table_run(zoo_phantom: Path, trained_runs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A read-only Table 1 run folder: ``data`` (the phantom) and ``generated`` by the trained ControlNet, for the
+    training and test pairs (the small phantom's test split may hold no lesion, and lesion bins need one)."""
+    from ccnet_zoo.pipeline import CCNetPipeline, generate_split
+    from ccnet_zoo.train.data import load_rows
+
+    run = Path(tmp_path_factory.mktemp("table_run")) / "run"
+    run.mkdir()
+    (run / "data").symlink_to(zoo_phantom, target_is_directory=True)
+    pipe = CCNetPipeline.from_pretrained(trained_runs["controlnet"])
+    rows = load_rows(zoo_phantom)
+    generate_split(pipe, rows["train"] + rows["test"], run / "generated", batch_size=16, progress=False)
+    return run

@@ -32,3 +32,16 @@ def assert_one_line_error(result: Any, command: str, text: str) -> None:
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"ccnet-zoo {command}: error: ") and text in lines[0], lines[0]
+
+
+def benchmark_module(name: str) -> Any:
+    """The script ``benchmarks/NAME.py`` as a module (the benchmarks folder is not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

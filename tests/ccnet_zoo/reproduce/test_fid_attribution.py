@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-
-ROOT = Path(__file__).resolve().parents[3]
+from zoo_helpers import benchmark_module
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("fid_attribution", ROOT / "benchmarks" / "fid_attribution.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_module("fid_attribution")
 
 
 def test_haar_noise_sd_estimates_white_noise_and_ignores_smooth_structure() -> None:
@@ -78,16 +72,10 @@ class _Report:
 
 
 def test_attribution_runs_on_a_run_folder_and_writes_only_its_own(
-    zoo_phantom: Path,
-    trained_runs: dict[str, Path],
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    table_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import ccnet_zoo.metrics.compute
-    from ccnet_zoo.pipeline import CCNetPipeline, generate_split
     from ccnet_zoo.pipeline.generate import read_manifest
-    from ccnet_zoo.train.data import load_rows
 
     # FID itself is tested with the metrics; here only which folders are scored (the Inception network on
     # 13 variants would take minutes where it is cached, and is absent offline)
@@ -100,12 +88,7 @@ def test_attribution_runs_on_a_run_folder_and_writes_only_its_own(
 
     monkeypatch.setattr(ccnet_zoo.metrics.compute, "compute_metrics", fake_fid)
 
-    run = tmp_path / "run"
-    run.mkdir()
-    (run / "data").symlink_to(zoo_phantom, target_is_directory=True)
-    pipe = CCNetPipeline.from_pretrained(trained_runs["controlnet"])
-    rows = load_rows(zoo_phantom)
-    generate_split(pipe, rows["train"] + rows["test"], run / "generated", batch_size=16, progress=False)
+    run = table_run
     before = sorted((p.name, p.stat().st_mtime_ns) for p in run.rglob("*"))
     out = tmp_path / "out"
     assert _module().main([str(run), "--out", str(out)]) == 0

@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     info = json.loads(manifest.read_text(encoding="utf-8"))
     if info.get("source") != "phantom":
         parser.error(f"{args.run / 'data'} is not a phantom: tissue maps exist only for the phantom")
+    if not (args.run / "generated" / "generated.tsv").is_file():
+        parser.error(f"{args.run / 'generated' / 'generated.tsv'} does not exist: the run has generated nothing")
 
     from PIL import Image
 

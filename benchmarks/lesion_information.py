@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.out.exists():
         parser.error(f"{args.out} exists: give a new folder")
     data = args.run / "data"
+    if args.lesion_t1 is None and not (args.run / "generated" / "generated.tsv").is_file():
+        parser.error(f"{args.run / 'generated' / 'generated.tsv'} does not exist: the run has generated nothing")
     if args.lesion_t1 is not None:
         if not (data / "dataset.json").is_file():
             parser.error(f"--lesion-t1 needs a phantom run; {data / 'dataset.json'} does not exist")

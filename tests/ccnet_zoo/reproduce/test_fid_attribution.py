@@ -129,3 +129,7 @@ def test_refuses_a_folder_that_is_not_a_phantom_run(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as err:
         _module().main([str(tmp_path / "run"), "--out", str(tmp_path / "out")])
     assert err.value.code == 2 and not (tmp_path / "out").exists()
+    (tmp_path / "run" / "data" / "dataset.json").write_text('{"source": "phantom"}', encoding="utf-8")
+    with pytest.raises(SystemExit) as err:  # nothing generated yet
+        _module().main([str(tmp_path / "run"), "--out", str(tmp_path / "out")])
+    assert err.value.code == 2 and not (tmp_path / "out").exists()

@@ -65,3 +65,10 @@ def test_what_if_lesion_t1_rebuilds_the_phantom_inside_out(
     assert (out / "data" / "splits.csv").read_text() == (zoo_phantom / "splits.csv").read_text()
     written = sorted(p.relative_to(out) for p in out.glob("p*/*.png"))
     assert written and all(p.parts[0] == f"p{int(p.name.split('_')[3])}" for p in written)
+
+
+def test_a_run_that_generated_nothing_is_refused_before_training(tmp_path: Path) -> None:
+    (tmp_path / "run" / "data").mkdir(parents=True)
+    with pytest.raises(SystemExit) as err:
+        _module().main([str(tmp_path / "run"), "--out", str(tmp_path / "out")])
+    assert err.value.code == 2 and not (tmp_path / "out").exists()

@@ -40,10 +40,15 @@ def main(argv: list[str] | None = None) -> int:
     generate_phantom(data, PhantomConfig(**PHANTOM), overwrite=True, progress=False)
     timings["phantom"] = time.perf_counter() - t0
     common = ["--config", args.config, "--data", str(data), "--overwrite", "--quiet"]
+    from ccnet_zoo.models.config import load_config
+
+    residual = load_config(args.config, typed=True).ldm.target == "residual"
+    mean = ["--mean", str(out / "mean")] if residual else []
     stages = [
         ("ae", []),
-        ("ldm", ["--ae", str(out / "ae")]),
-        ("controlnet", ["--ae", str(out / "ae"), "--ldm", str(out / "ldm")]),
+        *([("mean", [])] if residual else []),
+        ("ldm", ["--ae", str(out / "ae"), *mean]),
+        ("controlnet", ["--ae", str(out / "ae"), "--ldm", str(out / "ldm"), *mean]),
     ]
     for stage, extra in stages:
         t = time.perf_counter()

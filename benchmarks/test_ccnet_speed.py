@@ -14,7 +14,13 @@ import pytest
 import torch
 
 from ccnet_zoo.models.config import load_config
-from ccnet_zoo.models.factory import build_autoencoder, build_controller, build_denoiser, build_text_encoder
+from ccnet_zoo.models.factory import (
+    build_autoencoder,
+    build_controller,
+    build_denoiser,
+    build_mean,
+    build_text_encoder,
+)
 from ccnet_zoo.pipeline import CCNetPipeline
 from ccnet_zoo.train.runtime import Runtime
 
@@ -52,23 +58,32 @@ def _parts(cfg):
     return autoencoder, unet, build_text_encoder(cfg, [PROMPT]), build_controller(cfg, unet)
 
 
+def _mean(cfg):
+    """The conditional-mean network where the config diffuses the residual around it, else None."""
+    return build_mean(cfg) if cfg.ldm.target == "residual" else None
+
+
 def _stage(name, cfg):
     rt = Runtime(torch.device("cpu"))
     if name == "ae":
         from ccnet_zoo.train.ae import AutoencoderStage
 
         return AutoencoderStage(cfg, rt)
+    if name == "mean":
+        from ccnet_zoo.train.mean import MeanStage
+
+        return MeanStage(cfg, rt, build_mean(cfg))
     autoencoder, unet, text, cn = _parts(cfg)
     if name == "ldm":
         from ccnet_zoo.train.ldm import LDMStage
 
-        return LDMStage(cfg, rt, autoencoder, unet, text)
+        return LDMStage(cfg, rt, autoencoder, unet, text, _mean(cfg))
     from ccnet_zoo.train.controlnet import ControlNetStage
 
-    return ControlNetStage(cfg, rt, autoencoder, unet, text, cn)
+    return ControlNetStage(cfg, rt, autoencoder, unet, text, cn, _mean(cfg))
 
 
-@pytest.mark.parametrize("stage", ["ae", "ldm", "controlnet"])
+@pytest.mark.parametrize("stage", ["ae", "mean", "ldm", "controlnet"])
 def test_train_steps_per_second(benchmark, setup, stage):
     cfg, batch = setup
     st = _stage(stage, cfg)
@@ -82,7 +97,7 @@ def test_train_steps_per_second(benchmark, setup, stage):
 def test_sampled_images_per_second(benchmark, setup, batch_size):
     cfg, batch = setup
     autoencoder, unet, text, cn = _parts(cfg)
-    pipe = CCNetPipeline(autoencoder, unet, cn, text, cfg)
+    pipe = CCNetPipeline(autoencoder, unet, cn, text, cfg, mean=_mean(cfg))
     pre = batch["source"][:1].repeat(N_IMAGES, 1, 1, 1)
     acq = torch.full((N_IMAGES, 1), 300.0)
 

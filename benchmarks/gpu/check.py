@@ -97,14 +97,20 @@ def table1(dev: Any, scale: dict[str, Any], out: Path, threads: int) -> dict[str
     res["data_s"] = round(time.perf_counter() - t0, 2)
     over: dict[str, Any] = {}
     if scale["epochs"]:
-        over["train"] = {s: {"epochs": scale["epochs"], "batch_size": 2} for s in ("ae", "ldm", "controlnet")}
+        over["train"] = {s: {"epochs": scale["epochs"], "batch_size": 2} for s in ("ae", "mean", "ldm", "controlnet")}
     if scale["size"] != 64:
         over["image_size"] = scale["size"]
     cfg = load_config("tiny", over)
     runs = out / "runs"
-    for stage in ("ae", "ldm", "controlnet"):
+    residual = cfg["ldm"].get("target") == "residual"
+    stages = ("ae", "mean", "ldm", "controlnet") if residual else ("ae", "ldm", "controlnet")
+    for stage in stages:
         t = time.perf_counter()
-        links = {"ae": runs / "ae" if stage != "ae" else None, "ldm": runs / "ldm" if stage == "controlnet" else None}
+        links = {
+            "ae": runs / "ae" if stage in ("ldm", "controlnet") else None,
+            "ldm": runs / "ldm" if stage == "controlnet" else None,
+            "mean": runs / "mean" if residual and stage in ("ldm", "controlnet") else None,
+        }
         train_stage(
             stage, cfg, data, runs / stage, overwrite=True, device=str(dev), threads=threads, progress=False, **links
         )
@@ -125,7 +131,7 @@ def table1(dev: Any, scale: dict[str, Any], out: Path, threads: int) -> dict[str
     )
     res["generate_s"] = round(time.perf_counter() - t, 2)
     res["generated_images"] = gen.n_images
-    res["train_total_s"] = round(sum(res[f"train_{s}_s"] for s in ("ae", "ldm", "controlnet")), 2)
+    res["train_total_s"] = round(sum(res[f"train_{s}_s"] for s in stages), 2)
     return res
 
 
@@ -274,7 +280,8 @@ def render(env: dict[str, Any], t1: dict[str, Any], pp: dict[str, Any], peak: fl
         "| what | steps/s | TFLOP/s | % of bf16 peak | peak GiB | other |",
         "|---|---|---|---|---|---|",
     ]
-    for key in ("data_s", "train_ae_s", "train_ldm_s", "train_controlnet_s", "train_total_s", "generate_s"):
+    stage_keys = [f"train_{s}_s" for s in ("ae", "mean", "ldm", "controlnet", "total")]
+    for key in ("data_s", *stage_keys, "generate_s"):
         if key in t1:
             extra = f"{t1['generated_images']} images" if key == "generate_s" else ""
             lines.append(f"| tiny Table 1: {key[:-2]} | | | | | {t1[key]} s {extra}".rstrip() + " |")

@@ -23,12 +23,13 @@ _PATH = click.Path(path_type=str)
 @click.option("--description", default="", help="What the weights are (stored in the bundle).")
 @click.option("--ae", type=_PATH, default=None, help="Override the AE run recorded in the ControlNet run.")
 @click.option("--ldm", type=_PATH, default=None, help="Override the LDM run recorded in the ControlNet run.")
+@click.option("--mean", type=_PATH, default=None, help="Override the mean run recorded in the ControlNet run.")
 @user_errors("export")
-def export(run: str, out: str, description: str, ae: str | None, ldm: str | None) -> None:
+def export(run: str, out: str, description: str, ae: str | None, ldm: str | None, mean: str | None) -> None:
     """Write the trained CC-Net of the ControlNet run RUN as one bundle file (ready for `weights add`)."""
     from ccnet_zoo.pipeline import CCNetPipeline
     from ccnet_zoo.weights import sha256_file
 
-    path = CCNetPipeline.from_pretrained(run, ae=ae, ldm=ldm).save_pretrained(out, description=description)
+    path = CCNetPipeline.from_pretrained(run, ae=ae, ldm=ldm, mean=mean).save_pretrained(out, description=description)
     click.echo(f"{path} sha256 {sha256_file(path)}")
     click.echo(f"register it: ccnet-zoo weights add NAME --file {path} --kind ccnet", err=True)

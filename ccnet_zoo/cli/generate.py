@@ -61,6 +61,7 @@ def sample_overrides(config: CCNetConfig, overrides: dict[str, Any]) -> CCNetCon
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N rows.")
 @click.option("--ae", type=_PATH, default=None, help="Override the AE run recorded in the ControlNet run.")
 @click.option("--ldm", type=_PATH, default=None, help="Override the LDM run recorded in the ControlNet run.")
+@click.option("--mean", type=_PATH, default=None, help="Override the mean run recorded in the ControlNet run.")
 @click.option("--pretrained", type=_PATH, default=None, help="Local Stable-Diffusion-2.1-base folder.")
 @click.option("--device", default=None, help="cpu, cuda or cuda:N [default: cuda when present].")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="CPU threads.")
@@ -85,6 +86,7 @@ def generate(
     limit: int | None,
     ae: str | None,
     ldm: str | None,
+    mean: str | None,
     pretrained: str | None,
     device: str | None,
     threads: int,
@@ -115,7 +117,7 @@ def generate(
     if weights is not None:
         pipe = CCNetPipeline.from_pretrained(weights, dev)
     else:
-        pipe = CCNetPipeline.from_pretrained(run, dev, ae=ae, ldm=ldm, pretrained=pretrained)
+        pipe = CCNetPipeline.from_pretrained(run, dev, ae=ae, ldm=ldm, mean=mean, pretrained=pretrained)
     if overrides:
         pipe.config = sample_overrides(pipe.config, overrides)
     all_rows = load_rows(data, pipe.config.text.source)

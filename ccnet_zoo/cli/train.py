@@ -18,7 +18,7 @@ import click
 from ccnet_zoo.cli._errors import user_errors
 from ccnet_zoo.cli._options import parse_sets, set_option
 
-_STAGES = ("ae", "ldm", "controlnet")
+_STAGES = ("ae", "mean", "ldm", "controlnet")
 _PATH = click.Path(path_type=str)
 
 
@@ -41,6 +41,7 @@ def setup_logging() -> None:
 @click.option("--out", required=True, type=_PATH, help="Run folder (checkpoints, losses.csv, losses.png).")
 @click.option("--ae", type=_PATH, default=None, help="AE run (for ldm and controlnet with the MONAI autoencoder).")
 @click.option("--ldm", type=_PATH, default=None, help="LDM run (for controlnet).")
+@click.option("--mean", type=_PATH, default=None, help="Mean run (for ldm and controlnet with ldm.target residual).")
 @click.option("--pretrained", type=_PATH, default=None, help="Local Stable-Diffusion-2.1-base folder (sd21, CLIP).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override train.<stage>.epochs.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Override train.<stage>.batch_size.")
@@ -60,6 +61,7 @@ def train(
     out: str,
     ae: str | None,
     ldm: str | None,
+    mean: str | None,
     pretrained: str | None,
     epochs: int | None,
     batch_size: int | None,
@@ -72,7 +74,8 @@ def train(
     threads: int,
     quiet: bool,
 ) -> None:
-    """Train one stage of CC-Net: ae (stage 1), ldm (latent diffusion), controlnet (pre-contrast control)."""
+    """Train one stage of CC-Net: ae (stage 1), mean (the conditional mean of ldm.target residual), ldm (latent
+    diffusion), controlnet (pre-contrast control)."""
     setup_logging()
     from ccnet_zoo.models.config import deep_merge
     from ccnet_zoo.train.api import train_stage
@@ -90,6 +93,7 @@ def train(
         out,
         ae=ae,
         ldm=ldm,
+        mean=mean,
         pretrained=pretrained,
         resume=resume,
         overwrite=overwrite,

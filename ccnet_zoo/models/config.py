@@ -80,9 +80,22 @@ class UNetConfig:
     params: dict[str, Any] | None = None
     # what the LDM and the ControlNet diffuse: "post" (or absent; the paper) the post-contrast image's latents,
     # "change" the change latents (z_post - z_pre) * change_scale; the image is then pre + D(z_pre + change) -
-    # D(z_pre) (CCNetPipeline.__call__), so the pre-contrast image's texture and noise are kept as they are
+    # D(z_pre) (CCNetPipeline.__call__), so the pre-contrast image's texture and noise are kept as they are;
+    # "residual" the same around base = mean(pre, t) (section mean) instead of pre: the diffusion stages learn
+    # only what the conditional mean leaves, and the ControlNet is conditioned on base
     target: str | None = None
     change_scale: float | None = None
+
+
+@dataclass(frozen=True)
+class MeanConfig:
+    """Section ``mean`` (optional; needed by ``ldm.target: residual``): the regression of E[post | pre, t].
+
+    ``params`` go to MONAI's ``BasicUNet`` (``features`` ...); ``acq_time_scale`` scales seconds for its input.
+    """
+
+    acq_time_scale: float
+    params: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -162,7 +175,10 @@ SECTIONS: dict[str, type] = {
     "controlnet": ControlNetConfig,
     "scheduler": SchedulerConfig,
     "sample": SampleConfig,
+    "mean": MeanConfig,
 }
+#: sections a config may leave out (the attribute is then None); the others are required
+OPTIONAL_SECTIONS = frozenset({"mean"})
 
 #: YAML section -> attribute of :class:`CCNetConfig`, where they differ: the file format keeps ``stage1`` (every
 #: checkpoint, bundle and config written so far says so), the code says ``autoencoder``.
@@ -190,6 +206,7 @@ class CCNetConfig:
     scheduler: SchedulerConfig
     sample: SampleConfig
     train: dict[str, TrainConfig] = field(default_factory=dict)
+    mean: MeanConfig | None = None
     name: str | None = None
     description: str | None = None
     # The mapping this config was read from: to_dict() takes its key order and explicit nulls (never its values).
@@ -200,7 +217,7 @@ class CCNetConfig:
         """Validate ``cfg`` (raises :class:`ConfigError`) and return it typed."""
         cfg = copy.deepcopy(dict(cfg))
         validate_config(cfg, where)
-        sections = {ATTRIBUTES[name]: kind(**cfg[name]) for name, kind in SECTIONS.items()}
+        sections = {ATTRIBUTES[name]: kind(**cfg[name]) for name, kind in SECTIONS.items() if name in cfg}
         train = {stage: TrainConfig(**values) for stage, values in cfg.get("train", {}).items()}
         return cls(
             image_size=cfg["image_size"],
@@ -217,7 +234,9 @@ class CCNetConfig:
         out: Config = {k: v for k, v in (("name", self.name), ("description", self.description)) if v is not None}
         out.update(image_size=self.image_size, seed=self.seed)
         for name in SECTIONS:
-            out[name] = _plain(getattr(self, ATTRIBUTES[name]))
+            section = getattr(self, ATTRIBUTES[name])
+            if section is not None:  # an optional section left out stays out
+                out[name] = _plain(section)
         out["train"] = {stage: _plain(tc) for stage, tc in self.train.items()}
         return copy.deepcopy(_in_layout(out, self.layout))
 
@@ -293,10 +312,10 @@ _NULLABLE_OPTIONAL = {"clip_grad_value"}
 SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {name: _schema(kind) for name, kind in SECTIONS.items()}
 TRAIN_KEYS: dict[str, tuple[tuple[type, ...], bool]] = _schema(TrainConfig)
 TOP_KEYS = {"name", "description", "image_size", "seed", "train", "base", *SCHEMA}
-STAGES = ("ae", "ldm", "controlnet")
+STAGES = ("ae", "mean", "ldm", "controlnet")
 KINDS = {"stage1": ("monai", "sd"), "ldm": ("monai", "sd"), "text": ("builtin", "clip")}
 PREDICTION_TYPES = ("epsilon", "v_prediction", "sample")
-LDM_TARGETS = ("post", "change")
+LDM_TARGETS = ("post", "change", "residual")
 
 
 def shipped_configs() -> list[str]:
@@ -459,6 +478,8 @@ def validate_config(cfg: Config, where: str = "config") -> None:
     if cfg["image_size"] < 8 or cfg["image_size"] % 8:
         raise ConfigError(f"{where}: 'image_size' must be a positive multiple of 8, got {cfg['image_size']}")
     for section, keys in SCHEMA.items():
+        if section in OPTIONAL_SECTIONS and section not in cfg:
+            continue
         _check_section(cfg, section, keys, where)
     for section, kinds in KINDS.items():
         if cfg[section]["kind"] not in kinds:
@@ -470,6 +491,10 @@ def validate_config(cfg: Config, where: str = "config") -> None:
     target = cfg["ldm"].get("target")
     if target is not None and target not in LDM_TARGETS:
         raise ConfigError(f"{where}: 'ldm.target' must be one of {', '.join(LDM_TARGETS)}, got {target!r}")
+    if target == "residual" and "mean" not in cfg:
+        raise ConfigError(f"{where}: 'ldm.target: residual' needs the 'mean' section (the conditional-mean network)")
+    if "mean" in cfg and cfg["ldm"]["kind"] != "monai":
+        raise ConfigError(f"{where}: the 'mean' section needs the MONAI networks (ldm.kind 'monai')")
     change_scale = cfg["ldm"].get("change_scale")
     if change_scale is not None and not change_scale > 0:
         raise ConfigError(f"{where}: 'ldm.change_scale' must be > 0, got {change_scale}")
@@ -512,8 +537,15 @@ def validate_config(cfg: Config, where: str = "config") -> None:
 def _check_params(cfg: Config, where: str) -> None:
     """Check the ``params`` blocks against the MONAI constructors (names only; values are checked on build)."""
     light_monai()
-    from monai.networks.nets import AutoencoderKL, ControlNet, DiffusionModelUNet, PatchDiscriminator
+    from monai.networks.nets import AutoencoderKL, BasicUNet, ControlNet, DiffusionModelUNet, PatchDiscriminator
 
+    mean = (cfg.get("mean") or {}).get("params") or {}
+    bad = sorted(set(mean) - (set(inspect.signature(BasicUNet.__init__).parameters) - {"self"}))
+    if bad:
+        raise ConfigError(f"{where}: 'mean.params' has unknown argument(s) {', '.join(bad)} of BasicUNet")
+    clash = sorted(set(mean) & {"spatial_dims", "in_channels", "out_channels"})
+    if clash:
+        raise ConfigError(f"{where}: 'mean.params.{clash[0]}' is set by CC-Net itself; remove it")
     managed = {"spatial_dims", "with_conditioning", "num_class_embeds", "cross_attention_dim", "include_fc"}
     for section, cls in (
         ("stage1", AutoencoderKL),

@@ -17,6 +17,7 @@ from ccnet_zoo.models.autoencoder import Autoencoder, MonaiAutoencoder
 from ccnet_zoo.models.config import CCNetConfig, as_config
 from ccnet_zoo.models.controlnet import Controller, MonaiController
 from ccnet_zoo.models.errors import ConfigError
+from ccnet_zoo.models.mean import MeanNet
 from ccnet_zoo.models.text import BuiltinTextEncoder, TextEncoder, WordTokenizer
 from ccnet_zoo.models.unet import Denoiser, MonaiDenoiser
 
@@ -52,6 +53,14 @@ def build_denoiser(cfg: Config, pretrained: str | Path | None = None) -> Denoise
 
         return SDDenoiser(_need(pretrained, "ldm.kind 'sd'"), ldm.acq_time_scale)
     return MonaiDenoiser(ldm.params or {}, ldm.acq_time_scale)
+
+
+def build_mean(cfg: Config) -> MeanNet:
+    """The conditional-mean network of ``ldm.target: residual`` (section ``mean``)."""
+    mean = as_config(cfg).mean
+    if mean is None:
+        raise ConfigError("the config has no 'mean' section (the conditional-mean network)")
+    return MeanNet(mean.params or {}, mean.acq_time_scale)
 
 
 def build_controller(cfg: Config, denoiser: Denoiser) -> Controller:

@@ -13,7 +13,8 @@ from ccnet_zoo.models.autoencoder import Autoencoder
 from ccnet_zoo.models.checkpoint import load_checkpoint, load_module
 from ccnet_zoo.models.config import CCNetConfig, as_config
 from ccnet_zoo.models.errors import CheckpointError
-from ccnet_zoo.models.factory import build_autoencoder, build_denoiser, build_text_encoder
+from ccnet_zoo.models.factory import build_autoencoder, build_denoiser, build_mean, build_text_encoder
+from ccnet_zoo.models.mean import MeanNet
 from ccnet_zoo.models.text import TextEncoder
 from ccnet_zoo.models.unet import Denoiser
 
@@ -41,6 +42,19 @@ def load_autoencoder(
 
 #: The former name of :func:`load_autoencoder` (kept for one release).
 load_codec = load_autoencoder
+
+
+def load_mean(mean: str | Path | None) -> MeanNet:
+    """The conditional-mean network of a ``mean`` run (``ldm.target: residual``), frozen."""
+    if mean is None:
+        raise CheckpointError(
+            "ldm.target 'residual' needs the trained mean network: pass --mean RUN (from 'train mean')"
+        )
+    tensors, meta = load_checkpoint(mean)
+    expect_stage(meta, "mean", mean)
+    net = build_mean(CCNetConfig.from_dict(meta["config"], str(mean)))
+    load_module(net, tensors, "mean")
+    return net.eval().requires_grad_(False)
 
 
 def load_ldm(ldm: str | Path, pretrained: str | Path | None = None) -> tuple[Denoiser, TextEncoder, dict[str, Any]]:

@@ -19,6 +19,7 @@ from ccnet_zoo.models.autoencoder import Autoencoder
 from ccnet_zoo.models.config import CCNetConfig, as_config, or_default
 from ccnet_zoo.models.controlnet import Controller
 from ccnet_zoo.models.errors import ModelError
+from ccnet_zoo.models.mean import MeanNet
 from ccnet_zoo.models.schedulers import build_ddim
 from ccnet_zoo.models.text import TextEncoder
 from ccnet_zoo.models.unet import Denoiser
@@ -58,7 +59,8 @@ def item_noise(shape: Sequence[int], seed: int, keys: Sequence[int], stream: int
 
 
 class CCNetPipeline:
-    """The trained autoencoder, UNet, ControlNet and text encoder, with the config's scheduler."""
+    """The trained autoencoder, UNet, ControlNet and text encoder (and, for ``ldm.target: residual``, the
+    conditional-mean network), with the config's scheduler."""
 
     def __init__(
         self,
@@ -68,12 +70,16 @@ class CCNetPipeline:
         text: TextEncoder,
         config: CCNetConfig | Mapping[str, Any],
         device: str | torch.device = "cpu",
+        mean: MeanNet | None = None,
     ) -> None:
         self.device = torch.device(device)
         self.autoencoder, self.unet = autoencoder.to(self.device).eval(), unet.to(self.device).eval()
         self.controlnet, self.text = controlnet.to(self.device).eval(), text.to(self.device).eval()
         self.config = as_config(config)
         self.image_size = int(self.config.image_size)
+        if (or_default(self.config.ldm.target, "post") == "residual") != (mean is not None):
+            raise ModelError("ldm.target 'residual' needs the conditional-mean network (and only it takes one)")
+        self.mean = mean.to(self.device).eval() if mean is not None else None
 
     @classmethod
     def from_pretrained(
@@ -84,18 +90,28 @@ class CCNetPipeline:
         registry: Any = None,
         ae: str | Path | None = None,
         ldm: str | Path | None = None,
+        mean: str | Path | None = None,
         pretrained: str | Path | None = None,
     ) -> CCNetPipeline:
         """A trained CC-Net from a registered name, a ControlNet run folder or a bundle file.
 
-        A run's metadata names its AE and LDM runs (``ae=``, ``ldm=``, ``pretrained=`` override them); a name is
+        A run's metadata names its AE, LDM and mean runs (``ae=``, ``ldm=``, ``mean=``, ``pretrained=`` override
+        them); a name is
         looked up in ``registry`` (default: :meth:`ccnet_zoo.weights.Registry.load`) and never downloaded here.
         A file that is not a bundle raises :class:`~ccnet_zoo.pipeline.loading.NotABundleError`.
         """
         from ccnet_zoo.pipeline.loading import load_components
 
-        parts = load_components(source, registry=registry, pretrained=pretrained, ae=ae, ldm=ldm)
-        return cls(parts["autoencoder"], parts["unet"], parts["controlnet"], parts["text"], parts["config"], device)
+        parts = load_components(source, registry=registry, pretrained=pretrained, ae=ae, ldm=ldm, mean=mean)
+        return cls(
+            parts["autoencoder"],
+            parts["unet"],
+            parts["controlnet"],
+            parts["text"],
+            parts["config"],
+            device,
+            mean=parts.get("mean"),
+        )
 
     @classmethod
     def from_run(cls, controlnet_run: str | Path, device: str | torch.device = "cpu", **paths: Any) -> CCNetPipeline:
@@ -110,6 +126,8 @@ class CCNetPipeline:
         from ccnet_zoo.pipeline.loading import write_bundle
 
         parts = {"autoencoder": self.autoencoder, "unet": self.unet, "text": self.text, "controlnet": self.controlnet}
+        if self.mean is not None:
+            parts["mean"] = self.mean
         return write_bundle(parts, self.config, path, description=description)
 
     @property
@@ -145,7 +163,8 @@ class CCNetPipeline:
         starts from the pre-contrast image's latents (posterior mean) noised to an intermediate timestep and runs
         the last ``round(strength * steps)`` steps (SDEdit), so the model only has to add the enhancement.
         With ``ldm.target: change`` the sampled latents are the change ``(z_post - z_pre) * ldm.change_scale`` and
-        the image is ``pre + D(z_pre + change) - D(z_pre)``.
+        the image is ``pre + D(z_pre + change) - D(z_pre)``; with ``residual`` the same around
+        ``base = mean(pre, t)`` (clamped to [-1, 1]), on which the ControlNet is then conditioned.
         ``eta`` >= 0: DDIM's noise per step (0 deterministic, the paper; 1 the DDPM posterior's variance), drawn
         per item from ``(seed, key)`` like the initial noise.
         The former ``guidance_scale=`` keyword (``None`` = text branch) still works for one release.
@@ -178,7 +197,10 @@ class CCNetPipeline:
         empty_ctx = self.text.encode([""] * b)
         scheduler = build_ddim(self.config.scheduler, steps)
         pre = pre.to(self.device)
-        change = or_default(self.config.ldm.target, "post") == "change"
+        acq = acq_time.reshape(b, 1).float().to(self.device)
+        change = or_default(self.config.ldm.target, "post") in ("change", "residual")
+        if self.mean is not None:  # residual: the change is sampled around the conditional mean, not the input
+            pre = self.mean(pre.float(), acq).clamp(-1, 1)
         z_pre = self.autoencoder.encode(pre, sample=False).float() if strength < 1 or change else None
         # SDEdit starts from the pre-contrast image: its latents, or no change where the change is diffused
         start = (torch.zeros_like(z_pre) if change else z_pre) if strength < 1 else None
@@ -191,7 +213,7 @@ class CCNetPipeline:
             scheduler,
             noise,
             pre,
-            acq_time.reshape(b, 1).float().to(self.device),
+            acq,
             text_ctx,
             empty_ctx,
             gs,

@@ -1,6 +1,7 @@
 """The one loader of trained CC-Nets: a ControlNet run folder, a one-file bundle, or a registered name.
 
-A bundle is one safetensors file holding the autoencoder, UNet, text encoder and ControlNet; its metadata holds
+A bundle is one safetensors file holding the autoencoder, UNet, text encoder and ControlNet (and the
+conditional-mean network where ``ldm.target`` is ``residual``); its metadata holds
 the resolved config and the text encoder's vocabulary, so a bundle is all that generation needs. Registry
 entries of kind ``ccnet`` point at bundles. :meth:`CCNetPipeline.from_pretrained` and ``save_pretrained`` are
 the public face of this module.
@@ -16,15 +17,27 @@ from typing import Any
 from ccnet_zoo.models.checkpoint import load_checkpoint, load_module, module_tensors, resolve
 from ccnet_zoo.models.config import CCNetConfig
 from ccnet_zoo.models.errors import CheckpointError
-from ccnet_zoo.models.factory import build_autoencoder, build_controller, build_denoiser, build_text_encoder
-from ccnet_zoo.models.loading import expect_stage, load_autoencoder, load_ldm
+from ccnet_zoo.models.factory import (
+    build_autoencoder,
+    build_controller,
+    build_denoiser,
+    build_mean,
+    build_text_encoder,
+)
+from ccnet_zoo.models.loading import expect_stage, load_autoencoder, load_ldm, load_mean
 from frd._files import create_new
 
 BUNDLE_FORMAT = "ccnet-zoo-bundle/1"
 METADATA_KEY = "ccnet_zoo"
 #: Component -> its tensor prefix in bundle and checkpoint files. The autoencoder's is ``codec``, a file format
 #: kept so that existing checkpoints and the shipped bundle (whose sha256 is registered) still load.
-PARTS = {"autoencoder": "codec", "unet": "unet", "text": "text", "controlnet": "controlnet"}
+PARTS = {"autoencoder": "codec", "unet": "unet", "text": "text", "controlnet": "controlnet", "mean": "mean"}
+#: parts only some configs have (``mean``: ``ldm.target: residual``)
+OPTIONAL_PARTS = frozenset({"mean"})
+
+
+def _residual(cfg: CCNetConfig) -> bool:
+    return cfg.ldm.target == "residual"
 
 
 class NotABundleError(CheckpointError):
@@ -32,12 +45,16 @@ class NotABundleError(CheckpointError):
 
 
 def load_run(
-    run: str | Path, pretrained: str | Path | None = None, ae: str | Path | None = None, ldm: str | Path | None = None
+    run: str | Path,
+    pretrained: str | Path | None = None,
+    ae: str | Path | None = None,
+    ldm: str | Path | None = None,
+    mean: str | Path | None = None,
 ) -> dict[str, Any]:
     """Every component of a ControlNet run: ``autoencoder``, ``unet``, ``text``, ``controlnet``, ``config``,
-    ``meta``.
+    ``meta`` (and ``mean`` for ``ldm.target: residual``).
 
-    The AE and LDM runs recorded in its metadata are used unless ``ae``/``ldm`` are given.
+    The AE, LDM and mean runs recorded in its metadata are used unless ``ae``/``ldm``/``mean`` are given.
     """
     tensors, meta = load_checkpoint(run)
     expect_stage(meta, "controlnet", run)
@@ -50,7 +67,7 @@ def load_run(
     autoencoder = load_autoencoder(cfg, ae or meta.get("ae"), pre)
     controlnet = build_controller(cfg, unet)
     load_module(controlnet, tensors, "controlnet")
-    return {
+    out = {
         "autoencoder": autoencoder,
         "unet": unet,
         "text": text,
@@ -59,6 +76,9 @@ def load_run(
         "meta": meta,
         "path": str(resolve(run)),
     }
+    if _residual(cfg):
+        out["mean"] = load_mean(mean or meta.get("mean"))
+    return out
 
 
 MAX_METADATA_BYTES = 1 << 20  # the config and the vocabulary: kilobytes in practice
@@ -119,6 +139,8 @@ def check_bundle(path: str | Path) -> dict[str, Any]:
                 "text": build_text_encoder(config, meta=text),
                 "controlnet": build_controller(config, unet),
             }
+            if _residual(config):
+                parts["mean"] = build_mean(config)
     except ModelError as err:  # ConfigError: the schema, or values MONAI rejects
         raise CheckpointError(f"{path}: invalid bundle config: {err}") from err
     except (TypeError, KeyError, AttributeError) as err:  # text metadata of the wrong shape
@@ -151,7 +173,7 @@ def read_bundle(path: str | Path) -> dict[str, Any]:
     load_module(text, tensors, "text")
     controlnet = build_controller(cfg, unet)
     load_module(controlnet, tensors, "controlnet")
-    return {
+    out = {
         "autoencoder": autoencoder,
         "unet": unet,
         "text": text,
@@ -160,10 +182,16 @@ def read_bundle(path: str | Path) -> dict[str, Any]:
         "meta": meta,
         "path": str(path),
     }
+    if _residual(cfg):
+        out["mean"] = build_mean(cfg)
+        load_module(out["mean"], tensors, "mean")
+        out["mean"].eval()
+    return out
 
 
 def write_bundle(parts: Mapping[str, Any], config: CCNetConfig, out: str | Path, *, description: str = "") -> Path:
-    """Write ``parts`` (the four modules named in :data:`PARTS`) and ``config`` to the new file ``out``.
+    """Write ``parts`` (the modules named in :data:`PARTS`; ``mean`` only where the config has it) and ``config``
+    to the new file ``out``.
 
     Never replaces a file: an existing ``out`` raises :class:`~ccnet_zoo.models.errors.CheckpointError`.
     """
@@ -174,6 +202,8 @@ def write_bundle(parts: Mapping[str, Any], config: CCNetConfig, out: str | Path,
         raise CheckpointError(f"{out} exists; choose another file name")
     tensors: dict[str, Any] = {}
     for name, prefix in PARTS.items():
+        if name in OPTIONAL_PARTS and name not in parts:
+            continue
         tensors.update({k: v.detach().to("cpu").contiguous() for k, v in module_tensors(prefix, parts[name]).items()})
     meta = {
         "format": BUNDLE_FORMAT,
@@ -191,17 +221,18 @@ def load_components(
     pretrained: str | Path | None = None,
     ae: str | Path | None = None,
     ldm: str | Path | None = None,
+    mean: str | Path | None = None,
 ) -> dict[str, Any]:
     """Components from a run folder (or its checkpoint JSON), a bundle file, or a registry name."""
     p = Path(source)
     if p.is_dir() or (p.is_file() and p.suffix == ".json"):
-        return load_run(p, pretrained=pretrained, ae=ae, ldm=ldm)
+        return load_run(p, pretrained=pretrained, ae=ae, ldm=ldm, mean=mean)
     if p.is_file():
         return read_bundle(p)
     if p.suffix == ".safetensors":
         raise CheckpointError(f"{source} does not exist (expected a bundle file)")
     if len(p.parts) > 1 or p.suffix:  # reads as a path, not as a name: say what a run folder holds
-        return load_run(p, pretrained=pretrained, ae=ae, ldm=ldm)
+        return load_run(p, pretrained=pretrained, ae=ae, ldm=ldm, mean=mean)
     from ccnet_zoo.weights import Registry
 
     return read_bundle((registry or Registry.load()).path(str(source)))

@@ -3,7 +3,8 @@
 Run folder (``config.out``)::
 
     data/            the phantom (embedded default) unless --data duke --data-root DIR
-    runs/{ae,ldm,controlnet}/   training runs (each with DONE.json once finished)
+    runs/{ae,mean,ldm,controlnet}/   training runs (each with DONE.json once finished; mean only where
+                     ldm.target is residual)
     generated/p<k>/  synthetic phase-k images of the test split, named like the real ones
     metrics/phase<k>-{baseline,ccnet}.json   (+ .rows.npz: the FRD/FID feature rows behind the verdicts)
     table.md table.csv table.json  sample_grid.png kinetics.png
@@ -35,12 +36,13 @@ if TYPE_CHECKING:
     from ccnet_zoo.models.config import CCNetConfig
 
 log = logging.getLogger(__name__)
-STAGES = ("ae", "ldm", "controlnet")
+STAGES = ("ae", "mean", "ldm", "controlnet")
 #: config sections each training stage depends on (a change elsewhere does not retrain it)
 _SECTIONS = {
     "ae": ("image_size", "seed", "stage1", "discriminator", "perceptual"),
-    "ldm": ("image_size", "seed", "stage1", "text", "ldm", "scheduler"),
-    "controlnet": ("image_size", "seed", "stage1", "text", "ldm", "controlnet", "scheduler"),
+    "mean": ("image_size", "seed", "ldm", "mean"),
+    "ldm": ("image_size", "seed", "stage1", "text", "ldm", "scheduler", "mean"),
+    "controlnet": ("image_size", "seed", "stage1", "text", "ldm", "controlnet", "scheduler", "mean"),
 }
 #: training options that change speed, not results
 _SPEED_ONLY = ("num_workers", "preload", "log_every", "checkpoint_every")
@@ -126,7 +128,8 @@ def _model_config(cfg: ReproduceConfig) -> CCNetConfig | None:
 
 def _stage_config(config: CCNetConfig, stage: str) -> dict[str, Any]:
     resolved = config.to_dict()  # the fingerprint holds the plain mapping, as checkpoints do
-    part = {k: resolved.get(k) for k in _SECTIONS[stage]}
+    # a section the config leaves out is left out here too (fingerprints of configs without it stay as they were)
+    part = {k: resolved[k] for k in _SECTIONS[stage] if k in resolved}
     part["train"] = {k: v for k, v in resolved["train"].get(stage, {}).items() if k not in _SPEED_ONLY}
     return part
 
@@ -150,17 +153,32 @@ def _train(
 
     runs = state.claim(cfg.out / "runs")
     upstream = digest(data_fp)
+    residual = resolved.ldm.target == "residual"
+    mean_digest = None
     for stage in STAGES:
+        if stage == "mean" and not residual:
+            continue
         out = runs / stage
         key = f"train/{stage}"
-        fp = {"data": digest(data_fp), "config": _stage_config(resolved, stage), "upstream": upstream, "code": _code()}
-        upstream = digest(fp)
+        # the mean network does not use the autoencoder: it hangs off the data, and the LDM depends on both
+        up = digest(data_fp) if stage == "mean" else upstream
+        fp = {"data": digest(data_fp), "config": _stage_config(resolved, stage), "upstream": up, "code": _code()}
+        if stage == "ldm" and mean_digest is not None:
+            fp["mean"] = mean_digest
+        if stage == "mean":
+            mean_digest = digest(fp)
+        else:
+            upstream = digest(fp)
         if state.is_done(key, fp) and (out / "DONE.json").is_file():
             log.info("train %s: reusing %s", stage, out)
             continue
         resume = _fresh(state, out, key, fp)
         t0 = time.perf_counter()
-        links = {"ae": runs / "ae" if stage != "ae" else None, "ldm": runs / "ldm" if stage == "controlnet" else None}
+        links = {
+            "ae": runs / "ae" if stage not in ("ae", "mean") else None,
+            "ldm": runs / "ldm" if stage == "controlnet" else None,
+            "mean": runs / "mean" if residual and stage in ("ldm", "controlnet") else None,
+        }
         train_stage(
             stage,
             resolved,

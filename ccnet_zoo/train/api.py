@@ -70,6 +70,31 @@ def _workers(rt: Any, preload: bool) -> int:
     return min(2, max(0, (os.cpu_count() or 1) - 1))
 
 
+def _cache_latents(objective: Any, rows: Mapping[str, Any], train_ds: Any, val_ds: Any) -> None:
+    """Encode the targets once (and the sources where the change is diffused, the bases where the residual is)."""
+    both = rows["train"] + rows["validation"]
+    val_paths = {str(r[c]) for r in rows["validation"] for c in ("source", "target")}
+
+    def image(path: str) -> Any:
+        return (val_ds if path in val_paths else train_ds).image(path)
+
+    paths = [str(r["target"]) for r in both]
+    if objective.target == "change":
+        paths += [str(r["source"]) for r in both]
+    objective.cache_posteriors(paths, image)
+    if objective.target == "residual":  # keyed like DiffusionObjective.prepare: one base per pair
+        import torch
+
+        rows_of = {f"base:{r['target']}": r for r in both}
+
+        def base(key: str) -> Any:
+            r = rows_of[key]
+            t = torch.tensor([[float(r["acquisition_time"])]])
+            return objective.bases(image(str(r["source"]))[None], t)[0]
+
+        objective.cache_posteriors(list(rows_of), base)
+
+
 def train_stage(
     stage: str,
     config: str | Path | CCNetConfig | Mapping[str, Any],
@@ -78,6 +103,7 @@ def train_stage(
     *,
     ae: str | Path | None = None,
     ldm: str | Path | None = None,
+    mean: str | Path | None = None,
     pretrained: str | Path | None = None,
     resume: bool = False,
     overwrite: bool = False,
@@ -86,12 +112,13 @@ def train_stage(
     overrides: Mapping[str, Any] | None = None,
     progress: bool = True,
 ) -> Path:
-    """Train ``stage`` (``ae``, ``ldm`` or ``controlnet``); returns the path of the best checkpoint JSON.
+    """Train ``stage`` (``ae``, ``mean``, ``ldm`` or ``controlnet``); returns the path of the best checkpoint JSON.
 
     ``config``: a shipped config's name, a YAML file, or a loaded config (typed, or its plain mapping).
+    ``mean``: the ``mean`` run that ``ldm`` and ``controlnet`` start from where ``ldm.target`` is ``residual``.
     """
-    from ccnet_zoo.models.factory import build_controller, build_denoiser, build_text_encoder
-    from ccnet_zoo.models.loading import load_autoencoder, load_ldm
+    from ccnet_zoo.models.factory import build_controller, build_denoiser, build_mean, build_text_encoder
+    from ccnet_zoo.models.loading import load_autoencoder, load_ldm, load_mean
     from ccnet_zoo.train.data import ImageDataset, load_rows, preload_wanted, prompts_of
     from ccnet_zoo.train.loop import LOG_EVERY, Trainer
     from ccnet_zoo.train.runtime import Runtime, channels_last_wanted, seed_all
@@ -128,24 +155,37 @@ def train_stage(
         "world": rt.world,
         "pretrained": str(Path(pretrained).resolve()) if pretrained else None,
     }
+    residual = cfg.ldm.target == "residual"
+    if stage == "mean" and not residual:
+        target = or_default(cfg.ldm.target, "post")
+        raise ModelError(f"the mean stage belongs to ldm.target 'residual'; this config's target is {target!r}")
     if stage == "ae":
         from ccnet_zoo.train.ae import AutoencoderStage
 
         st = AutoencoderStage(cfg, rt)
         train_ds = ImageDataset(rows["train"], size, preload=preload)
         val_ds = ImageDataset(rows["validation"], size, preload=preload)
+    elif stage == "mean":
+        from ccnet_zoo.data.dataset import PairedDCEDataset
+        from ccnet_zoo.train.mean import MeanStage
+
+        st = MeanStage(cfg, rt, build_mean(cfg))
+        train_ds = PairedDCEDataset(rows["train"], size, augment=True, seed=cfg.seed, preload=preload)
+        val_ds = PairedDCEDataset(rows["validation"], size, augment=False, preload=preload)
     else:
         from ccnet_zoo.data.dataset import PairedDCEDataset
 
         autoencoder = load_autoencoder(cfg, ae, pretrained)
         meta["ae"] = str(Path(ae).resolve()) if ae else None
+        mean_net = load_mean(mean) if residual else None
+        meta["mean"] = str(Path(mean).resolve()) if residual and mean else None
         train_ds = PairedDCEDataset(rows["train"], size, augment=True, seed=cfg.seed, preload=preload)
         val_ds = PairedDCEDataset(rows["validation"], size, augment=False, preload=preload)
         if stage == "ldm":
             from ccnet_zoo.train.ldm import LDMStage
 
             text = build_text_encoder(cfg, prompts_of(rows["train"] + rows["validation"]), pretrained=pretrained)
-            st = LDMStage(cfg, rt, autoencoder, build_denoiser(cfg, pretrained), text)
+            st = LDMStage(cfg, rt, autoencoder, build_denoiser(cfg, pretrained), text, mean_net)
         else:
             from ccnet_zoo.train.controlnet import ControlNetStage
 
@@ -155,15 +195,9 @@ def train_stage(
             meta["ldm"] = str(Path(ldm).resolve())
             controlnet = build_controller(cfg, unet)
             controlnet.init_from(unet)
-            st = ControlNetStage(cfg, rt, autoencoder, unet, text, controlnet)
+            st = ControlNetStage(cfg, rt, autoencoder, unet, text, controlnet, mean_net)
         if preload:  # targets' posteriors once, instead of an encoder pass per step for most of them
-            # (and the sources' where the change z_post - z_pre is diffused)
-            cols = ("target", "source") if st.objective.target == "change" else ("target",)
-            val_paths = {str(r[c]) for r in rows["validation"] for c in cols}
-            st.objective.cache_posteriors(
-                [str(r[c]) for r in rows["train"] + rows["validation"] for c in cols],
-                lambda p: (val_ds if p in val_paths else train_ds).image(p),
-            )
+            _cache_latents(st.objective, rows, train_ds, val_ds)
     trainer = Trainer(
         st,
         train_ds,

@@ -31,6 +31,7 @@ class ControlNetStage(Stage):
         unet: Denoiser,
         text: TextEncoder,
         controlnet: Controller,
+        mean: torch.nn.Module | None = None,
     ) -> None:
         tc = cfg.train["controlnet"]
         self.rt = runtime
@@ -41,7 +42,12 @@ class ControlNetStage(Stage):
             frozen.eval()
         self.text.trainable = False
         self.objective = DiffusionObjective(
-            cfg, runtime.place(autoencoder), self.text, runtime, enhancement_weight=tc.enhancement_weight
+            cfg,
+            runtime.place(autoencoder),
+            self.text,
+            runtime,
+            enhancement_weight=tc.enhancement_weight,
+            mean=runtime.place(mean) if mean is not None else None,
         )
         self.cn_ddp = compile_module(runtime.wrap(self.controlnet), or_default(tc.compile, False))
         self.trainable = {"controlnet": self.controlnet}
@@ -52,6 +58,7 @@ class ControlNetStage(Stage):
         self.scale = float(or_default(tc.conditioning_scale, 1.0))
 
     def _loss(self, batch: Batch, dropout: float) -> torch.Tensor:
+        batch = self.objective.prepare(batch)  # residual: the sources become mean(pre, t)
         z = self.objective.diffused(batch)
         cond = self.rt.to_device(batch["source"])
         acq = self.rt.to_device(batch["acquisition_time"])

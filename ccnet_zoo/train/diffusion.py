@@ -7,6 +7,8 @@ unchanged background. It needs no lesion mask, so it applies to Duke as to the p
 
 ``ldm.target: change`` diffuses the change latents ``(z_post - z_pre) * ldm.change_scale`` instead of ``z_post``
 (the paper), ``z_pre`` the pre-contrast image's posterior mean as at sampling (:meth:`DiffusionObjective.diffused`).
+``ldm.target: residual`` does the same around ``base = mean(pre, t)`` (the frozen ``mean`` stage): each batch's
+source is replaced by its base (:meth:`DiffusionObjective.prepare`), which the ControlNet is then conditioned on.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class DiffusionObjective:
         runtime: Runtime,
         text_forward: torch.nn.Module | None = None,
         enhancement_weight: float | None = None,
+        mean: torch.nn.Module | None = None,
     ) -> None:
         self.ddpm = build_ddpm(cfg.scheduler)
         self.enhancement_weight = float(enhancement_weight or 0.0)
@@ -54,9 +57,26 @@ class DiffusionObjective:
         self.sample_posterior = bool(or_default(cfg.autoencoder.sample_posterior, True))
         self.target = or_default(cfg.ldm.target, "post")
         self.change_scale = float(or_default(cfg.ldm.change_scale, 1.0))
+        if (self.target == "residual") != (mean is not None):
+            raise ModelError("ldm.target 'residual' needs the trained mean network (and only it takes one)")
+        self.mean = mean.requires_grad_(False).eval() if mean is not None else None
         autoencoder.requires_grad_(False)
         autoencoder.eval()
         self.cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}  # image path -> posterior (mu, sigma)
+
+    @torch.no_grad()
+    def bases(self, pre: torch.Tensor, acq_time: torch.Tensor) -> torch.Tensor:
+        """``mean(pre, t)`` clamped to the images' range [-1, 1], as sampling computes it."""
+        assert self.mean is not None
+        return self.mean(self.rt.to_device(pre).float(), self.rt.to_device(acq_time).float()).clamp(-1, 1)
+
+    def prepare(self, batch: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The batch the stage trains on: as given, or with ``residual`` each source replaced by its base (under
+        the key ``base:<target path>``, so cached latents of one pair's base are never another's)."""
+        if self.mean is None:
+            return batch
+        keys = [f"base:{p}" for p in batch["target_path"]] if "target_path" in batch else None
+        return {**batch, "source": self.bases(batch["source"], batch["acquisition_time"]), "source_path": keys}
 
     @torch.no_grad()
     def cache_posteriors(self, paths: Sequence[str], images: Callable[[str], torch.Tensor], batch: int = 32) -> None:
@@ -96,29 +116,16 @@ class DiffusionObjective:
         mu, sigma = torch.stack([m for m, _ in parts]), torch.stack([s for _, s in parts])
         return self.autoencoder.latents_from(mu, sigma, sample).float()
 
-    @torch.no_grad()
-    def source_latents(
-        self,
-        x: torch.Tensor,
-        paths: Sequence[str] | None = None,
-        augmented: Sequence[bool] | torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """Scaled posterior-mean latents of the pre-contrast images ``x`` (what sampling starts from); cached rows
-        that no augmentation changed are read from the cache."""
-        aug = augmented.tolist() if isinstance(augmented, torch.Tensor) else list(augmented or [True] * len(x))
-        if paths is None or not self.cache or any(a or p not in self.cache for p, a in zip(paths, aug, strict=True)):
-            return self.autoencoder.encode(self.rt.to_device(x), sample=False).float()
-        mu, sigma = torch.stack([self.cache[p][0] for p in paths]), torch.stack([self.cache[p][1] for p in paths])
-        return self.autoencoder.latents_from(mu, sigma, False).float()
-
     def diffused(self, batch: Mapping[str, Any]) -> torch.Tensor:
         """The latents the stage learns to generate: the target's (``ldm.target: post``) or the change
-        ``(z_post - z_pre) * change_scale`` (``change``) of the posterior means: a posterior sample would add the
-        encoder's noise, which in the channels the decoder hardly uses is most of the variance."""
-        if self.target != "change":
+        ``(z_post - z_pre) * change_scale`` (``change``; ``residual`` after :meth:`prepare`, z_pre is the base's)
+        of the posterior means: a posterior sample would add the encoder's noise, which in the channels the
+        decoder hardly uses is most of the variance."""
+        if self.target == "post":
             return self.latents(batch["target"], batch.get("target_path"), batch.get("augmented"))
         z = self.latents(batch["target"], batch.get("target_path"), batch.get("augmented"), sample=False)
-        z0 = self.source_latents(batch["source"], batch.get("source_path"), batch.get("augmented"))
+        # the source's posterior mean, as sampling starts from it (cached rows that no augmentation changed)
+        z0 = self.latents(batch["source"], batch.get("source_path"), batch.get("augmented"), sample=False)
         return (z - z0) * self.change_scale
 
     def context(self, prompts: Sequence[str]) -> torch.Tensor:

@@ -23,7 +23,13 @@ class LDMStage(Stage):
     name = "ldm"
 
     def __init__(
-        self, cfg: CCNetConfig, runtime: Runtime, autoencoder: Autoencoder, unet: Denoiser, text: TextEncoder
+        self,
+        cfg: CCNetConfig,
+        runtime: Runtime,
+        autoencoder: Autoencoder,
+        unet: Denoiser,
+        text: TextEncoder,
+        mean: torch.nn.Module | None = None,
     ) -> None:
         tc = cfg.train["ldm"]
         self.rt = runtime
@@ -38,7 +44,13 @@ class LDMStage(Stage):
             self.text.eval()
         text_forward = runtime.wrap(self.text) if text.trainable else self.text
         self.objective = DiffusionObjective(
-            cfg, runtime.place(autoencoder), self.text, runtime, text_forward, tc.enhancement_weight
+            cfg,
+            runtime.place(autoencoder),
+            self.text,
+            runtime,
+            text_forward,
+            tc.enhancement_weight,
+            runtime.place(mean) if mean is not None else None,
         )
         opt = adamw(params, tc.lr, or_default(tc.weight_decay, 0.01), runtime.device)
         self.steppers = {"unet": Stepper(opt, tc.clip_grad_value, runtime.scale_loss)}
@@ -46,6 +58,7 @@ class LDMStage(Stage):
         self.text_dropout = float(or_default(tc.text_dropout, 0.1))
 
     def _loss(self, batch: Batch, dropout: float) -> torch.Tensor:
+        batch = self.objective.prepare(batch)  # residual: the sources become mean(pre, t)
         z = self.objective.diffused(batch)
         acq = self.rt.to_device(batch["acquisition_time"])
         prompts = drop_prompts(list(batch["report"]), dropout)

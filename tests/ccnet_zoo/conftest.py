@@ -36,15 +36,25 @@ def zoo_phantom(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def trained_runs(zoo_phantom: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """AE, LDM and ControlNet runs of ``tiny32()`` trained for one epoch each."""
+    """AE, mean, LDM and ControlNet runs of ``tiny32()`` trained for one epoch each."""
     from ccnet_zoo.train.api import train_stage
 
     root = Path(tmp_path_factory.mktemp("runs"))
     cfg = tiny32()
-    runs = {s: root / s for s in ("ae", "ldm", "controlnet")}
+    runs = {s: root / s for s in ("ae", "mean", "ldm", "controlnet")}
     train_stage("ae", cfg, zoo_phantom, runs["ae"], progress=False)
-    train_stage("ldm", cfg, zoo_phantom, runs["ldm"], ae=runs["ae"], progress=False)
-    train_stage("controlnet", cfg, zoo_phantom, runs["controlnet"], ae=runs["ae"], ldm=runs["ldm"], progress=False)
+    train_stage("mean", cfg, zoo_phantom, runs["mean"], progress=False)
+    train_stage("ldm", cfg, zoo_phantom, runs["ldm"], ae=runs["ae"], mean=runs["mean"], progress=False)
+    train_stage(
+        "controlnet",
+        cfg,
+        zoo_phantom,
+        runs["controlnet"],
+        ae=runs["ae"],
+        ldm=runs["ldm"],
+        mean=runs["mean"],
+        progress=False,
+    )
     return runs
 
 

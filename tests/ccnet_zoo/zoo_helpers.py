@@ -11,7 +11,7 @@ def tiny32(**train: Any) -> dict[str, Any]:
 
     base = {
         "image_size": 32,
-        "train": {s: {"epochs": 1, "batch_size": 4} for s in ("ae", "ldm", "controlnet")},
+        "train": {s: {"epochs": 1, "batch_size": 4} for s in ("ae", "mean", "ldm", "controlnet")},
         "sample": {"steps": 4, "batch_size": 8},
     }
     return deep_merge(load_config("tiny", base), {"train": train})

@@ -27,7 +27,8 @@ def test_train_with_overrides_then_generate_and_measure(
     cfg.write_text(yaml.safe_dump(tiny32()))
     runner = CliRunner()
     args = ["ldm", "--config", str(cfg), "--data", str(zoo_phantom), "--out", str(tmp_path / "l")]
-    res = runner.invoke(train, [*args, "--ae", str(trained_runs["ae"]), "--epochs", "2", "--lr", "0.002", "--quiet"])
+    links = ["--ae", str(trained_runs["ae"]), "--mean", str(trained_runs["mean"])]
+    res = runner.invoke(train, [*args, *links, "--epochs", "2", "--lr", "0.002", "--quiet"])
     assert res.exit_code == 0, res.output
     assert "best checkpoint" in res.output
     written = yaml.safe_load((tmp_path / "l" / "config.yaml").read_text())

@@ -163,7 +163,7 @@ def test_round_trip_keeps_explicit_null_and_changed_values() -> None:
         ({"autoencoder": {"scale_factor": "big"}}, r"'autoencoder\.scale_factor' must be"),
         ({"sample": {"stepz": 3}}, r"unknown key 'sample\.stepz'; allowed: batch_size, conditioning_scale"),
         ({"train": {"ae": {"epoch": 3}}}, r"unknown key 'train\.ae\.epoch'"),
-        ({"train": {"vae": {"epochs": 3}}}, r"unknown key 'train\.vae'; allowed: ae, ldm, controlnet"),
+        ({"train": {"vae": {"epochs": 3}}}, r"unknown key 'train\.vae'; allowed: ae, mean, ldm, controlnet"),
         ({"stage2": {"kind": "monai"}}, r"unknown key 'stage2'"),
         ({"base": "tiny"}, r"unknown key 'base'"),
         ({"sample": 3}, r"'sample' is a section"),

@@ -78,6 +78,9 @@ def test_strength_starts_from_the_pre_contrast_latents(pipe: CCNetPipeline) -> N
     assert torch.equal(partial, pipe(pre, acq, seed=1, strength=0.25))
     if pipe.config.ldm.target == "change":  # the last step starts next to "no change": near the input itself
         near = pre
+    elif pipe.config.ldm.target == "residual":  # next to "no residual": near the conditional mean
+        with torch.no_grad():
+            near = pipe.mean(pre, acq).clamp(-1, 1)
     else:  # the last step starts next to the pre-contrast latents: near their reconstruction
         near = pipe.autoencoder.decode(pipe.autoencoder.encode(pre, sample=False)).clamp(-1, 1)
     assert (partial - near).abs().mean() < 0.5 * (full - near).abs().mean()

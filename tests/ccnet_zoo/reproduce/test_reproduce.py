@@ -11,7 +11,10 @@ from click.testing import CliRunner
 
 from ccnet_zoo.cli import main
 
-EPOCHS = ["--set", "train.ae.epochs=1", "--set", "train.ldm.epochs=1", "--set", "train.controlnet.epochs=1"]
+EPOCHS = [
+    *("--set", "train.ae.epochs=1", "--set", "train.mean.epochs=1"),
+    *("--set", "train.ldm.epochs=1", "--set", "train.controlnet.epochs=1"),
+]
 ARGS = ["reproduce", "--table", "1", "--patients", "8", "--slices", "2", "--size", "64", "--steps", "2", *EPOCHS, "-q"]
 
 

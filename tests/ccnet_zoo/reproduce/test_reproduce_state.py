@@ -11,7 +11,10 @@ from click.testing import CliRunner
 
 from ccnet_zoo.cli import main
 
-EPOCHS = ["--set", "train.ae.epochs=1", "--set", "train.ldm.epochs=1", "--set", "train.controlnet.epochs=1"]
+EPOCHS = [
+    *("--set", "train.ae.epochs=1", "--set", "train.mean.epochs=1"),
+    *("--set", "train.ldm.epochs=1", "--set", "train.controlnet.epochs=1"),
+]
 BASE = [
     "reproduce",
     "--table",
@@ -124,6 +127,7 @@ def test_rerun_with_other_epochs_retrains_that_stage_only(run32: Path, tmp_path:
     assert r.exit_code == 0, r.output
     after = _mtimes(out)
     assert after["runs/ae/DONE.json"] == before["runs/ae/DONE.json"]
+    assert after["runs/mean/DONE.json"] == before["runs/mean/DONE.json"]
     assert after["runs/ldm/DONE.json"] == before["runs/ldm/DONE.json"]
     assert after["runs/controlnet/DONE.json"] != before["runs/controlnet/DONE.json"]
     assert after["generated/generated.tsv"] != before["generated/generated.tsv"]
@@ -225,3 +229,45 @@ def test_ownership_record_confines_paths(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert RunState(tmp_path / "run").owned == {"ok.txt"}  # a crafted record cannot grant other paths
+
+
+def test_mean_stage_hangs_off_the_data_and_the_ldm_off_both(tmp_path: Path, monkeypatch) -> None:
+    """``ldm.target: residual``: the mean stage trains without the autoencoder (a new AE config does not retrain
+    it), the LDM and ControlNet get the AE and mean runs, and a new mean config retrains everything after it
+    but not the AE. A config without the residual target trains no mean stage. (Training is recorded, not run.)"""
+    from ccnet_zoo.models.config import load_config
+    from ccnet_zoo.reproduce import run as run_module
+    from ccnet_zoo.reproduce.config import ReproduceConfig
+    from ccnet_zoo.reproduce.state import RunState
+    from ccnet_zoo.train import api
+
+    calls: list[tuple[str, dict]] = []
+
+    def fake(stage, cfg, data, out, **kw):
+        calls.append((stage, {k: kw.get(k) for k in ("ae", "ldm", "mean")}))
+        Path(out).mkdir(parents=True, exist_ok=True)
+
+    monkeypatch.setattr(api, "train_stage", fake)
+    out = tmp_path / "run"
+    out.mkdir()
+    cfg = ReproduceConfig(out=out)
+    data_fp = {"kind": "phantom", "seed": 0}
+
+    def train(overrides: dict) -> list[str]:
+        calls.clear()
+        state = RunState(out)
+        run_module._train(cfg, state, tmp_path, data_fp, False, load_config("tiny", overrides, typed=True))
+        return [stage for stage, _ in calls]
+
+    runs = out / "runs"
+    assert train({}) == ["ae", "mean", "ldm", "controlnet"]
+    links = dict(calls)
+    assert links["mean"] == {"ae": None, "ldm": None, "mean": None}
+    assert links["ldm"] == {"ae": runs / "ae", "ldm": None, "mean": runs / "mean"}
+    assert links["controlnet"] == {"ae": runs / "ae", "ldm": runs / "ldm", "mean": runs / "mean"}
+    assert train({}) == []  # nothing changed: every stage reused
+    assert train({"train": {"ae": {"epochs": 2}}}) == ["ae", "ldm", "controlnet"]  # the mean is kept
+    assert train({"train": {"ae": {"epochs": 2}, "mean": {"epochs": 3}}}) == ["mean", "ldm", "controlnet"]
+    paper_like = {"ldm": {"target": "change"}, "train": {"ae": {"epochs": 2}, "mean": {"epochs": 3}}}
+    assert train(paper_like) == ["ldm", "controlnet"]  # no mean stage; the AE as before
+    assert all(kw["mean"] is None for _, kw in calls)

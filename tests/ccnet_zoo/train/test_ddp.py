@@ -31,11 +31,11 @@ def _torchrun(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.parametrize("stage", ["ae", "ldm"])
+@pytest.mark.parametrize("stage", ["ae", "mean", "ldm"])
 def test_two_gloo_processes(stage: str, zoo_phantom: Path, trained_runs: dict[str, Path], tmp_path: Path) -> None:
     cfg = tiny32(ae={"adv_start_epoch": 0})
     (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(cfg))
-    extra = ["--ae", str(trained_runs["ae"])] if stage == "ldm" else []
+    extra = ["--ae", str(trained_runs["ae"]), "--mean", str(trained_runs["mean"])] if stage == "ldm" else []
     out = tmp_path / "run"
     proc = _torchrun(
         [stage, "--config", str(tmp_path / "cfg.yaml"), "--data", str(zoo_phantom), "--out", str(out), *extra], tmp_path

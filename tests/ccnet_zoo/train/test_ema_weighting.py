@@ -68,12 +68,11 @@ def test_checkpoint_round_trip_and_errors() -> None:
 
 
 def _objective(weight: float | None) -> DiffusionObjective:
-    from ccnet_zoo.models.factory import build_autoencoder, build_text_encoder
+    from ccnet_zoo.models.factory import build_autoencoder, build_mean, build_text_encoder
 
-    cfg = load_config("tiny", typed=True)
-    return DiffusionObjective(
-        cfg, build_autoencoder(cfg), build_text_encoder(cfg, [""]), Runtime(torch.device("cpu")), None, weight
-    )
+    cfg = load_config("tiny", typed=True)  # residual: the objective takes the mean network
+    text, rt = build_text_encoder(cfg, [""]), Runtime(torch.device("cpu"))
+    return DiffusionObjective(cfg, build_autoencoder(cfg), text, rt, None, weight, build_mean(cfg))
 
 
 def test_enhancement_weights_follow_the_change() -> None:

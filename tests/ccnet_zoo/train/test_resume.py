@@ -34,13 +34,13 @@ def _interrupt_at(monkeypatch: pytest.MonkeyPatch, epoch: int, step: int) -> Non
         monkeypatch.setattr(cls, "train_step", boom)
 
 
-@pytest.mark.parametrize("stage", ["ae", "ldm"])
+@pytest.mark.parametrize("stage", ["ae", "mean", "ldm"])
 def test_resume_equals_uninterrupted(
     stage: str, zoo_phantom: Path, trained_runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     every = {"epochs": 2, "checkpoint_every": 1}  # a checkpoint per epoch, so the cut run has one to resume
-    cfg = tiny32(ae={**every, "adv_start_epoch": 1}, ldm=every)
-    extra = {"ae": trained_runs["ae"]} if stage == "ldm" else {}
+    cfg = tiny32(ae={**every, "adv_start_epoch": 1}, ldm=every, mean=every)
+    extra = {"ae": trained_runs["ae"], "mean": trained_runs["mean"]} if stage == "ldm" else {}
     train_stage(stage, cfg, zoo_phantom, tmp_path / "full", progress=False, **extra)
     with monkeypatch.context() as m:
         _interrupt_at(m, epoch=1, step=3)

@@ -1,4 +1,4 @@
-"""The three stages train on the phantom and leave checkpoints, loss logs and curves in their run folders."""
+"""The stages train on the phantom and leave checkpoints, loss logs and curves in their run folders."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from ccnet_zoo.pipeline.loading import load_run
 from ccnet_zoo.train.api import train_stage
 
 
-@pytest.mark.parametrize("stage", ["ae", "ldm", "controlnet"])
+@pytest.mark.parametrize("stage", ["ae", "mean", "ldm", "controlnet"])
 def test_run_folder(trained_runs: dict[str, Path], stage: str) -> None:
     run = trained_runs[stage]
     rows = read_csv(run / "losses.csv")
@@ -45,6 +45,7 @@ def test_controlnet_keeps_the_unet_frozen(trained_runs: dict[str, Path]) -> None
         assert torch.equal(a, b), name
     meta = parts["meta"]
     assert Path(meta["ldm"]) == trained_runs["ldm"].resolve() and Path(meta["ae"]) == trained_runs["ae"].resolve()
+    assert Path(meta["mean"]) == trained_runs["mean"].resolve()
 
 
 def test_ldm_text_encoder_vocabulary_comes_from_the_prompts(trained_runs: dict[str, Path]) -> None:
@@ -57,7 +58,9 @@ def test_trainable_text_encoder_is_trained(zoo_phantom: Path, trained_runs: dict
     cfg = tiny32()
     cfg["text"]["trainable"] = True
     cfg["text"]["source"] = 1
-    train_stage("ldm", cfg, zoo_phantom, tmp_path / "ldm", ae=trained_runs["ae"], progress=False)
+    train_stage(
+        "ldm", cfg, zoo_phantom, tmp_path / "ldm", ae=trained_runs["ae"], mean=trained_runs["mean"], progress=False
+    )
     _, _text, meta = load_ldm(tmp_path / "ldm")
     assert meta["text"]["trainable"] and "scanner" in meta["text"]["vocab"]  # text1 names the scanner
     last, _ = load_checkpoint(tmp_path / "ldm" / "checkpoints" / "last.json", verify=True)
@@ -67,10 +70,15 @@ def test_trainable_text_encoder_is_trained(zoo_phantom: Path, trained_runs: dict
 def test_guards(zoo_phantom: Path, trained_runs: dict[str, Path], tmp_path: Path) -> None:
     with pytest.raises(ModelError, match=r"--resume.*--overwrite"):
         train_stage("ae", tiny32(), zoo_phantom, trained_runs["ae"], progress=False)
+    mean = trained_runs["mean"]
     with pytest.raises(ModelError, match="--ae"):
-        train_stage("ldm", tiny32(), zoo_phantom, tmp_path / "x", progress=False)
+        train_stage("ldm", tiny32(), zoo_phantom, tmp_path / "x", mean=mean, progress=False)
+    with pytest.raises(ModelError, match="--mean"):
+        train_stage("ldm", tiny32(), zoo_phantom, tmp_path / "x", ae=trained_runs["ae"], progress=False)
+    with pytest.raises(ModelError, match="'ae' checkpoint; expected the 'mean'"):
+        train_stage("ldm", tiny32(), zoo_phantom, tmp_path / "x", ae=trained_runs["ae"], mean=trained_runs["ae"])
     with pytest.raises(ModelError, match="--ldm"):
-        train_stage("controlnet", tiny32(), zoo_phantom, tmp_path / "y", ae=trained_runs["ae"], progress=False)
+        train_stage("controlnet", tiny32(), zoo_phantom, tmp_path / "y", ae=trained_runs["ae"], mean=mean)
     with pytest.raises(ModelError, match="'controlnet' checkpoint; expected the 'ldm'"):
         train_stage(
             "controlnet",
@@ -79,11 +87,18 @@ def test_guards(zoo_phantom: Path, trained_runs: dict[str, Path], tmp_path: Path
             tmp_path / "z",
             ae=trained_runs["ae"],
             ldm=trained_runs["controlnet"],
+            mean=mean,
             progress=False,
         )
     with pytest.raises(ModelError, match="cannot fill one batch"):
         train_stage(
-            "ldm", tiny32(ldm={"batch_size": 500}), zoo_phantom, tmp_path / "w", ae=trained_runs["ae"], progress=False
+            "ldm",
+            tiny32(ldm={"batch_size": 500}),
+            zoo_phantom,
+            tmp_path / "w",
+            ae=trained_runs["ae"],
+            mean=mean,
+            progress=False,
         )
     with pytest.raises(ModelError, match="neither a dataset"):
         train_stage("ae", tiny32(), tmp_path, tmp_path / "v", progress=False)

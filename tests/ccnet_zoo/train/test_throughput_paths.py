@@ -116,6 +116,7 @@ def test_channels_last_training_on_the_cpu(zoo_phantom: Path, tmp_path: Path) ->
         tmp_path / "ldm",
         progress=False,
         ae=_ae(zoo_phantom, tmp_path),
+        mean=_mean(zoo_phantom, tmp_path),
     )
     rows = read_csv(tmp_path / "ldm" / "losses.csv")
     assert float(rows[0]["train_loss"]) > 0
@@ -124,6 +125,11 @@ def test_channels_last_training_on_the_cpu(zoo_phantom: Path, tmp_path: Path) ->
 def _ae(zoo_phantom: Path, tmp_path: Path) -> Path:
     train_stage("ae", tiny32(), zoo_phantom, tmp_path / "ae", progress=False)
     return tmp_path / "ae"
+
+
+def _mean(zoo_phantom: Path, tmp_path: Path) -> Path:
+    train_stage("mean", tiny32(), zoo_phantom, tmp_path / "mean", progress=False)
+    return tmp_path / "mean"
 
 
 def test_fused_adamw_and_its_fallback(monkeypatch, caplog) -> None:
@@ -193,7 +199,7 @@ def test_batches_are_pinned_for_a_gpu(zoo_phantom: Path) -> None:
 def test_cached_posteriors_give_the_latents_of_the_encoder(zoo_phantom: Path) -> None:
     from ccnet_zoo.data.dataset import PairedDCEDataset
     from ccnet_zoo.models.config import CCNetConfig
-    from ccnet_zoo.models.factory import build_autoencoder
+    from ccnet_zoo.models.factory import build_autoencoder, build_mean
     from ccnet_zoo.train.data import load_rows
     from ccnet_zoo.train.diffusion import DiffusionObjective
 
@@ -203,7 +209,8 @@ def test_cached_posteriors_give_the_latents_of_the_encoder(zoo_phantom: Path) ->
     for i in range(len(rows)):  # the flag says whether the target is still the image as loaded
         item = ds[i]
         assert torch.equal(item["target"], ds.image(item["target_path"])) != item["augmented"]
-    obj = DiffusionObjective(cfg, build_autoencoder(cfg), None, Runtime(torch.device("cpu")))  # type: ignore[arg-type]
+    rt = Runtime(torch.device("cpu"))
+    obj = DiffusionObjective(cfg, build_autoencoder(cfg), None, rt, mean=build_mean(cfg))  # type: ignore[arg-type]
     calls: list[int] = []
     real = obj.autoencoder.posterior
     obj.autoencoder.posterior = lambda x: (calls.append(len(x)), real(x))[1]  # type: ignore[method-assign]

@@ -72,10 +72,10 @@ def test_guidance_and_conditioning_scale(pipe: CCNetPipeline, monkeypatch: pytes
 
 def test_strength_starts_from_the_pre_contrast_latents(pipe: CCNetPipeline) -> None:
     pre, acq = _inputs(2)
-    full = pipe(pre, acq, seed=1)
-    assert torch.equal(pipe(pre, acq, seed=1, strength=1.0), full)  # 1 = from pure noise (the paper)
+    full = pipe(pre, acq, seed=1, strength=1.0)  # 1 = from pure noise (the paper)
     partial = pipe(pre, acq, seed=1, strength=0.25)  # 1 of the 4 steps, from the pre-contrast latents
     assert torch.equal(partial, pipe(pre, acq, seed=1, strength=0.25))
+    assert torch.equal(pipe(pre, acq, seed=1), pipe(pre, acq, seed=1, strength=pipe.config.sample.strength or 1.0))
     if pipe.config.ldm.target == "change":  # the last step starts next to "no change": near the input itself
         near = pre
     elif pipe.config.ldm.target == "residual":  # next to "no residual": near the conditional mean
@@ -90,15 +90,17 @@ def test_strength_starts_from_the_pre_contrast_latents(pipe: CCNetPipeline) -> N
 
 
 def test_eta_adds_per_item_noise_independent_of_the_batching(pipe: CCNetPipeline) -> None:
-    pre, acq = _inputs()
-    plain = pipe(pre, acq, seed=1, eta=0.0)  # 0: deterministic DDIM (the paper)
-    noisy = pipe(pre, acq, seed=1, eta=1.0)
-    assert not torch.allclose(noisy, plain) and torch.equal(noisy, pipe(pre, acq, seed=1, eta=1.0))
-    assert pipe.config.sample.eta == 1.0 and torch.equal(pipe(pre, acq, seed=1), noisy)  # tiny's default
-    single = torch.cat([pipe(pre[i : i + 1], acq[i : i + 1], seed=1, keys=[i], eta=1.0) for i in range(3)])
+    pre, acq = _inputs()  # all steps (strength 1): with tiny's 0.25 of 4 steps, one step has no eta noise
+    plain = pipe(pre, acq, seed=1, strength=1.0, eta=0.0)  # 0: deterministic DDIM (the paper)
+    noisy = pipe(pre, acq, seed=1, strength=1.0, eta=1.0)
+    assert not torch.allclose(noisy, plain) and torch.equal(noisy, pipe(pre, acq, seed=1, strength=1.0, eta=1.0))
+    assert pipe.config.sample.eta == 1.0 and torch.equal(pipe(pre, acq, seed=1, strength=1.0), noisy)  # tiny's eta
+    single = torch.cat(
+        [pipe(pre[i : i + 1], acq[i : i + 1], seed=1, keys=[i], strength=1.0, eta=1.0) for i in range(3)]
+    )
     assert torch.allclose(noisy, single, atol=1e-4)
     with pytest.raises(ModelError, match="eta"):
-        pipe(pre, acq, seed=1, eta=-0.5)
+        pipe(pre, acq, seed=1, strength=1.0, eta=-0.5)
 
 
 def test_ddim_step_with_eta_is_monais() -> None:

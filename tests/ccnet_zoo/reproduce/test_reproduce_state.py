@@ -72,7 +72,7 @@ def test_size_32_end_to_end_with_a_64_px_model(run32: Path) -> None:
 
 def test_table_json_records_the_fingerprint_of_every_stage(run32: Path) -> None:
     fps = json.loads((run32 / "table.json").read_text(encoding="utf-8"))["fingerprints"]
-    assert set(fps) == {"data", "train/ae", "train/ldm", "train/controlnet", "generate", "metrics"}
+    assert set(fps) == {"data", "train/ae", "train/mean", "train/ldm", "train/controlnet", "generate", "metrics"}
     assert fps["data"]["size"] == 32 and fps["data"]["patients"] == 8 and fps["data"]["code"]
     assert fps["train/ae"]["config"]["train"]["epochs"] == 1 and fps["train/ae"]["config"]["seed"] == 42
     assert fps["generate"]["steps"] == 2 and fps["generate"]["seed"] == 0
@@ -103,14 +103,14 @@ def test_rerun_with_other_sample_settings_samples_with_them(run32: Path, tmp_pat
     shutil.copytree(run32, out)
     before = _mtimes(out)
     images = {p.relative_to(out): p.read_bytes() for p in sorted((out / "generated").glob("p*/*.png"))}
-    r = _invoke(out, "--size", "32", "--set", "sample.eta=0.0")  # tiny samples with eta 1
+    r = _invoke(out, "--size", "32", "--set", "sample.strength=1.0")  # tiny samples from strength 0.25
     assert r.exit_code == 0, r.output
     after = _mtimes(out)
     assert all(after[k] == before[k] for k in before if k.startswith("runs/"))  # training kept
     again = {p.relative_to(out): p.read_bytes() for p in sorted((out / "generated").glob("p*/*.png"))}
     assert again.keys() == images.keys() and any(again[k] != images[k] for k in images)
     table = json.loads((out / "table.json").read_text(encoding="utf-8"))
-    assert table["fingerprints"]["generate"]["sample"]["eta"] == 0.0
+    assert table["fingerprints"]["generate"]["sample"]["strength"] == 1.0
 
 
 @pytest.mark.slow

@@ -495,6 +495,8 @@ def validate_config(cfg: Config, where: str = "config") -> None:
         raise ConfigError(f"{where}: 'ldm.target: residual' needs the 'mean' section (the conditional-mean network)")
     if "mean" in cfg and cfg["ldm"]["kind"] != "monai":
         raise ConfigError(f"{where}: the 'mean' section needs the MONAI networks (ldm.kind 'monai')")
+    if "mean" in cfg and cfg["image_size"] < 32:  # BasicUNet pools 4 times; its norms need 2x2 at the bottom
+        raise ConfigError(f"{where}: the 'mean' network needs image_size >= 32, got {cfg['image_size']}")
     change_scale = cfg["ldm"].get("change_scale")
     if change_scale is not None and not change_scale > 0:
         raise ConfigError(f"{where}: 'ldm.change_scale' must be > 0, got {change_scale}")

@@ -8,8 +8,8 @@ lesion variation): a mean/residual split as in CorrDiff (Mardani et al., 2025, C
 
 >>> import torch
 >>> net = MeanNet({"features": [8, 8, 8, 8, 8, 8]}, acq_time_scale=1e-3)
->>> net(torch.zeros(2, 1, 16, 16), torch.tensor([[0.0], [207.0]])).shape
-torch.Size([2, 1, 16, 16])
+>>> net(torch.zeros(2, 1, 32, 32), torch.tensor([[0.0], [207.0]])).shape  # four 2x poolings: 32 px and up
+torch.Size([2, 1, 32, 32])
 """
 
 from __future__ import annotations

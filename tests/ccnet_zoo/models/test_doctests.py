@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("name", ["acq_time", "checkpoint", "config", "factory", "schedulers", "text"])
+@pytest.mark.parametrize("name", ["acq_time", "checkpoint", "config", "factory", "mean", "schedulers", "text"])
 def test_docstring_examples(name: str) -> None:
     module = importlib.import_module(f"ccnet_zoo.models.{name}")
     result = doctest.testmod(module)

@@ -44,6 +44,8 @@ def test_config_needs_the_mean_section_and_checks_it() -> None:
         CCNetConfig.from_dict(deep_merge(cfg, {"mean": {"params": {"in_channels": 3}}}))
     with pytest.raises(ConfigError, match=r"'mean\.acq_time_scale' is required"):
         CCNetConfig.from_dict(deep_merge(cfg, {"mean": {"acq_time_scale": None}}) | {"mean": {"params": {}}})
+    with pytest.raises(ConfigError, match=r"'mean' network needs image_size >= 32, got 16"):
+        CCNetConfig.from_dict(cfg | {"image_size": 16})
     # a config without the optional section reads and writes as before: no 'mean' key appears
     change = load_config("tiny") | {"ldm": {**load_config("tiny")["ldm"], "target": "change"}}
     change.pop("mean")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from zoo_helpers import tiny32
+from zoo_helpers import tiny32, train_stages
 
 #: Fixtures that train or run something for many seconds: a test that uses one is in the slow lane.
 SLOW_FIXTURES = {"trained_runs", "run32", "table_run"}  # run32: a reduced reproduce run (test_reproduce_state.py)
@@ -37,25 +37,7 @@ def zoo_phantom(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def trained_runs(zoo_phantom: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """AE, mean, LDM and ControlNet runs of ``tiny32()`` trained for one epoch each."""
-    from ccnet_zoo.train.api import train_stage
-
-    root = Path(tmp_path_factory.mktemp("runs"))
-    cfg = tiny32()
-    runs = {s: root / s for s in ("ae", "mean", "ldm", "controlnet")}
-    train_stage("ae", cfg, zoo_phantom, runs["ae"], progress=False)
-    train_stage("mean", cfg, zoo_phantom, runs["mean"], progress=False)
-    train_stage("ldm", cfg, zoo_phantom, runs["ldm"], ae=runs["ae"], mean=runs["mean"], progress=False)
-    train_stage(
-        "controlnet",
-        cfg,
-        zoo_phantom,
-        runs["controlnet"],
-        ae=runs["ae"],
-        ldm=runs["ldm"],
-        mean=runs["mean"],
-        progress=False,
-    )
-    return runs
+    return train_stages(tiny32(), zoo_phantom, Path(tmp_path_factory.mktemp("runs")))
 
 
 @pytest.fixture(scope="session")

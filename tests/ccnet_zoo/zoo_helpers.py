@@ -17,6 +17,26 @@ def tiny32(**train: Any) -> dict[str, Any]:
     return deep_merge(load_config("tiny", base), {"train": train})
 
 
+def train_stages(cfg: Any, data: Any, root: Any, ae: Any = None) -> dict[str, Any]:
+    """Train the stages of ``cfg`` one after the other into ``root/<stage>`` (the AE too unless ``ae`` is a run),
+    each linked to the runs before it; returns stage -> run folder."""
+    from pathlib import Path
+
+    from ccnet_zoo.models.config import as_config
+    from ccnet_zoo.train.api import train_stage
+
+    root = Path(root)
+    residual = as_config(cfg).ldm.target == "residual"
+    stages = [s for s in ("ae", "mean", "ldm", "controlnet") if (s != "ae" or ae is None) and (s != "mean" or residual)]
+    runs = {s: root / s for s in stages} | ({"ae": Path(ae)} if ae is not None else {})
+    mean = runs.get("mean")
+    links = {"ae": {}, "mean": {}, "ldm": {"ae": runs["ae"], "mean": mean}}
+    links["controlnet"] = {**links["ldm"], "ldm": runs["ldm"]}
+    for stage in stages:
+        train_stage(stage, cfg, data, runs[stage], progress=False, **links[stage])
+    return runs
+
+
 def read_csv(path: Any) -> list[dict[str, str]]:
     """Rows of a comma-separated file (``losses.csv``)."""
     import csv

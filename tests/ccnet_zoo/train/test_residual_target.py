@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from zoo_helpers import tiny32
+from zoo_helpers import tiny32, train_stages
 
 from ccnet_zoo.models.config import CCNetConfig, deep_merge, load_config
 from ccnet_zoo.models.errors import CheckpointError, ConfigError, ModelError
@@ -110,21 +110,9 @@ def test_residual_target_trains_and_samples(
     from ccnet_zoo.train.api import train_stage
 
     cfg = residual32()
-    runs = {s: tmp_path / s for s in ("mean", "ldm", "controlnet")}
-    train_stage("mean", cfg, zoo_phantom, runs["mean"], progress=False)
     with pytest.raises(CheckpointError, match="pass --mean RUN"):
         train_stage("ldm", cfg, zoo_phantom, tmp_path / "x", ae=trained_runs["ae"], progress=False)
-    train_stage("ldm", cfg, zoo_phantom, runs["ldm"], ae=trained_runs["ae"], mean=runs["mean"], progress=False)
-    train_stage(
-        "controlnet",
-        cfg,
-        zoo_phantom,
-        runs["controlnet"],
-        ae=trained_runs["ae"],
-        ldm=runs["ldm"],
-        mean=runs["mean"],
-        progress=False,
-    )
+    runs = train_stages(cfg, zoo_phantom, tmp_path, ae=trained_runs["ae"])
     pipe = CCNetPipeline.from_pretrained(runs["controlnet"])
     assert pipe.config.ldm.target == "residual" and pipe.mean is not None
     g = torch.Generator().manual_seed(0)

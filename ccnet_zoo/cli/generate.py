@@ -24,8 +24,8 @@ def check_sample_overrides(overrides: dict[str, Any]) -> None:
 
     if set(overrides) - {"sample"}:
         raise ConfigError(
-            "generate --set may only change sample.* (steps, guidance_scale, conditioning_scale, "
-            "batch_size); the networks are fixed by the trained weights"
+            "generate --set may only change sample.* (steps, guidance_scale, conditioning_scale, strength, eta, "
+            "acquisition_noise, batch_size); the networks are fixed by the trained weights"
         )
     check_overrides(overrides, "--set")
 

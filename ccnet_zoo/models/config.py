@@ -92,10 +92,13 @@ class MeanConfig:
     """Section ``mean`` (optional; needed by ``ldm.target: residual``): the regression of E[post | pre, t].
 
     ``params`` go to MONAI's ``BasicUNet`` (``features`` ...); ``acq_time_scale`` scales seconds for its input.
+    ``noise`` (optional, BasicUNet params too): a second network estimating the acquisition noise's standard
+    deviation per pixel, drawn afresh at sampling (:class:`ccnet_zoo.models.mean.MeanNet`).
     """
 
     acq_time_scale: float
     params: dict[str, Any] | None = None
+    noise: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,8 @@ class SampleConfig:
     strength: float | None = None
     # >= 0: DDIM's noise per step (0 or absent: deterministic DDIM, the paper; 1: the DDPM posterior's variance)
     eta: float | None = None
+    # with a mean network's noise head (mean.noise): add acquisition noise at its level (absent: true)
+    acquisition_noise: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -541,13 +546,14 @@ def _check_params(cfg: Config, where: str) -> None:
     light_monai()
     from monai.networks.nets import AutoencoderKL, BasicUNet, ControlNet, DiffusionModelUNet, PatchDiscriminator
 
-    mean = (cfg.get("mean") or {}).get("params") or {}
-    bad = sorted(set(mean) - (set(inspect.signature(BasicUNet.__init__).parameters) - {"self"}))
-    if bad:
-        raise ConfigError(f"{where}: 'mean.params' has unknown argument(s) {', '.join(bad)} of BasicUNet")
-    clash = sorted(set(mean) & {"spatial_dims", "in_channels", "out_channels"})
-    if clash:
-        raise ConfigError(f"{where}: 'mean.params.{clash[0]}' is set by CC-Net itself; remove it")
+    for key in ("params", "noise"):
+        mean = (cfg.get("mean") or {}).get(key) or {}
+        bad = sorted(set(mean) - (set(inspect.signature(BasicUNet.__init__).parameters) - {"self"}))
+        if bad:
+            raise ConfigError(f"{where}: 'mean.{key}' has unknown argument(s) {', '.join(bad)} of BasicUNet")
+        clash = sorted(set(mean) & {"spatial_dims", "in_channels", "out_channels"})
+        if clash:
+            raise ConfigError(f"{where}: 'mean.{key}.{clash[0]}' is set by CC-Net itself; remove it")
     managed = {"spatial_dims", "with_conditioning", "num_class_embeds", "cross_attention_dim", "include_fc"}
     for section, cls in (
         ("stage1", AutoencoderKL),

@@ -60,7 +60,7 @@ def build_mean(cfg: Config) -> MeanNet:
     mean = as_config(cfg).mean
     if mean is None:
         raise ConfigError("the config has no 'mean' section (the conditional-mean network)")
-    return MeanNet(mean.params or {}, mean.acq_time_scale)
+    return MeanNet(mean.params or {}, mean.acq_time_scale, noise=mean.noise)
 
 
 def build_controller(cfg: Config, denoiser: Denoiser) -> Controller:

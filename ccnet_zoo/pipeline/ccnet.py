@@ -19,7 +19,7 @@ from ccnet_zoo.models.autoencoder import Autoencoder
 from ccnet_zoo.models.config import CCNetConfig, as_config, or_default
 from ccnet_zoo.models.controlnet import Controller
 from ccnet_zoo.models.errors import ModelError
-from ccnet_zoo.models.mean import MeanNet
+from ccnet_zoo.models.mean import MeanNet, top_up_noise
 from ccnet_zoo.models.schedulers import build_ddim
 from ccnet_zoo.models.text import TextEncoder
 from ccnet_zoo.models.unet import Denoiser
@@ -151,6 +151,7 @@ class CCNetPipeline:
         conditioning_scale: float | None = None,
         strength: float | None = None,
         eta: float | None = None,
+        acquisition_noise: bool | None = None,
         seed: int = 42,
         keys: Sequence[int] | None = None,
         **legacy: Any,
@@ -167,6 +168,9 @@ class CCNetPipeline:
         ``base = mean(pre, t)`` (clamped to [-1, 1]), on which the ControlNet is then conditioned.
         ``eta`` >= 0: DDIM's noise per step (0 deterministic, the paper; 1 the DDPM posterior's variance), drawn
         per item from ``(seed, key)`` like the initial noise.
+        ``acquisition_noise``: with a mean network that has a noise-level head (``mean.noise``), top the result's
+        noise level up to the predicted one with fresh white noise (default: ``sample.acquisition_noise``, absent
+        = yes); False returns the estimate as the networks give it.
         The former ``guidance_scale=`` keyword (``None`` = text branch) still works for one release.
         """
         s = self.config.sample
@@ -199,7 +203,12 @@ class CCNetPipeline:
         pre = pre.to(self.device)
         acq = acq_time.reshape(b, 1).float().to(self.device)
         change = or_default(self.config.ldm.target, "post") in ("change", "residual")
+        noise_sd = None
         if self.mean is not None:  # residual: the change is sampled around the conditional mean, not the input
+            if self.mean.has_noise and or_default(
+                acquisition_noise if acquisition_noise is not None else s.acquisition_noise, True
+            ):
+                noise_sd = self.mean.noise_sd(pre.float(), acq)
             pre = self.mean(pre.float(), acq).clamp(-1, 1)
         z_pre = self.autoencoder.encode(pre, sample=False).float() if strength < 1 or change else None
         # SDEdit starts from the pre-contrast image: its latents, or no change where the change is diffused
@@ -228,7 +237,10 @@ class CCNetPipeline:
         # the decoded change added to the input: the pre-contrast image's texture and noise stay as they are
         # (the decoder's reconstruction error of z_pre cancels in the difference)
         z_post = z_pre + z / float(or_default(self.config.ldm.change_scale, 1.0))
-        return (pre + self.autoencoder.decode(z_post) - self.autoencoder.decode(z_pre)).clamp(-1, 1).cpu()
+        out = pre + self.autoencoder.decode(z_post) - self.autoencoder.decode(z_pre)
+        if noise_sd is not None:  # acquisition noise: a fresh white draw per item (stream 2) up to the predicted level
+            out = top_up_noise(out, noise_sd, item_noise((1, self.image_size, self.image_size), seed, keys, 2).to(out))
+        return out.clamp(-1, 1).cpu()
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:

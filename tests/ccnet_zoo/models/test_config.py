@@ -161,7 +161,10 @@ def test_round_trip_keeps_explicit_null_and_changed_values() -> None:
         ({"seed": "x"}, r"'seed' must be int"),
         ({"text": {"trainable": "yes"}}, r"'text\.trainable' must be bool"),
         ({"autoencoder": {"scale_factor": "big"}}, r"'autoencoder\.scale_factor' must be"),
-        ({"sample": {"stepz": 3}}, r"unknown key 'sample\.stepz'; allowed: batch_size, conditioning_scale"),
+        (
+            {"sample": {"stepz": 3}},
+            r"unknown key 'sample\.stepz'; allowed: acquisition_noise, batch_size, conditioning_scale",
+        ),
         ({"train": {"ae": {"epoch": 3}}}, r"unknown key 'train\.ae\.epoch'"),
         ({"train": {"vae": {"epochs": 3}}}, r"unknown key 'train\.vae'; allowed: ae, mean, ldm, controlnet"),
         ({"stage2": {"kind": "monai"}}, r"unknown key 'stage2'"),

@@ -92,8 +92,9 @@ class MeanConfig:
     """Section ``mean`` (optional; needed by ``ldm.target: residual``): the regression of E[post | pre, t].
 
     ``params`` go to MONAI's ``BasicUNet`` (``features`` ...); ``acq_time_scale`` scales seconds for its input.
-    ``noise`` (optional, BasicUNet params too): a second network estimating the acquisition noise's standard
-    deviation per pixel, drawn afresh at sampling (:class:`ccnet_zoo.models.mean.MeanNet`).
+    ``noise`` (optional, BasicUNet params too): a second network predicting the post-contrast image's
+    acquisition-noise level, one per image, which sampling tops the result up to with fresh white noise
+    (:class:`ccnet_zoo.models.mean.MeanNet`).
     """
 
     acq_time_scale: float
@@ -132,7 +133,7 @@ class SampleConfig:
     strength: float | None = None
     # >= 0: DDIM's noise per step (0 or absent: deterministic DDIM, the paper; 1: the DDPM posterior's variance)
     eta: float | None = None
-    # with a mean network's noise head (mean.noise): add acquisition noise at its level (absent: true)
+    # with a mean network's noise head (mean.noise): top the noise up to its predicted level (absent: true)
     acquisition_noise: bool | None = None
 
 

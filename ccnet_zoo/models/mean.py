@@ -43,7 +43,8 @@ from ccnet_zoo.models.monai_light import light_monai
 _NOISE_SD_START = 4.0 / 255.0
 #: the MAD of a standard normal: median(|N(0, 1)|)
 _MAD_NORMAL = 0.6744897501960817
-#: the smallest level :func:`noise_level` reports (1/16 grey level): a constant image has none, and its log is used
+#: the smallest level :func:`noise_level` reports (1/16 grey level of images in [-1, 1]): a constant image has
+#: none, and the head's loss takes its log
 _MIN_LEVEL = 1.0 / (8 * 255)
 
 
